@@ -1,0 +1,194 @@
+#include "common/server/server.h"
+
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/server/api_keys.h"
+#include "common/server/grpc_metrics.h"
+#include "common/server/json_log.h"
+#include "common/server/listen_address.h"
+#include "common/server/runtime_interceptor.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "prometheus/exposer.h"
+#include "prometheus/registry.h"
+
+namespace cxp::server {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(absl::string_view flag, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::FailedPreconditionError(absl::StrCat(flag, ": cannot read ", path));
+  }
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const TlsOptions& tls) {
+  if (tls.cert_file.empty() && tls.key_file.empty()) {
+    if (!tls.client_ca_file.empty()) {
+      return absl::InvalidArgumentError("tls_client_ca: requires --tls_cert and --tls_key");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return absl::InvalidArgumentError("tls_cert/tls_key: both must be given for TLS");
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  auto cert = ReadFile("tls_cert", tls.cert_file);
+  if (!cert.ok()) return cert.status();
+  auto key = ReadFile("tls_key", tls.key_file);
+  if (!key.ok()) return key.status();
+  pair.cert_chain = *std::move(cert);
+  pair.private_key = *std::move(key);
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file.empty()) {
+    auto ca = ReadFile("tls_client_ca", tls.client_ca_file);
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *std::move(ca);
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+int ToMillis(absl::Duration d) {
+  return static_cast<int>(std::min<int64_t>(absl::ToInt64Milliseconds(d), INT32_MAX));
+}
+
+// Health and reflection are process-wide switches in gRPC; flip them once.
+void EnableProcessWidePlugins() {
+  static const bool enabled = [] {
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    return true;
+  }();
+  (void)enabled;
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  std::vector<std::string> service_names;
+  std::optional<ApiKeyRegistry> api_keys;
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<GrpcServerMetrics> metrics;
+  std::unique_ptr<prometheus::Exposer> exposer;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  int metrics_port = 0;
+  absl::Mutex shutdown_mu;
+  bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
+};
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() { Shutdown(absl::ZeroDuration()); }
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& options,
+                                                      const std::vector<NamedService>& services) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+
+  auto address = ParseListenAddress("listen", options.listen_address);
+  if (!address.ok()) return address.status();
+  if (options.api_keys_file.empty() && !address->is_loopback) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "listen: refusing to serve ", options.listen_address,
+        " without authentication; a non-loopback address needs --api_keys_file "
+        "(or listen on 127.0.0.1 for local use)"));
+  }
+  if (!options.api_keys_file.empty()) {
+    auto keys = ApiKeyRegistry::LoadFile(options.api_keys_file);
+    if (!keys.ok()) return keys.status();
+    if (keys->size() == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("api_keys_file: ", options.api_keys_file, " lists no keys"));
+    }
+    impl->api_keys = *std::move(keys);
+  }
+  auto credentials = MakeCredentials(options.tls);
+  if (!credentials.ok()) return credentials.status();
+
+  impl->metrics = std::make_unique<GrpcServerMetrics>(*impl->registry);
+  if (!options.metrics_address.empty()) {
+    auto metrics_address = ParseListenAddress("metrics_listen", options.metrics_address);
+    if (!metrics_address.ok()) return metrics_address.status();
+    try {
+      impl->exposer = std::make_unique<prometheus::Exposer>(options.metrics_address);
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("metrics_listen: cannot listen on ",
+                                                 options.metrics_address, ": ", e.what()));
+    }
+    impl->exposer->RegisterCollectable(impl->registry);
+    std::vector<int> ports = impl->exposer->GetListeningPorts();
+    impl->metrics_port = ports.empty() ? 0 : ports.front();
+  }
+
+  EnableProcessWidePlugins();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(address->grpc_target, *credentials, &impl->port);
+  for (const NamedService& named : services) {
+    builder.RegisterService(named.service);
+    impl->service_names.push_back(named.full_name);
+  }
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ToMillis(options.keepalive_time));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ToMillis(options.keepalive_timeout));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, ToMillis(options.max_connection_age));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             ToMillis(options.max_connection_age_grace));
+  // Clients may ping idle connections every 10 s (gRPC's default minimum is
+  // 5 min, which makes well-behaved keepalive clients get GOAWAY).
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  factories.push_back(std::make_unique<RuntimeInterceptorFactory>(InterceptorConfig{
+      .service_name = options.service_name,
+      .api_keys = impl->api_keys ? &*impl->api_keys : nullptr,
+      .metrics = impl->metrics.get(),
+      .log_requests = options.log_requests}));
+  builder.experimental().SetInterceptorCreators(std::move(factories));
+
+  impl->server = builder.BuildAndStart();
+  if (impl->server == nullptr || impl->port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("listen: cannot bind ", options.listen_address));
+  }
+  grpc::HealthCheckServiceInterface* health = impl->server->GetHealthCheckService();
+  health->SetServingStatus("", true);
+  for (const std::string& name : impl->service_names) health->SetServingStatus(name, true);
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+int Server::port() const { return impl_->port; }
+int Server::metrics_port() const { return impl_->metrics_port; }
+const ServerOptions& Server::options() const { return impl_->options; }
+
+void Server::Shutdown(absl::Duration drain) {
+  absl::MutexLock lock(&impl_->shutdown_mu);
+  if (impl_->shut_down) return;
+  impl_->shut_down = true;
+  // NOT_SERVING first, so load balancers and probes stop sending new calls;
+  // then gRPC stops accepting, waits for in-flight calls up to the deadline,
+  // and cancels the rest.
+  impl_->server->GetHealthCheckService()->Shutdown();
+  impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  impl_->server->Wait();
+  impl_->exposer.reset();
+}
+
+}  // namespace cxp::server

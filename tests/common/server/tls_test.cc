@@ -1,0 +1,96 @@
+// TLS and mTLS through the runtime's flags, with certificates made by the
+// openssl command line for this test run.
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/client/channel.h"
+#include "common/server/server.h"
+#include "gtest/gtest.h"
+#include "tests/common/server/test_service.h"
+#include "tests/testing/server_process.h"
+
+namespace cxp::server {
+namespace {
+
+using ::cxp::testing::v1::TestService;
+
+class TlsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(cxp::testing::MakeTempDir("tls_"));
+    const std::string d = *dir_;
+    const std::string script = absl::StrCat(
+        "set -e; cd ", d, "; exec >openssl.log 2>&1;",
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+        "  -subj /CN=cxp-test-ca;",
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost;",
+        "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.ext;",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "  -out server.pem -days 2 -extfile san.ext;",
+        "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client;",
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+        "  -out client.pem -days 2;");
+    ASSERT_EQ(std::system(("/bin/sh -c '" + script + "'").c_str()), 0);
+  }
+
+  void Start(bool require_client_cert) {
+    ServerOptions options;
+    options.service_name = "test_service";
+    options.listen_address = "127.0.0.1:0";
+    options.log_requests = false;
+    options.tls = {.cert_file = *dir_ + "/server.pem", .key_file = *dir_ + "/server.key"};
+    if (require_client_cert) options.tls.client_ca_file = *dir_ + "/ca.pem";
+    auto server = Server::Start(options, {{TestService::service_full_name(), &service_}});
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+  }
+
+  grpc::Status WhoAmI(cxp::client::ChannelOptions options) {
+    options.target = absl::StrCat("127.0.0.1:", server_->port());
+    options.tls_server_name = "localhost";
+    options.default_deadline = absl::Seconds(5);
+    auto client = cxp::client::ServiceClient::Create(options);
+    if (!client.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "client");
+    auto context = client->NewCallContext();
+    cxp::testing::v1::WhoAmIResponse response;
+    return TestService::NewStub(client->channel())->WhoAmI(context.get(), {}, &response);
+  }
+
+  static std::string* dir_;
+  cxp::testing::TestServiceImpl service_;
+  std::unique_ptr<Server> server_;
+};
+
+std::string* TlsTest::dir_ = nullptr;
+
+TEST_F(TlsTest, ServesTls) {
+  Start(/*require_client_cert=*/false);
+  EXPECT_TRUE(WhoAmI({.tls_ca_file = *dir_ + "/ca.pem"}).ok());
+  // A plaintext client cannot talk to a TLS server.
+  EXPECT_FALSE(WhoAmI({}).ok());
+}
+
+TEST_F(TlsTest, MutualTlsRequiresAClientCertificate) {
+  Start(/*require_client_cert=*/true);
+  EXPECT_TRUE(WhoAmI({.tls_ca_file = *dir_ + "/ca.pem",
+                      .tls_cert_file = *dir_ + "/client.pem",
+                      .tls_key_file = *dir_ + "/client.key"})
+                  .ok());
+  EXPECT_EQ(WhoAmI({.tls_ca_file = *dir_ + "/ca.pem"}).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, UnreadableCertificateIsAClearStartupError) {
+  ServerOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.tls = {.cert_file = "/nonexistent/server.pem", .key_file = "/nonexistent/server.key"};
+  auto server = Server::Start(options, {{TestService::service_full_name(), &service_}});
+  ASSERT_FALSE(server.ok());
+  EXPECT_EQ(server.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(server.status().message().substr(0, 9), "tls_cert:");
+}
+
+}  // namespace
+}  // namespace cxp::server
