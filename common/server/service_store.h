@@ -1,0 +1,26 @@
+// OpenServiceStore — a service's RocksDB store, opened from the shared flags
+// (--data_dir, --sync_writes) so every service keeps data the same way.
+//
+// Ownership: the caller owns the store and closes it after the server has
+// drained (ServiceSet::on_drained). Errors: those of RocksStore::Open, with
+// the data directory named.
+
+#ifndef CXP_COMMON_SERVER_SERVICE_STORE_H_
+#define CXP_COMMON_SERVER_SERVICE_STORE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/server/server.h"
+#include "common/store/rocks_store.h"
+
+namespace cxp::server {
+
+absl::StatusOr<std::shared_ptr<store::RocksStore>> OpenServiceStore(
+    const ServerOptions& options, std::vector<std::string> column_families);
+
+}  // namespace cxp::server
+
+#endif  // CXP_COMMON_SERVER_SERVICE_STORE_H_

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package CXP needs to build, test and run, and the
+# pinned npm tools (buf, from tools/buf/package-lock.json).
+#
+# Idempotent: it asks dpkg what is missing, runs `apt-get update` once only
+# when something is, and installs only that. Run as root (or with sudo).
+# Nothing else is ever downloaded: the build itself is offline.
+set -euo pipefail
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+PACKAGES=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  # libraries (C++ -dev packages)
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
+  prometheus-cpp-dev libcurl4-openssl-dev libssl-dev libphonenumber-dev
+  libkainjow-mustache-dev
+  # tests: partner client in Python (Debian's python3-* belong to /usr/bin/python3),
+  # local SMTP server, certificates for TLS tests
+  python3 python3-grpcio python3-protobuf python3-aiosmtpd openssl curl
+)
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+  command -v sudo >/dev/null || { echo "install_deps: run as root" >&2; exit 1; }
+  SUDO="sudo"
+fi
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+# buf (proto lint/breaking) comes from npm; any Node.js with npm will do.
+if ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
+fi
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+  echo "install_deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install_deps: all Debian packages present"
+fi
+
+# buf, exactly as pinned in the lockfile; skipped when already installed.
+buf_dir="$REPO_ROOT/tools/buf"
+pinned=$(cd "$buf_dir" && node -p "require('./package.json').devDependencies['@bufbuild/buf']")
+installed=$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)
+if [[ "$installed" != "$pinned" ]]; then
+  echo "install_deps: installing buf from tools/buf/package-lock.json"
+  (cd "$buf_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi

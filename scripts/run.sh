@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The run command (README): installs what is missing, builds, and runs the
+# whole platform in the foreground until Ctrl-C: context_service,
+# routing_service and notify_service on their default loopback ports, data
+# under ./data/<service>. Flags after the command go to every service (e.g.
+# --log_requests=false). Ctrl-C (or SIGTERM) drains all three and exits.
+set -euo pipefail
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${CXP_BUILD_DIR:-$REPO_ROOT/build}"
+DATA_DIR="${CXP_DATA_DIR:-$REPO_ROOT/data}"
+
+"$REPO_ROOT/scripts/install_deps.sh"
+"$REPO_ROOT/scripts/build.sh" --target context_service routing_service notify_service
+
+mkdir -p "$DATA_DIR"
+pids=()
+interrupted=0
+stop() {
+  trap - INT TERM
+  echo "cxp: stopping (draining in-flight calls)..." >&2
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+}
+trap 'interrupted=1; stop' INT TERM
+
+start() {
+  local name="$1" listen="$2" metrics="$3"; shift 3
+  "$BUILD_DIR/$name/$name" --listen="$listen" --metrics_listen="$metrics" \
+      --data_dir="$DATA_DIR/$name" "$@" &
+  pids+=($!)
+  printf 'cxp: %-16s gRPC %-17s metrics http://%s/metrics  data %s\n' \
+      "$name" "$listen" "$metrics" "$DATA_DIR/$name" >&2
+}
+start context_service 127.0.0.1:50051 127.0.0.1:9101 "$@"
+start routing_service 127.0.0.1:50052 127.0.0.1:9102 "$@"
+start notify_service  127.0.0.1:50053 127.0.0.1:9103 "$@"
+echo "cxp: running; Ctrl-C to stop" >&2
+
+# If any service exits on its own, stop the others and report its status.
+status=0
+wait -n "${pids[@]}" || status=$?
+stop
+wait "${pids[@]}" 2>/dev/null || true
+if [[ $interrupted -eq 1 ]]; then status=0; fi  # Ctrl-C: a clean stop
+exit "$status"
