@@ -50,3 +50,35 @@ function(cxp_cc_test)
     set_tests_properties(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}")
   endif()
 endfunction()
+
+#   cxp_proto_library(NAME name PROTO_ROOT dir PROTOS a.proto b.proto)
+#
+# Compiles .proto files (paths relative to PROTO_ROOT, which is also the
+# import root) into a static library of C++ messages and gRPC stubs. The
+# generated headers are system headers and build without our -Werror.
+function(cxp_proto_library)
+  cmake_parse_arguments(ARG "" "NAME;PROTO_ROOT" "PROTOS" ${ARGN})
+  set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_gen)
+  file(MAKE_DIRECTORY ${out_dir})
+  set(srcs)
+  foreach(proto ${ARG_PROTOS})
+    string(REGEX REPLACE "\\.proto$" "" base ${proto})
+    set(outs ${out_dir}/${base}.pb.cc ${out_dir}/${base}.pb.h
+             ${out_dir}/${base}.grpc.pb.cc ${out_dir}/${base}.grpc.pb.h)
+    add_custom_command(
+      OUTPUT ${outs}
+      COMMAND protobuf::protoc
+        --proto_path=${ARG_PROTO_ROOT}
+        --cpp_out=${out_dir}
+        --grpc_out=${out_dir}
+        --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>
+        ${proto}
+      DEPENDS ${ARG_PROTO_ROOT}/${proto}
+      COMMENT "protoc ${proto}"
+      VERBATIM)
+    list(APPEND srcs ${outs})
+  endforeach()
+  add_library(${ARG_NAME} STATIC ${srcs})
+  target_include_directories(${ARG_NAME} SYSTEM PUBLIC ${out_dir})
+  target_link_libraries(${ARG_NAME} PUBLIC protobuf::libprotobuf gRPC::grpc++)
+endfunction()
