@@ -13,6 +13,7 @@
 #include "common/server/json_log.h"
 #include "common/server/listen_address.h"
 #include "common/server/runtime_interceptor.h"
+#include "common/status/status_macros.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -46,17 +47,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const T
   }
   grpc::SslServerCredentialsOptions ssl;
   grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  auto cert = ReadFile("tls_cert", tls.cert_file);
-  if (!cert.ok()) return cert.status();
-  auto key = ReadFile("tls_key", tls.key_file);
-  if (!key.ok()) return key.status();
-  pair.cert_chain = *std::move(cert);
-  pair.private_key = *std::move(key);
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile("tls_cert", tls.cert_file));
+  ASSIGN_OR_RETURN(pair.private_key, ReadFile("tls_key", tls.key_file));
   ssl.pem_key_cert_pairs.push_back(std::move(pair));
   if (!tls.client_ca_file.empty()) {
-    auto ca = ReadFile("tls_client_ca", tls.client_ca_file);
-    if (!ca.ok()) return ca.status();
-    ssl.pem_root_certs = *std::move(ca);
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile("tls_client_ca", tls.client_ca_file));
     ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(ssl);
@@ -100,30 +95,26 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   auto impl = std::make_unique<Impl>();
   impl->options = options;
 
-  auto address = ParseListenAddress("listen", options.listen_address);
-  if (!address.ok()) return address.status();
-  if (options.api_keys_file.empty() && !address->is_loopback) {
+  ASSIGN_OR_RETURN(const ListenAddress address, ParseListenAddress("listen", options.listen_address));
+  if (options.api_keys_file.empty() && !address.is_loopback) {
     return absl::InvalidArgumentError(absl::StrCat(
         "listen: refusing to serve ", options.listen_address,
         " without authentication; a non-loopback address needs --api_keys_file "
         "(or listen on 127.0.0.1 for local use)"));
   }
   if (!options.api_keys_file.empty()) {
-    auto keys = ApiKeyRegistry::LoadFile(options.api_keys_file);
-    if (!keys.ok()) return keys.status();
-    if (keys->size() == 0) {
+    ASSIGN_OR_RETURN(impl->api_keys, ApiKeyRegistry::LoadFile(options.api_keys_file));
+    if (impl->api_keys->size() == 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("api_keys_file: ", options.api_keys_file, " lists no keys"));
     }
-    impl->api_keys = *std::move(keys);
   }
-  auto credentials = MakeCredentials(options.tls);
-  if (!credentials.ok()) return credentials.status();
+  ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> credentials,
+                   MakeCredentials(options.tls));
 
   impl->metrics = std::make_unique<GrpcServerMetrics>(*impl->registry);
   if (!options.metrics_address.empty()) {
-    auto metrics_address = ParseListenAddress("metrics_listen", options.metrics_address);
-    if (!metrics_address.ok()) return metrics_address.status();
+    RETURN_IF_ERROR(ParseListenAddress("metrics_listen", options.metrics_address));
     try {
       impl->exposer = std::make_unique<prometheus::Exposer>(options.metrics_address);
     } catch (const std::exception& e) {
@@ -137,7 +128,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
 
   EnableProcessWidePlugins();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(address->grpc_target, *credentials, &impl->port);
+  builder.AddListeningPort(address.grpc_target, credentials, &impl->port);
   for (const NamedService& named : services) {
     builder.RegisterService(named.service);
     impl->service_names.push_back(named.full_name);
