@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -64,11 +65,10 @@ struct NamedService {
 // The services a binary serves, with what must happen after they drained.
 struct ServiceSet {
   void Add(std::string full_name, std::unique_ptr<grpc::Service> service) {
-    names.push_back(std::move(full_name));
-    services.push_back(std::move(service));
+    services.emplace_back(std::move(full_name), std::move(service));
   }
-  std::vector<std::string> names;                        // parallel to services
-  std::vector<std::unique_ptr<grpc::Service>> services;  // owned
+  // Full proto name → the service (owned).
+  std::vector<std::pair<std::string, std::unique_ptr<grpc::Service>>> services;
   // Runs once the server has drained and stopped: close stores here.
   std::function<void()> on_drained;
 };

@@ -5,6 +5,8 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/server/json_log.h"
@@ -29,8 +31,16 @@ int RunServiceMain(const ServiceDefinition& definition, int argc, char** argv) {
   const sigset_t signals = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // --help lists the shared runtime flags (and any the binary's own files
+  // define), not only flags from a file named like the binary.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view path) {
+    return absl::StrContains(path, "common/server/") || absl::StrContains(path, "_service/") ||
+           absl::StrContains(path, "main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(absl::StrCat(
-      definition.name, ": CXP ", definition.name,
+      "CXP ", definition.name,
       " gRPC server. Runs until SIGTERM or SIGINT, then drains.\n\nUsage: ", argv[0],
       " [flags]"));
   absl::ParseCommandLine(argc, argv);
@@ -44,8 +54,8 @@ int RunServiceMain(const ServiceDefinition& definition, int argc, char** argv) {
     return 1;
   }
   std::vector<NamedService> named;
-  for (size_t i = 0; i < services->services.size(); ++i) {
-    named.push_back({services->names[i], services->services[i].get()});
+  for (const auto& [full_name, service] : services->services) {
+    named.push_back({full_name, service.get()});
   }
   absl::StatusOr<std::unique_ptr<Server>> server = Server::Start(options, named);
   if (!server.ok()) {

@@ -33,9 +33,9 @@ TEST(ServiceMainTest, RefusesNonLoopbackWithoutAuthAndSaysWhy) {
 }
 
 TEST(ServiceMainTest, HelpDocumentsTheSharedFlags) {
-  // absl prints --helpfull on stdout; send it where RunToCompletion reads.
+  // absl prints --help on stdout; send it where RunToCompletion reads.
   auto help = cxp::testing::RunToCompletion(
-      "/bin/sh", {"-c", TestServerBinary() + " --helpfull 1>&2"});
+      "/bin/sh", {"-c", TestServerBinary() + " --help 1>&2"});
   for (const char* flag : {"--listen", "--metrics_listen", "--data_dir", "--tls_cert", "--tls_key",
                            "--tls_client_ca", "--api_keys_file", "--drain_timeout",
                            "--max_connection_age", "--keepalive_time", "--max_concurrent_streams",
