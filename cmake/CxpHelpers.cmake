@@ -51,13 +51,19 @@ function(cxp_cc_test)
   endif()
 endfunction()
 
-#   cxp_proto_library(NAME name PROTO_ROOT dir PROTOS a.proto b.proto)
+#   cxp_proto_library(NAME name PROTO_ROOT dir PROTOS a.proto b.proto
+#                     [IMPORT_DIRS dirs...])
 #
 # Compiles .proto files (paths relative to PROTO_ROOT, which is also the
-# import root) into a static library of C++ messages and gRPC stubs. The
-# generated headers are system headers and build without our -Werror.
+# import root, with IMPORT_DIRS for imports from elsewhere, e.g. protos/)
+# into a static library of C++ messages and gRPC stubs. The generated
+# headers are system headers and build without our -Werror.
 function(cxp_proto_library)
-  cmake_parse_arguments(ARG "" "NAME;PROTO_ROOT" "PROTOS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;PROTO_ROOT" "PROTOS;IMPORT_DIRS" ${ARGN})
+  set(import_flags)
+  foreach(dir ${ARG_IMPORT_DIRS})
+    list(APPEND import_flags --proto_path=${dir})
+  endforeach()
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_gen)
   file(MAKE_DIRECTORY ${out_dir})
   set(srcs)
@@ -69,6 +75,7 @@ function(cxp_proto_library)
       OUTPUT ${outs}
       COMMAND protobuf::protoc
         --proto_path=${ARG_PROTO_ROOT}
+        ${import_flags}
         --cpp_out=${out_dir}
         --grpc_out=${out_dir}
         --plugin=protoc-gen-grpc=$<TARGET_FILE:gRPC::grpc_cpp_plugin>

@@ -1,31 +1,65 @@
-// ContextServiceImpl — the gRPC edge of context_service (cxp.context.v1.ContextService).
+// ContextServiceImpl — the gRPC edge of context_service
+// (cxp.context.v1.ContextService).
 //
-// Handlers stay thin: each validates and translates, then hands off to the
-// domain core through cxp::server::HandleUnary. This is the Foundation
-// version: it serves health, reflection and the contract; the RPCs answer
-// UNIMPLEMENTED until the context_service issue fills them in.
+// Each handler is one hand-off: HandleUnary authenticates the call, moves it
+// off the reactor thread and maps the core's absl::Status to a gRPC status;
+// ContextCore validates and decides. RPCs of part 2 (merge, journeys,
+// handoff, change stream, erasure) answer UNIMPLEMENTED until they land.
 //
-// Ownership: borrows the store, which must outlive the service.
-// Threading: gRPC calls handlers concurrently; the impl keeps no mutable state.
+// Ownership: borrows the core, which must outlive the service.
+// Threading: handlers run concurrently on the handler pool.
 
 #ifndef CXP_CONTEXT_SERVICE_CONTEXT_SERVICE_IMPL_H_
 #define CXP_CONTEXT_SERVICE_CONTEXT_SERVICE_IMPL_H_
 
 #include "common/server/handler_pool.h"
 #include "common/server/server.h"
-#include "common/store/rocks_store.h"
+#include "context_service/core/context_core.h"
 #include "cxp/context/v1/context_service.grpc.pb.h"
 
 namespace cxp::context {
 
-class ContextServiceImpl final : public cxp::context::v1::ContextService::CallbackService {
+class ContextServiceImpl final : public v1::ContextService::CallbackService {
  public:
-  ContextServiceImpl(const server::ServerOptions& options, store::RocksStore& store)
-      : pool_(options.worker_threads), store_(store) {}
+  ContextServiceImpl(const server::ServerOptions& options, ContextCore& core)
+      : pool_(options.worker_threads), core_(core) {}
+
+  grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* context,
+      const v1::CreateCustomerRequest* request, v1::CreateCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
+      const v1::GetCustomerRequest* request, v1::GetCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateCustomer(grpc::CallbackServerContext* context,
+      const v1::UpdateCustomerRequest* request, v1::UpdateCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* ListCustomers(grpc::CallbackServerContext* context,
+      const v1::ListCustomersRequest* request, v1::ListCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* DeleteCustomer(grpc::CallbackServerContext* context,
+      const v1::DeleteCustomerRequest* request, v1::DeleteCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* AddIdentity(grpc::CallbackServerContext* context,
+      const v1::AddIdentityRequest* request, v1::AddIdentityResponse* response) override;
+  grpc::ServerUnaryReactor* RemoveIdentity(grpc::CallbackServerContext* context,
+      const v1::RemoveIdentityRequest* request, v1::RemoveIdentityResponse* response) override;
+  grpc::ServerUnaryReactor* ResolveCustomer(grpc::CallbackServerContext* context,
+      const v1::ResolveCustomerRequest* request, v1::ResolveCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* AppendInteraction(grpc::CallbackServerContext* context,
+      const v1::AppendInteractionRequest* request, v1::AppendInteractionResponse* response) override;
+  grpc::ServerUnaryReactor* ListInteractions(grpc::CallbackServerContext* context,
+      const v1::ListInteractionsRequest* request, v1::ListInteractionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
+      const v1::GetConsentRequest* request, v1::GetConsentResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateConsent(grpc::CallbackServerContext* context,
+      const v1::UpdateConsentRequest* request, v1::UpdateConsentResponse* response) override;
+  grpc::ServerUnaryReactor* ListConsentHistory(grpc::CallbackServerContext* context,
+      const v1::ListConsentHistoryRequest* request, v1::ListConsentHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* GetContactPreferences(grpc::CallbackServerContext* context,
+      const v1::GetContactPreferencesRequest* request, v1::GetContactPreferencesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateContactPreferences(grpc::CallbackServerContext* context,
+      const v1::UpdateContactPreferencesRequest* request, v1::UpdateContactPreferencesResponse* response) override;
+  grpc::ServerUnaryReactor* GetCustomerContext(grpc::CallbackServerContext* context,
+      const v1::GetCustomerContextRequest* request, v1::GetCustomerContextResponse* response) override;
 
  private:
   server::HandlerPool pool_;
-  [[maybe_unused]] store::RocksStore& store_;
+  ContextCore& core_;
 };
 
 }  // namespace cxp::context

@@ -1,8 +1,14 @@
 // context_service: serves cxp.context.v1.ContextService on the shared runtime.
+#include "absl/flags/flag.h"
 #include "common/server/service_main.h"
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
 #include "context_service/context_service_impl.h"
+
+ABSL_FLAG(std::string, default_phone_region, "KR",
+          "ISO 3166-1 region used to read phone numbers written in national "
+          "format (e.g. 010-1234-5678 with KR is +821012345678), unless the "
+          "identity carries its own region_code.");
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -12,11 +18,19 @@ int main(int argc, char** argv) {
        .default_listen_address = "127.0.0.1:50051",
        .default_metrics_address = "127.0.0.1:9101",
        .build = [](const ServerOptions& options) -> absl::StatusOr<ServiceSet> {
-         ASSIGN_OR_RETURN(auto store, cxp::server::OpenServiceStore(options, {}));
+         ASSIGN_OR_RETURN(auto rocks, cxp::server::OpenServiceStore(
+                                          options, cxp::context::ContextStore::ColumnFamilies()));
+         ASSIGN_OR_RETURN(auto store, cxp::context::ContextStore::Attach(*rocks));
+         auto shared_store = std::make_shared<cxp::context::ContextStore>(std::move(store));
+         ASSIGN_OR_RETURN(std::shared_ptr<cxp::context::ContextCore> core,
+                          cxp::context::ContextCore::Create(
+                              *shared_store,
+                              {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region)}));
          ServiceSet set;
          set.Add(cxp::context::v1::ContextService::service_full_name(),
-                 std::make_unique<cxp::context::ContextServiceImpl>(options, *store));
-         set.on_drained = [store] { (void)store->Close(); };
+                 std::make_unique<cxp::context::ContextServiceImpl>(options, *core));
+         // The core and store live until the server has drained.
+         set.on_drained = [rocks, shared_store, core] { (void)rocks->Close(); };
          return set;
        }},
       argc, argv);

@@ -1,0 +1,868 @@
+#include "context_service/core/context_core.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/strip.h"
+#include "common/status/errors.h"
+#include "common/status/status_macros.h"
+#include "context_service/core/contact_stats.h"
+#include "context_service/core/list_filters.h"
+#include "context_service/validation/consent_validation.h"
+#include "context_service/validation/interaction_validation.h"
+#include "context_service/validation/profile_validation.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace cxp::context {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using storage::CustomerRecord;
+
+constexpr int kMaxIdentities = 100;
+constexpr int kMaxCustomerAttributes = 200;
+constexpr int kDefaultContextInteractions = 10;
+constexpr int kMaxContextInteractions = 100;
+constexpr size_t kMaxRequestIdLength = 128;
+// Rows a List call examines before answering with a partial page: bounds the
+// cost of a selective filter over a large tenant.
+constexpr size_t kListScanBudget = 20000;
+constexpr char kCustomersPrefix[] = "customers/";
+
+google::protobuf::Timestamp ToTimestamp(absl::Time time) {
+  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+}
+
+int64_t ToMicros(const google::protobuf::Timestamp& ts) { return TimeUtil::TimestampToMicroseconds(ts); }
+
+std::string CustomerName(const std::string& id) { return absl::StrCat(kCustomersPrefix, id); }
+
+std::string Etag(uint64_t version) { return absl::StrCat(version); }
+
+// "customers/{id}" (optionally followed by `suffix`) → id.
+absl::StatusOr<std::string> ParseCustomerName(absl::string_view name, absl::string_view field,
+                                              absl::string_view suffix = "") {
+  absl::string_view rest = name;
+  if (!absl::ConsumePrefix(&rest, kCustomersPrefix) || !absl::ConsumeSuffix(&rest, suffix)) {
+    return InvalidArgument(std::string(field),
+                           absl::StrCat("must be customers/{customer}", suffix, ", got \"", name, "\""));
+  }
+  std::string id(rest);
+  RETURN_IF_ERROR(validation::ValidateCustomerId(id, field));
+  return id;
+}
+
+std::string NewId() {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id(16, 'a');
+  for (char& c : id) c = kAlphabet[rng() % 36];
+  return id;
+}
+
+std::string Fingerprint(const google::protobuf::Message& request) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    request.SerializeToCodedStream(&coded);
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
+  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
+}
+
+absl::Status ValidateRequestId(const std::string& request_id, absl::string_view field) {
+  if (request_id.size() > kMaxRequestIdLength) {
+    return InvalidArgument(std::string(field), absl::StrCat("at most ", kMaxRequestIdLength, " characters"));
+  }
+  for (unsigned char c : request_id) {
+    if (c < 0x21 || c > 0x7e) return InvalidArgument(std::string(field), "must be printable ASCII");
+  }
+  return absl::OkStatus();
+}
+
+std::string CustomerLock(const std::string& tenant, const std::string& id) {
+  return absl::StrCat("c\x1f", tenant, "\x1f", id);
+}
+std::string IdentityLock(const std::string& tenant, const std::string& key) {
+  return absl::StrCat("i\x1f", tenant, "\x1f", key);
+}
+std::string RequestLock(const std::string& tenant, const std::string& method, const std::string& id) {
+  return absl::StrCat("r\x1f", tenant, "\x1f", method, "\x1f", id);
+}
+
+v1::Customer ToApi(const std::string& id, const CustomerRecord& record) {
+  v1::Customer customer = record.customer();
+  customer.set_name(CustomerName(id));
+  customer.set_etag(Etag(record.version()));
+  return customer;
+}
+
+absl::Status CheckEtag(const std::string& supplied, uint64_t version, const std::string& resource) {
+  if (!supplied.empty() && supplied != Etag(version)) return StaleEtag(resource, supplied, Etag(version));
+  return absl::OkStatus();
+}
+
+absl::Status CheckNotMerged(const std::string& id, const CustomerRecord& record) {
+  if (!record.customer().merged_into().empty()) {
+    return FailedPrecondition(CustomerName(id),
+                              absl::StrCat("was merged into ", record.customer().merged_into(),
+                                           "; change the survivor instead"));
+  }
+  return absl::OkStatus();
+}
+
+// The profile fields a create or update may set, validated.
+absl::Status ValidateProfile(const v1::Customer& customer, absl::string_view field) {
+  const std::string prefix(field);
+  RETURN_IF_ERROR(validation::ValidateDisplayName(customer.display_name(), prefix + ".display_name"));
+  if (!customer.language_code().empty()) {
+    RETURN_IF_ERROR(
+        validation::ValidateLanguageCode(customer.language_code(), prefix + ".language_code").status());
+  }
+  RETURN_IF_ERROR(validation::ValidateTimeZone(customer.time_zone(), prefix + ".time_zone"));
+  RETURN_IF_ERROR(validation::ValidateTier(customer.tier(), prefix + ".tier"));
+  return validation::ValidateAttributes(customer.attributes(), kMaxCustomerAttributes,
+                                        prefix + ".attributes");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ContextCore>> ContextCore::Create(const ContextStore& store,
+                                                                 ContextCoreOptions options) {
+  ASSIGN_OR_RETURN(validation::IdentityNormalizer normalizer,
+                   validation::IdentityNormalizer::Create(options.default_phone_region));
+  paging::PageTokenCodec tokens = options.page_token_key.empty()
+                                      ? paging::PageTokenCodec()
+                                      : paging::PageTokenCodec(options.page_token_key);
+  return std::unique_ptr<ContextCore>(
+      new ContextCore(store, std::move(options), std::move(normalizer), std::move(tokens)));
+}
+
+ContextCore::ContextCore(const ContextStore& store, ContextCoreOptions options,
+                         validation::IdentityNormalizer normalizer, paging::PageTokenCodec tokens)
+    : store_(store),
+      options_(std::move(options)),
+      normalizer_(std::move(normalizer)),
+      tokens_(std::move(tokens)) {}
+
+// ---------------------------------------------------------------- customers
+
+absl::Status ContextCore::CreateCustomer(const Tenant& tenant, const v1::CreateCustomerRequest& request,
+                                         v1::CreateCustomerResponse& response) {
+  const absl::Time now = options_.clock();
+  const v1::Customer& input = request.customer();
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  if (!request.customer_id().empty()) {
+    RETURN_IF_ERROR(validation::ValidateCustomerId(request.customer_id(), "customer_id"));
+  }
+  RETURN_IF_ERROR(ValidateProfile(input, "customer"));
+  if (input.identities_size() > kMaxIdentities) {
+    return InvalidArgument("customer.identities", absl::StrCat("at most ", kMaxIdentities));
+  }
+  std::vector<v1::CustomerIdentity> identities;
+  std::vector<std::string> identity_keys;
+  for (int i = 0; i < input.identities_size(); ++i) {
+    ASSIGN_OR_RETURN(cxp::type::v1::Identity normalized,
+                     normalizer_.Normalize(input.identities(i).identity(),
+                                           absl::StrCat("customer.identities[", i, "].identity")));
+    std::string key = validation::IdentityKey(normalized);
+    if (std::find(identity_keys.begin(), identity_keys.end(), key) != identity_keys.end()) continue;
+    v1::CustomerIdentity linked;
+    *linked.mutable_identity() = std::move(normalized);
+    linked.set_verified(input.identities(i).verified());
+    *linked.mutable_create_time() = ToTimestamp(now);
+    identities.push_back(std::move(linked));
+    identity_keys.push_back(std::move(key));
+  }
+
+  const std::string id = request.customer_id().empty() ? NewId() : request.customer_id();
+  std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
+  for (const std::string& key : identity_keys) lock_keys.push_back(IdentityLock(tenant, key));
+  if (!request.request_id().empty()) {
+    lock_keys.push_back(RequestLock(tenant, "CreateCustomer", request.request_id()));
+  }
+  store::ScopedStripeLock lock(locks_, lock_keys);
+
+  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
+  if (!request.request_id().empty()) {
+    ASSIGN_OR_RETURN(auto stored, store_.GetStoredResponse(tenant, "CreateCustomer", request.request_id()));
+    if (stored && stored->expire_micros() > absl::ToUnixMicros(now)) {
+      if (stored->request_fingerprint() != fingerprint) {
+        return InvalidArgument("request_id", "was already used for a different request");
+      }
+      if (!response.ParseFromString(stored->response())) return absl::DataLossError("corrupt stored response");
+      return absl::OkStatus();
+    }
+  }
+  ASSIGN_OR_RETURN(std::optional<CustomerRecord> existing, store_.GetCustomer(tenant, id));
+  if (existing) return AlreadyExists(CustomerName(id));
+  for (size_t i = 0; i < identity_keys.size(); ++i) {
+    ASSIGN_OR_RETURN(std::optional<std::string> owner, store_.GetIdentityOwner(tenant, identity_keys[i]));
+    if (owner) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "customer.identities: ", identity_keys[i].substr(identity_keys[i].rfind('\x1f') + 1),
+          " already belongs to another customer"));
+    }
+  }
+
+  CustomerRecord record;
+  v1::Customer& customer = *record.mutable_customer();
+  customer = input;
+  customer.clear_name();
+  customer.clear_etag();
+  customer.clear_merged_into();
+  customer.clear_identities();
+  if (!customer.language_code().empty()) {
+    ASSIGN_OR_RETURN(*customer.mutable_language_code(),
+                     validation::ValidateLanguageCode(customer.language_code(), "customer.language_code"));
+  }
+  for (v1::CustomerIdentity& linked : identities) *customer.add_identities() = std::move(linked);
+  *customer.mutable_create_time() = ToTimestamp(now);
+  *customer.mutable_update_time() = ToTimestamp(now);
+  record.set_version(1);
+
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutCustomer(tenant, id, record);
+  batch.PutCustomerTimeIndex(tenant, id, absl::ToUnixMicros(now));
+  for (const std::string& key : identity_keys) batch.PutIdentity(tenant, key, id);
+  *response.mutable_customer() = ToApi(id, record);
+  if (!request.request_id().empty()) {
+    storage::StoredResponse stored;
+    stored.set_request_fingerprint(fingerprint);
+    stored.set_response(response.SerializeAsString());
+    stored.set_expire_micros(absl::ToUnixMicros(now + options_.request_id_ttl));
+    batch.PutStoredResponse(tenant, "CreateCustomer", request.request_id(), stored);
+  }
+  return store_.Commit(batch);
+}
+
+absl::StatusOr<storage::CustomerRecord> ContextCore::LoadCustomer(const Tenant& tenant,
+                                                                  const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<CustomerRecord> record, store_.GetCustomer(tenant, id));
+  if (!record) return NotFound(CustomerName(id));
+  return *std::move(record);
+}
+
+absl::Status ContextCore::GetCustomer(const Tenant& tenant, const v1::GetCustomerRequest& request,
+                                      v1::GetCustomerResponse& response) {
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name"));
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  *response.mutable_customer() = ToApi(id, record);
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::UpdateCustomer(const Tenant& tenant, const v1::UpdateCustomerRequest& request,
+                                         v1::UpdateCustomerResponse& response) {
+  const absl::Time now = options_.clock();
+  const v1::Customer& input = request.customer();
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(input.name(), "customer.name"));
+  RETURN_IF_ERROR(ValidateProfile(input, "customer"));
+
+  std::vector<std::string> paths(request.update_mask().paths().begin(),
+                                 request.update_mask().paths().end());
+  if (paths.empty()) {  // AIP-134: no mask = every field that is set
+    if (!input.display_name().empty()) paths.push_back("display_name");
+    if (!input.language_code().empty()) paths.push_back("language_code");
+    if (!input.time_zone().empty()) paths.push_back("time_zone");
+    if (!input.tier().empty()) paths.push_back("tier");
+    if (!input.attributes().empty()) paths.push_back("attributes");
+  }
+  for (const std::string& path : paths) {
+    static const std::set<std::string> kPaths = {"display_name", "language_code", "time_zone", "tier",
+                                                 "attributes"};
+    if (kPaths.count(path) == 0 && !absl::StartsWith(path, "attributes.")) {
+      return InvalidArgument("update_mask", absl::StrCat("cannot update \"", path,
+                                                         "\" (allowed: display_name, language_code, "
+                                                         "time_zone, tier, attributes, attributes.<key>)"));
+    }
+  }
+
+  store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id)});
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  RETURN_IF_ERROR(CheckNotMerged(id, record));
+  RETURN_IF_ERROR(CheckEtag(input.etag(), record.version(), CustomerName(id)));
+  v1::Customer& customer = *record.mutable_customer();
+  for (const std::string& path : paths) {
+    if (path == "display_name") customer.set_display_name(input.display_name());
+    if (path == "time_zone") customer.set_time_zone(input.time_zone());
+    if (path == "tier") customer.set_tier(input.tier());
+    if (path == "language_code") {
+      std::string canonical;
+      if (!input.language_code().empty()) {
+        ASSIGN_OR_RETURN(canonical, validation::ValidateLanguageCode(input.language_code(),
+                                                                     "customer.language_code"));
+      }
+      customer.set_language_code(canonical);
+    }
+    if (path == "attributes") *customer.mutable_attributes() = input.attributes();
+    if (absl::StartsWith(path, "attributes.")) {
+      const std::string key = path.substr(strlen("attributes."));
+      auto it = input.attributes().find(key);
+      if (it == input.attributes().end()) {
+        customer.mutable_attributes()->erase(key);
+      } else {
+        (*customer.mutable_attributes())[key] = it->second;
+      }
+    }
+  }
+  RETURN_IF_ERROR(validation::ValidateAttributes(customer.attributes(), kMaxCustomerAttributes,
+                                                 "customer.attributes"));
+  *customer.mutable_update_time() = ToTimestamp(now);
+  record.set_version(record.version() + 1);
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutCustomer(tenant, id, record);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  *response.mutable_customer() = ToApi(id, record);
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::ListCustomers(const Tenant& tenant, const v1::ListCustomersRequest& request,
+                                        v1::ListCustomersResponse& response) {
+  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(filter::Filter filter, filter::ParseFilter(request.filter(), CustomerFilterSchema()));
+  const std::string fingerprint = paging::RequestFingerprint({"ListCustomers", filter.CanonicalText()});
+  std::string resume_key;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(paging::PageCursor cursor,
+                     tokens_.Decode(request.page_token(), fingerprint, options_.clock()));
+    resume_key = cursor.resume_key;
+  }
+  std::string last_key;
+  absl::Status failure;
+  bool page_full = false;
+  size_t examined = 0;
+  RETURN_IF_ERROR(store_.ScanCustomersByTime(
+      tenant, resume_key, kListScanBudget, [&](const std::string& key, const std::string& id) {
+        ++examined;
+        last_key = key;
+        absl::StatusOr<std::optional<CustomerRecord>> record = store_.GetCustomer(tenant, id);
+        if (!record.ok()) {
+          failure = record.status();
+          return false;
+        }
+        if (!*record || !(*record)->customer().merged_into().empty()) return true;
+        if (!filter.Matches(CustomerFieldResolver((*record)->customer()))) return true;
+        *response.add_customers() = ToApi(id, **record);
+        if (response.customers_size() >= page_size) {
+          page_full = true;
+          return false;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(failure);
+  if (page_full || examined >= kListScanBudget) {
+    response.set_next_page_token(
+        tokens_.Encode({.request_fingerprint = fingerprint, .resume_key = last_key, .create_time = options_.clock()}));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::DeleteCustomer(const Tenant& tenant, const v1::DeleteCustomerRequest& request,
+                                         v1::DeleteCustomerResponse&) {
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name"));
+  // The identities to unlink are known only after reading the profile; lock
+  // them with the customer and re-check, so no identity is added meanwhile.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    ASSIGN_OR_RETURN(CustomerRecord peek, LoadCustomer(tenant, id));
+    std::vector<std::string> keys = {CustomerLock(tenant, id)};
+    std::vector<std::string> identity_keys;
+    for (const auto& linked : peek.customer().identities()) {
+      identity_keys.push_back(validation::IdentityKey(linked.identity()));
+      keys.push_back(IdentityLock(tenant, identity_keys.back()));
+    }
+    store::ScopedStripeLock lock(locks_, keys);
+    ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+    if (record.version() != peek.version()) continue;
+    RETURN_IF_ERROR(CheckEtag(request.etag(), record.version(), CustomerName(id)));
+    ContextStore::Batch batch = store_.NewBatch();
+    for (const std::string& key : identity_keys) batch.DeleteIdentity(tenant, key);
+    batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
+    return store_.Commit(batch);
+  }
+  return absl::AbortedError(absl::StrCat(CustomerName(id), ": changed concurrently, retry"));
+}
+
+// --------------------------------------------------------------- identities
+
+absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentityRequest& request,
+                                      v1::AddIdentityResponse& response) {
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.customer(), "customer"));
+  ASSIGN_OR_RETURN(cxp::type::v1::Identity identity, normalizer_.Normalize(request.identity(), "identity"));
+  const std::string key = validation::IdentityKey(identity);
+  store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id), IdentityLock(tenant, key)});
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  RETURN_IF_ERROR(CheckNotMerged(id, record));
+  ASSIGN_OR_RETURN(std::optional<std::string> owner, store_.GetIdentityOwner(tenant, key));
+  if (owner && *owner != id) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("identity: ", identity.value(), " already belongs to another customer"));
+  }
+  v1::Customer& customer = *record.mutable_customer();
+  if (owner) {  // already linked: idempotent, but a verification is recorded
+    for (v1::CustomerIdentity& linked : *customer.mutable_identities()) {
+      if (validation::IdentityKey(linked.identity()) == key && request.verified() && !linked.verified()) {
+        linked.set_verified(true);
+        owner.reset();  // write below
+      }
+    }
+    if (owner) {
+      *response.mutable_customer() = ToApi(id, record);
+      return absl::OkStatus();
+    }
+  } else {
+    if (customer.identities_size() >= kMaxIdentities) {
+      return InvalidArgument("identity", absl::StrCat(CustomerName(id), " already has the maximum of ",
+                                                      kMaxIdentities, " identities"));
+    }
+    v1::CustomerIdentity* linked = customer.add_identities();
+    *linked->mutable_identity() = identity;
+    linked->set_verified(request.verified());
+    *linked->mutable_create_time() = ToTimestamp(now);
+  }
+  *customer.mutable_update_time() = ToTimestamp(now);
+  record.set_version(record.version() + 1);
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutCustomer(tenant, id, record);
+  batch.PutIdentity(tenant, key, id);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  *response.mutable_customer() = ToApi(id, record);
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::RemoveIdentity(const Tenant& tenant, const v1::RemoveIdentityRequest& request,
+                                         v1::RemoveIdentityResponse& response) {
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.customer(), "customer"));
+  ASSIGN_OR_RETURN(cxp::type::v1::Identity identity, normalizer_.Normalize(request.identity(), "identity"));
+  const std::string key = validation::IdentityKey(identity);
+  store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id), IdentityLock(tenant, key)});
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  RETURN_IF_ERROR(CheckNotMerged(id, record));
+  auto* identities = record.mutable_customer()->mutable_identities();
+  auto it = std::find_if(identities->begin(), identities->end(), [&](const v1::CustomerIdentity& linked) {
+    return validation::IdentityKey(linked.identity()) == key;
+  });
+  if (it == identities->end()) {
+    return absl::NotFoundError(absl::StrCat("identity: ", identity.value(), " is not linked to ",
+                                            CustomerName(id)));
+  }
+  identities->erase(it);
+  *record.mutable_customer()->mutable_update_time() = ToTimestamp(now);
+  record.set_version(record.version() + 1);
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutCustomer(tenant, id, record);
+  batch.DeleteIdentity(tenant, key);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  *response.mutable_customer() = ToApi(id, record);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ContextCore::ResolveRef(const Tenant& tenant,
+                                                    const cxp::type::v1::CustomerRef& ref,
+                                                    absl::string_view field) const {
+  switch (ref.ref_case()) {
+    case cxp::type::v1::CustomerRef::kCustomer:
+      return ParseCustomerName(ref.customer(), absl::StrCat(field, ".customer"));
+    case cxp::type::v1::CustomerRef::kIdentity: {
+      ASSIGN_OR_RETURN(cxp::type::v1::Identity identity,
+                       normalizer_.Normalize(ref.identity(), absl::StrCat(field, ".identity")));
+      ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                       store_.GetIdentityOwner(tenant, validation::IdentityKey(identity)));
+      if (!owner) {
+        return absl::NotFoundError(absl::StrCat(field, ".identity: no customer has ", identity.value()));
+      }
+      return *owner;
+    }
+    default:
+      return InvalidArgument(std::string(field), "set customer or identity");
+  }
+}
+
+absl::Status ContextCore::ResolveCustomer(const Tenant& tenant, const v1::ResolveCustomerRequest& request,
+                                          v1::ResolveCustomerResponse& response) {
+  cxp::type::v1::CustomerRef ref;
+  *ref.mutable_identity() = request.identity();
+  absl::StatusOr<std::string> id = ResolveRef(tenant, ref, "request");
+  if (!id.ok()) {
+    // Name the request's own field rather than the internal reference.
+    std::string message(id.status().message());
+    absl::StrReplaceAll({{"request.identity", "identity"}}, &message);
+    return absl::Status(id.status().code(), message);
+  }
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, *id));
+  *response.mutable_customer() = ToApi(*id, record);
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------------- interactions
+
+absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
+                                            const v1::AppendInteractionRequest& request,
+                                            v1::AppendInteractionResponse& response) {
+  const absl::Time now = options_.clock();
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  ASSIGN_OR_RETURN(v1::Interaction interaction,
+                   validation::NormalizeInteraction(request.interaction(), normalizer_, now, "interaction"));
+  std::optional<cxp::type::v1::Identity> by_identity;
+  std::string named_id;
+  switch (request.customer().ref_case()) {
+    case cxp::type::v1::CustomerRef::kCustomer: {
+      ASSIGN_OR_RETURN(named_id, ParseCustomerName(request.customer().customer(), "customer.customer"));
+      break;
+    }
+    case cxp::type::v1::CustomerRef::kIdentity: {
+      ASSIGN_OR_RETURN(by_identity, normalizer_.Normalize(request.customer().identity(), "customer.identity"));
+      break;
+    }
+    default:
+      return InvalidArgument("customer", "set customer or identity");
+  }
+  if (!interaction.journey().empty()) {
+    const std::string prefix = named_id.empty() ? "" : CustomerName(named_id) + "/journeys/";
+    if (!absl::StartsWith(interaction.journey(), "customers/") ||
+        !absl::StrContains(interaction.journey(), "/journeys/") ||
+        (!prefix.empty() && !absl::StartsWith(interaction.journey(), prefix))) {
+      return InvalidArgument("interaction.journey",
+                             "must be customers/{customer}/journeys/{journey} of the same customer");
+    }
+  }
+  const std::string identity_key = by_identity ? validation::IdentityKey(*by_identity) : "";
+  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
+
+  // Resolve outside the locks, lock everything at once, then re-check: an
+  // identity may have been linked or unlinked in between.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::optional<std::string> owner;
+    if (by_identity) {
+      ASSIGN_OR_RETURN(owner, store_.GetIdentityOwner(tenant, identity_key));
+      if (!owner && !request.create_customer_if_missing()) {
+        return absl::NotFoundError(absl::StrCat("customer.identity: no customer has ", by_identity->value(),
+                                                " (set create_customer_if_missing to create one)"));
+      }
+    }
+    const std::string id = by_identity ? owner.value_or(NewId()) : named_id;
+    std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
+    if (by_identity) lock_keys.push_back(IdentityLock(tenant, identity_key));
+    if (!request.request_id().empty()) {
+      lock_keys.push_back(RequestLock(tenant, "AppendInteraction", request.request_id()));
+    }
+    store::ScopedStripeLock lock(locks_, lock_keys);
+    if (by_identity) {
+      ASSIGN_OR_RETURN(std::optional<std::string> owner_now, store_.GetIdentityOwner(tenant, identity_key));
+      if (owner_now != owner) continue;
+    }
+    if (!request.request_id().empty()) {
+      ASSIGN_OR_RETURN(auto stored,
+                       store_.GetStoredResponse(tenant, "AppendInteraction", request.request_id()));
+      if (stored && stored->expire_micros() > absl::ToUnixMicros(now)) {
+        if (stored->request_fingerprint() != fingerprint) {
+          return InvalidArgument("request_id", "was already used for a different request");
+        }
+        if (!response.ParseFromString(stored->response())) {
+          return absl::DataLossError("corrupt stored response");
+        }
+        return absl::OkStatus();
+      }
+    }
+
+    ContextStore::Batch batch = store_.NewBatch();
+    const bool create = by_identity && !owner;
+    if (create) {
+      CustomerRecord record;
+      v1::CustomerIdentity* linked = record.mutable_customer()->add_identities();
+      *linked->mutable_identity() = *by_identity;
+      *linked->mutable_create_time() = ToTimestamp(now);
+      *record.mutable_customer()->mutable_create_time() = ToTimestamp(now);
+      *record.mutable_customer()->mutable_update_time() = ToTimestamp(now);
+      record.set_version(1);
+      batch.PutCustomer(tenant, id, record);
+      batch.PutCustomerTimeIndex(tenant, id, absl::ToUnixMicros(now));
+      batch.PutIdentity(tenant, identity_key, id);
+    } else {
+      ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+      RETURN_IF_ERROR(CheckNotMerged(id, record));
+    }
+    if (!interaction.journey().empty() && !absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
+      return InvalidArgument("interaction.journey", "belongs to another customer");
+    }
+    ContextStore::CustomerState state;
+    if (!create) {
+      ASSIGN_OR_RETURN(state, store_.GetCustomerState(tenant, id));
+    }
+    storage::ContactStats& stats = state.stats;
+    const uint64_t seq = stats.next_interaction_seq() + 1;
+    stats.set_next_interaction_seq(seq);
+    interaction.set_name(absl::StrFormat("%s/interactions/%016x", CustomerName(id), seq));
+    if (!interaction.has_occur_time()) *interaction.mutable_occur_time() = ToTimestamp(now);
+    *interaction.mutable_create_time() = ToTimestamp(now);
+    RecordContact(interaction, now, stats);
+    batch.PutInteraction(tenant, id, ToMicros(interaction.occur_time()), seq, interaction);
+    batch.PutStats(tenant, id, stats);
+    *response.mutable_interaction() = interaction;
+    response.set_customer_created(create);
+    if (!request.request_id().empty()) {
+      storage::StoredResponse stored;
+      stored.set_request_fingerprint(fingerprint);
+      stored.set_response(response.SerializeAsString());
+      stored.set_expire_micros(absl::ToUnixMicros(now + options_.request_id_ttl));
+      batch.PutStoredResponse(tenant, "AppendInteraction", request.request_id(), stored);
+    }
+    return store_.Commit(batch);
+  }
+  return absl::AbortedError("customer: identity changed concurrently, retry");
+}
+
+absl::Status ContextCore::ListInteractions(const Tenant& tenant, const v1::ListInteractionsRequest& request,
+                                           v1::ListInteractionsResponse& response) {
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.parent(), "parent"));
+  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(filter::Filter filter,
+                   filter::ParseFilter(request.filter(), InteractionFilterSchema()));
+  const std::string fingerprint =
+      paging::RequestFingerprint({"ListInteractions", request.parent(), filter.CanonicalText()});
+  std::string resume_key;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(paging::PageCursor cursor,
+                     tokens_.Decode(request.page_token(), fingerprint, options_.clock()));
+    resume_key = cursor.resume_key;
+  }
+  RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
+  const TimeBounds bounds = OccurTimeBounds(filter);
+  std::string last_key;
+  bool page_full = false;
+  size_t examined = 0;
+  RETURN_IF_ERROR(store_.ScanInteractions(
+      tenant, id, resume_key, bounds.newest_micros, bounds.oldest_micros, kListScanBudget,
+      [&](const std::string& key, const v1::Interaction& interaction) {
+        ++examined;
+        last_key = key;
+        if (!filter.Matches(InteractionFieldResolver(interaction))) return true;
+        *response.add_interactions() = interaction;
+        page_full = response.interactions_size() >= page_size;
+        return !page_full;
+      }));
+  if (page_full || examined >= kListScanBudget) {
+    response.set_next_page_token(
+        tokens_.Encode({.request_fingerprint = fingerprint, .resume_key = last_key, .create_time = options_.clock()}));
+  }
+  return absl::OkStatus();
+}
+
+// ------------------------------------------------------ consent, preferences
+
+namespace {
+
+v1::Consent ToApiConsent(const std::string& id, const storage::ConsentRecord& record) {
+  v1::Consent consent;
+  consent.set_name(CustomerName(id) + "/consent");
+  *consent.mutable_entries() = record.entries();
+  if (record.update_micros() != 0) {
+    *consent.mutable_update_time() = TimeUtil::MicrosecondsToTimestamp(record.update_micros());
+  }
+  return consent;
+}
+
+v1::ContactPreferences ToApiPreferences(const std::string& id, const storage::PreferencesRecord& record) {
+  v1::ContactPreferences preferences = record.preferences();
+  preferences.set_name(CustomerName(id) + "/contactPreferences");
+  preferences.set_etag(Etag(record.version()));
+  return preferences;
+}
+
+}  // namespace
+
+absl::Status ContextCore::GetConsent(const Tenant& tenant, const v1::GetConsentRequest& request,
+                                     v1::GetConsentResponse& response) {
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name", "/consent"));
+  RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
+  ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+  *response.mutable_consent() = ToApiConsent(id, state.consent);
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::UpdateConsent(const Tenant& tenant, const v1::UpdateConsentRequest& request,
+                                        v1::UpdateConsentResponse& response) {
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.customer(), "customer"));
+  RETURN_IF_ERROR(validation::ValidateUpdateConsent(request, now, ""));
+  store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id)});
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  RETURN_IF_ERROR(CheckNotMerged(id, record));
+  ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+  storage::ConsentRecord& consent = state.consent;
+
+  v1::ConsentEvidence evidence = request.evidence();
+  if (!evidence.has_capture_time()) *evidence.mutable_capture_time() = ToTimestamp(now);
+  v1::ConsentState previous = v1::CONSENT_STATE_UNSPECIFIED;
+  auto* entries = consent.mutable_entries();
+  auto it = std::find_if(entries->begin(), entries->end(), [&](const v1::ConsentEntry& entry) {
+    return entry.channel() == request.channel() && entry.purpose() == request.purpose();
+  });
+  if (it != entries->end()) {
+    previous = it->state();
+    if (request.state() == v1::CONSENT_STATE_UNSPECIFIED) {
+      entries->erase(it);
+    } else {
+      it->set_state(request.state());
+      *it->mutable_evidence() = evidence;
+      *it->mutable_update_time() = ToTimestamp(now);
+    }
+  } else if (request.state() != v1::CONSENT_STATE_UNSPECIFIED) {
+    v1::ConsentEntry* entry = consent.add_entries();
+    entry->set_channel(request.channel());
+    entry->set_purpose(request.purpose());
+    entry->set_state(request.state());
+    *entry->mutable_evidence() = evidence;
+    *entry->mutable_update_time() = ToTimestamp(now);
+  }
+  consent.set_update_micros(absl::ToUnixMicros(now));
+  const uint64_t seq = consent.next_change_seq() + 1;
+  consent.set_next_change_seq(seq);
+
+  // History is kept, never overwritten: every decision is a new row.
+  v1::ConsentChange change;
+  change.set_channel(request.channel());
+  change.set_purpose(request.purpose());
+  change.set_previous_state(previous);
+  change.set_state(request.state());
+  *change.mutable_evidence() = evidence;
+  *change.mutable_change_time() = ToTimestamp(now);
+
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutConsent(tenant, id, consent);
+  batch.PutConsentChange(tenant, id, seq, change);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  *response.mutable_consent() = ToApiConsent(id, consent);
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::ListConsentHistory(const Tenant& tenant,
+                                             const v1::ListConsentHistoryRequest& request,
+                                             v1::ListConsentHistoryResponse& response) {
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.parent(), "parent"));
+  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(filter::Filter filter, filter::ParseFilter(request.filter(), ConsentChangeFilterSchema()));
+  const std::string fingerprint =
+      paging::RequestFingerprint({"ListConsentHistory", request.parent(), filter.CanonicalText()});
+  std::string resume_key;
+  if (!request.page_token().empty()) {
+    ASSIGN_OR_RETURN(paging::PageCursor cursor,
+                     tokens_.Decode(request.page_token(), fingerprint, options_.clock()));
+    resume_key = cursor.resume_key;
+  }
+  RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
+  std::string last_key;
+  bool page_full = false;
+  size_t examined = 0;
+  RETURN_IF_ERROR(store_.ScanConsentHistory(
+      tenant, id, resume_key, kListScanBudget, [&](const std::string& key, const v1::ConsentChange& change) {
+        ++examined;
+        last_key = key;
+        if (!filter.Matches(ConsentChangeFieldResolver(change))) return true;
+        *response.add_consent_changes() = change;
+        page_full = response.consent_changes_size() >= page_size;
+        return !page_full;
+      }));
+  if (page_full || examined >= kListScanBudget) {
+    response.set_next_page_token(
+        tokens_.Encode({.request_fingerprint = fingerprint, .resume_key = last_key, .create_time = options_.clock()}));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::GetContactPreferences(const Tenant& tenant,
+                                                const v1::GetContactPreferencesRequest& request,
+                                                v1::GetContactPreferencesResponse& response) {
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name", "/contactPreferences"));
+  RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
+  ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+  *response.mutable_contact_preferences() = ToApiPreferences(id, state.preferences);
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::UpdateContactPreferences(const Tenant& tenant,
+                                                   const v1::UpdateContactPreferencesRequest& request,
+                                                   v1::UpdateContactPreferencesResponse& response) {
+  const absl::Time now = options_.clock();
+  const v1::ContactPreferences& input = request.contact_preferences();
+  ASSIGN_OR_RETURN(std::string id,
+                   ParseCustomerName(input.name(), "contact_preferences.name", "/contactPreferences"));
+  ASSIGN_OR_RETURN(const v1::ContactPreferences normalized,
+                   validation::NormalizeContactPreferences(input, "contact_preferences"));
+  std::vector<std::string> paths(request.update_mask().paths().begin(),
+                                 request.update_mask().paths().end());
+  if (paths.empty()) paths = {"channel_order", "quiet_hours", "language_code"};
+  for (const std::string& path : paths) {
+    if (path != "channel_order" && path != "quiet_hours" && path != "language_code") {
+      return InvalidArgument("update_mask", absl::StrCat("cannot update \"", path,
+                                                         "\" (allowed: channel_order, quiet_hours, "
+                                                         "language_code)"));
+    }
+  }
+  store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id)});
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  RETURN_IF_ERROR(CheckNotMerged(id, record));
+  ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+  storage::PreferencesRecord& preferences = state.preferences;
+  RETURN_IF_ERROR(CheckEtag(input.etag(), preferences.version(), CustomerName(id) + "/contactPreferences"));
+  v1::ContactPreferences& stored = *preferences.mutable_preferences();
+  for (const std::string& path : paths) {
+    if (path == "channel_order") *stored.mutable_channel_order() = normalized.channel_order();
+    if (path == "quiet_hours") *stored.mutable_quiet_hours() = normalized.quiet_hours();
+    if (path == "language_code") stored.set_language_code(normalized.language_code());
+  }
+  stored.clear_name();
+  stored.clear_etag();
+  *stored.mutable_update_time() = ToTimestamp(now);
+  preferences.set_version(preferences.version() + 1);
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutPreferences(tenant, id, preferences);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  *response.mutable_contact_preferences() = ToApiPreferences(id, preferences);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------- single customer view
+
+absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
+                                             const v1::GetCustomerContextRequest& request,
+                                             v1::GetCustomerContextResponse& response) {
+  if (request.interaction_limit() < 0) {
+    return InvalidArgument("interaction_limit", "must not be negative");
+  }
+  const int limit = request.interaction_limit() == 0
+                        ? kDefaultContextInteractions
+                        : std::min(request.interaction_limit(), kMaxContextInteractions);
+  ASSIGN_OR_RETURN(std::string id, ResolveRef(tenant, request.customer(), "customer"));
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+  v1::CustomerContext& context = *response.mutable_customer_context();
+  *context.mutable_customer() = ToApi(id, record);
+  RETURN_IF_ERROR(store_.ScanInteractions(tenant, id, "", std::nullopt, std::nullopt,
+                                          static_cast<size_t>(limit),
+                                          [&](const std::string&, const v1::Interaction& interaction) {
+                                            *context.add_recent_interactions() = interaction;
+                                            return true;
+                                          }));
+  *context.mutable_consent() = ToApiConsent(id, state.consent);
+  *context.mutable_contact_preferences() = ToApiPreferences(id, state.preferences);
+  *context.mutable_computed_attributes() = ComputeAttributes(state.stats, options_.clock());
+  return absl::OkStatus();
+}
+
+}  // namespace cxp::context

@@ -1,0 +1,106 @@
+// ContextCore — context_service's domain logic: customers, identities, the
+// cross-channel timeline, consent, contact preferences and the single
+// customer view. Plain C++: requests and responses are the API's protobuf
+// messages, errors are absl::Status with the offending field named; no gRPC
+// types, so it is tested without a server.
+//
+// Every method takes the caller's tenant (from its API key) and touches only
+// that tenant's keys. Writes validate everything first and then commit one
+// RocksDB WriteBatch, so bad input changes nothing and a crash leaves either
+// the whole change or none of it. Read-modify-write sequences (counters,
+// identity ownership, idempotency records) are serialised per customer,
+// identity and request id with striped locks.
+//
+// Threading: all methods are thread-safe. Ownership: borrows the
+// ContextStore, which must outlive the core. The clock is injectable so
+// tests control time.
+
+#ifndef CXP_CONTEXT_SERVICE_CORE_CONTEXT_CORE_H_
+#define CXP_CONTEXT_SERVICE_CORE_CONTEXT_CORE_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/paging/page_size.h"
+#include "common/paging/page_token.h"
+#include "common/paging/request_fingerprint.h"
+#include "common/store/striped_locks.h"
+#include "context_service/core/context_store.h"
+#include "context_service/validation/identity_normalizer.h"
+#include "cxp/context/v1/context_service.pb.h"
+
+namespace cxp::context {
+
+struct ContextCoreOptions {
+  std::string default_phone_region = "KR";  // for national-format numbers
+  absl::Duration request_id_ttl = absl::Hours(24);
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Key for page tokens; empty = random per process (tokens die on restart).
+  std::string page_token_key;
+};
+
+class ContextCore {
+ public:
+  static absl::StatusOr<std::unique_ptr<ContextCore>> Create(const ContextStore& store,
+                                                             ContextCoreOptions options);
+
+  using Tenant = std::string;
+
+  absl::Status CreateCustomer(const Tenant& tenant, const v1::CreateCustomerRequest& request,
+                              v1::CreateCustomerResponse& response);
+  absl::Status GetCustomer(const Tenant& tenant, const v1::GetCustomerRequest& request,
+                           v1::GetCustomerResponse& response);
+  absl::Status UpdateCustomer(const Tenant& tenant, const v1::UpdateCustomerRequest& request,
+                              v1::UpdateCustomerResponse& response);
+  absl::Status ListCustomers(const Tenant& tenant, const v1::ListCustomersRequest& request,
+                             v1::ListCustomersResponse& response);
+  absl::Status DeleteCustomer(const Tenant& tenant, const v1::DeleteCustomerRequest& request,
+                              v1::DeleteCustomerResponse& response);
+  absl::Status AddIdentity(const Tenant& tenant, const v1::AddIdentityRequest& request,
+                           v1::AddIdentityResponse& response);
+  absl::Status RemoveIdentity(const Tenant& tenant, const v1::RemoveIdentityRequest& request,
+                              v1::RemoveIdentityResponse& response);
+  absl::Status ResolveCustomer(const Tenant& tenant, const v1::ResolveCustomerRequest& request,
+                               v1::ResolveCustomerResponse& response);
+  absl::Status AppendInteraction(const Tenant& tenant, const v1::AppendInteractionRequest& request,
+                                 v1::AppendInteractionResponse& response);
+  absl::Status ListInteractions(const Tenant& tenant, const v1::ListInteractionsRequest& request,
+                                v1::ListInteractionsResponse& response);
+  absl::Status GetConsent(const Tenant& tenant, const v1::GetConsentRequest& request,
+                          v1::GetConsentResponse& response);
+  absl::Status UpdateConsent(const Tenant& tenant, const v1::UpdateConsentRequest& request,
+                             v1::UpdateConsentResponse& response);
+  absl::Status ListConsentHistory(const Tenant& tenant, const v1::ListConsentHistoryRequest& request,
+                                  v1::ListConsentHistoryResponse& response);
+  absl::Status GetContactPreferences(const Tenant& tenant,
+                                     const v1::GetContactPreferencesRequest& request,
+                                     v1::GetContactPreferencesResponse& response);
+  absl::Status UpdateContactPreferences(const Tenant& tenant,
+                                        const v1::UpdateContactPreferencesRequest& request,
+                                        v1::UpdateContactPreferencesResponse& response);
+  absl::Status GetCustomerContext(const Tenant& tenant, const v1::GetCustomerContextRequest& request,
+                                  v1::GetCustomerContextResponse& response);
+
+ private:
+  ContextCore(const ContextStore& store, ContextCoreOptions options,
+              validation::IdentityNormalizer normalizer, paging::PageTokenCodec tokens);
+
+  absl::StatusOr<storage::CustomerRecord> LoadCustomer(const Tenant& tenant, const std::string& id) const;
+  // The customer id a CustomerRef names (by name, or the owner of an identity).
+  absl::StatusOr<std::string> ResolveRef(const Tenant& tenant, const cxp::type::v1::CustomerRef& ref,
+                                         absl::string_view field) const;
+
+  const ContextStore& store_;
+  const ContextCoreOptions options_;
+  const validation::IdentityNormalizer normalizer_;
+  const paging::PageTokenCodec tokens_;
+  mutable store::StripedLocks locks_;
+};
+
+}  // namespace cxp::context
+
+#endif  // CXP_CONTEXT_SERVICE_CORE_CONTEXT_CORE_H_

@@ -1,0 +1,267 @@
+#include "context_service/core/context_store.h"
+
+#include "common/store/key_codec.h"
+#include "common/status/status_macros.h"
+
+namespace cxp::context {
+namespace {
+
+using store::KeyBuilder;
+using store::PrefixSuccessor;
+
+// One-byte tags of the customer_state rows.
+constexpr char kStatsTag[] = "s";
+constexpr char kConsentTag[] = "c";
+constexpr char kPreferencesTag[] = "p";
+
+std::string CustomerKey(const std::string& tenant, const std::string& id) {
+  return KeyBuilder(tenant).AddString(id).key();
+}
+
+std::string StateKey(const std::string& tenant, const std::string& id, const char* tag) {
+  return KeyBuilder(tenant).AddString(id).AddFixedBytes(tag).key();
+}
+
+std::string TimeIndexKey(const std::string& tenant, const std::string& id, int64_t create_micros) {
+  return KeyBuilder(tenant).AddInt64Descending(create_micros).AddString(id).key();
+}
+
+std::string IdentityRowKey(const std::string& tenant, const std::string& identity_key) {
+  return KeyBuilder(tenant).AddString(identity_key).key();
+}
+
+std::string InteractionKey(const std::string& tenant, const std::string& id, int64_t occur_micros,
+                           uint64_t seq) {
+  return KeyBuilder(tenant).AddString(id).AddInt64Descending(occur_micros).AddUint64Descending(seq).key();
+}
+
+std::string RequestKey(const std::string& tenant, const std::string& method, const std::string& request_id) {
+  return KeyBuilder(tenant).AddString(method).AddString(request_id).key();
+}
+
+template <typename Message>
+absl::StatusOr<std::optional<Message>> ParseOptional(const std::optional<std::string>& bytes,
+                                                     const char* what) {
+  if (!bytes) return std::nullopt;
+  Message message;
+  if (!message.ParseFromString(*bytes)) {
+    return absl::DataLossError(std::string("corrupt ") + what + " record");
+  }
+  return message;
+}
+
+// Scans [lower, upper) starting after `resume_key` when set.
+absl::Status Scan(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* family,
+                  std::string lower, std::string upper, const std::string& resume_key,
+                  size_t max_rows,
+                  absl::FunctionRef<bool(const std::string&, std::string_view)> visit) {
+  if (!resume_key.empty()) {
+    if (resume_key < lower || (!upper.empty() && resume_key >= upper)) {
+      return absl::InvalidArgumentError("page_token: does not belong to this request");
+    }
+    lower = resume_key;
+    lower.push_back('\0');  // the smallest key after resume_key
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   rocks.NewIterator(family, {.lower_bound = lower, .upper_bound = upper}));
+  size_t rows = 0;
+  for (it->Seek(lower); it->Valid() && rows < max_rows; it->Next(), ++rows) {
+    const rocksdb::Slice key = it->key();
+    const rocksdb::Slice value = it->value();
+    if (!visit(key.ToString(), std::string_view(value.data(), value.size()))) break;
+  }
+  if (!it->status().ok()) return absl::InternalError("scan failed: " + it->status().ToString());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::vector<std::string> ContextStore::ColumnFamilies() {
+  return {"profiles",     "profiles_by_time", "customer_state", "identities",
+          "interactions", "consent_history",  "requests"};
+}
+
+absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks) {
+  ContextStore store;
+  store.store_ = &rocks;
+  ASSIGN_OR_RETURN(store.profiles_, rocks.ColumnFamily("profiles"));
+  ASSIGN_OR_RETURN(store.profiles_by_time_, rocks.ColumnFamily("profiles_by_time"));
+  ASSIGN_OR_RETURN(store.customer_state_, rocks.ColumnFamily("customer_state"));
+  ASSIGN_OR_RETURN(store.identities_, rocks.ColumnFamily("identities"));
+  ASSIGN_OR_RETURN(store.interactions_, rocks.ColumnFamily("interactions"));
+  ASSIGN_OR_RETURN(store.consent_history_, rocks.ColumnFamily("consent_history"));
+  ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily("requests"));
+  return store;
+}
+
+void ContextStore::Batch::PutCustomer(const std::string& tenant, const std::string& id,
+                                      const storage::CustomerRecord& record) {
+  batch_.Put(store_->profiles_, CustomerKey(tenant, id), record.SerializeAsString());
+}
+
+void ContextStore::Batch::PutCustomerTimeIndex(const std::string& tenant, const std::string& id,
+                                               int64_t create_micros) {
+  batch_.Put(store_->profiles_by_time_, TimeIndexKey(tenant, id, create_micros), "");
+}
+
+void ContextStore::Batch::PutIdentity(const std::string& tenant, const std::string& identity_key,
+                                      const std::string& id) {
+  batch_.Put(store_->identities_, IdentityRowKey(tenant, identity_key), id);
+}
+
+void ContextStore::Batch::DeleteIdentity(const std::string& tenant, const std::string& identity_key) {
+  batch_.Delete(store_->identities_, IdentityRowKey(tenant, identity_key));
+}
+
+void ContextStore::Batch::PutInteraction(const std::string& tenant, const std::string& id,
+                                         int64_t occur_micros, uint64_t seq,
+                                         const cxp::context::v1::Interaction& interaction) {
+  batch_.Put(store_->interactions_, InteractionKey(tenant, id, occur_micros, seq),
+             interaction.SerializeAsString());
+}
+
+void ContextStore::Batch::PutStats(const std::string& tenant, const std::string& id,
+                                   const storage::ContactStats& stats) {
+  batch_.Put(store_->customer_state_, StateKey(tenant, id, kStatsTag), stats.SerializeAsString());
+}
+
+void ContextStore::Batch::PutConsent(const std::string& tenant, const std::string& id,
+                                     const storage::ConsentRecord& consent) {
+  batch_.Put(store_->customer_state_, StateKey(tenant, id, kConsentTag), consent.SerializeAsString());
+}
+
+void ContextStore::Batch::PutConsentChange(const std::string& tenant, const std::string& id,
+                                           uint64_t seq,
+                                           const cxp::context::v1::ConsentChange& change) {
+  batch_.Put(store_->consent_history_, KeyBuilder(tenant).AddString(id).AddUint64Descending(seq).key(),
+             change.SerializeAsString());
+}
+
+void ContextStore::Batch::PutPreferences(const std::string& tenant, const std::string& id,
+                                         const storage::PreferencesRecord& preferences) {
+  batch_.Put(store_->customer_state_, StateKey(tenant, id, kPreferencesTag),
+             preferences.SerializeAsString());
+}
+
+void ContextStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
+                                            const std::string& request_id,
+                                            const storage::StoredResponse& response) {
+  batch_.Put(store_->requests_, RequestKey(tenant, method, request_id), response.SerializeAsString());
+}
+
+void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const std::string& id,
+                                             int64_t create_micros) {
+  const std::string prefix = CustomerKey(tenant, id);
+  const std::string end = PrefixSuccessor(prefix);
+  batch_.Delete(store_->profiles_, prefix);
+  batch_.Delete(store_->profiles_by_time_, TimeIndexKey(tenant, id, create_micros));
+  // The customer key's string encoding is terminated, so this range holds
+  // exactly this customer's rows, never those of an id it is a prefix of.
+  batch_.DeleteRange(store_->customer_state_, prefix, end);
+  batch_.DeleteRange(store_->interactions_, prefix, end);
+  batch_.DeleteRange(store_->consent_history_, prefix, end);
+}
+
+absl::Status ContextStore::Commit(Batch& batch) const { return store_->Write(&batch.batch_); }
+
+absl::StatusOr<std::optional<storage::CustomerRecord>> ContextStore::GetCustomer(
+    const std::string& tenant, const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(profiles_, CustomerKey(tenant, id)));
+  return ParseOptional<storage::CustomerRecord>(bytes, "customer");
+}
+
+absl::StatusOr<std::optional<std::string>> ContextStore::GetIdentityOwner(
+    const std::string& tenant, const std::string& identity_key) const {
+  return store_->Get(identities_, IdentityRowKey(tenant, identity_key));
+}
+
+absl::StatusOr<std::optional<storage::StoredResponse>> ContextStore::GetStoredResponse(
+    const std::string& tenant, const std::string& method, const std::string& request_id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(requests_, RequestKey(tenant, method, request_id)));
+  return ParseOptional<storage::StoredResponse>(bytes, "stored response");
+}
+
+absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
+    const std::string& tenant, const std::string& id) const {
+  CustomerState state;
+  const std::string prefix = CustomerKey(tenant, id);
+  bool corrupt = false;
+  RETURN_IF_ERROR(store_->ScanPrefix(
+      customer_state_, prefix, 3, [&](std::string_view key, std::string_view value) {
+        const std::string_view tag = key.substr(prefix.size());
+        google::protobuf::Message* target = nullptr;
+        if (tag == kStatsTag) target = &state.stats;
+        if (tag == kConsentTag) target = &state.consent;
+        if (tag == kPreferencesTag) target = &state.preferences;
+        if (target != nullptr && !target->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          corrupt = true;
+        }
+        return true;
+      }));
+  if (corrupt) return absl::DataLossError("corrupt customer state record");
+  return state;
+}
+
+absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std::string& id,
+                                            const std::string& resume_key,
+                                            std::optional<int64_t> newest_micros,
+                                            std::optional<int64_t> oldest_micros, size_t max_rows,
+                                            InteractionVisitor visit) const {
+  const std::string prefix = CustomerKey(tenant, id);
+  std::string lower = prefix;
+  std::string upper = PrefixSuccessor(prefix);
+  // Descending time encoding: newer rows sort first.
+  if (newest_micros) lower = KeyBuilder(tenant).AddString(id).AddInt64Descending(*newest_micros).key();
+  if (oldest_micros) {
+    upper = PrefixSuccessor(KeyBuilder(tenant).AddString(id).AddInt64Descending(*oldest_micros).key());
+  }
+  bool corrupt = false;
+  RETURN_IF_ERROR(Scan(*store_, interactions_, lower, upper,
+                       resume_key, max_rows,
+                       [&](const std::string& key, std::string_view value) {
+                         cxp::context::v1::Interaction interaction;
+                         if (!interaction.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                           corrupt = true;
+                           return false;
+                         }
+                         return visit(key, interaction);
+                       }));
+  if (corrupt) return absl::DataLossError("corrupt interaction record");
+  return absl::OkStatus();
+}
+
+absl::Status ContextStore::ScanCustomersByTime(const std::string& tenant,
+                                               const std::string& resume_key, size_t max_rows,
+                                               CustomerVisitor visit) const {
+  const std::string prefix = store::TenantPrefix(tenant);
+  return Scan(*store_, profiles_by_time_, prefix, PrefixSuccessor(prefix), resume_key, max_rows,
+              [&](const std::string& key, std::string_view) {
+                store::KeyReader reader(key);
+                // (tenant, create_time desc, id)
+                if (!reader.ReadString().ok() || !reader.ReadInt64Descending().ok()) return false;
+                absl::StatusOr<std::string> id = reader.ReadString();
+                if (!id.ok()) return false;
+                return visit(key, *id);
+              });
+}
+
+absl::Status ContextStore::ScanConsentHistory(const std::string& tenant, const std::string& id,
+                                              const std::string& resume_key, size_t max_rows,
+                                              ConsentChangeVisitor visit) const {
+  const std::string prefix = CustomerKey(tenant, id);
+  bool corrupt = false;
+  RETURN_IF_ERROR(Scan(*store_, consent_history_, prefix, PrefixSuccessor(prefix), resume_key,
+                       max_rows, [&](const std::string& key, std::string_view value) {
+                         cxp::context::v1::ConsentChange change;
+                         if (!change.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                           corrupt = true;
+                           return false;
+                         }
+                         return visit(key, change);
+                       }));
+  if (corrupt) return absl::DataLossError("corrupt consent change record");
+  return absl::OkStatus();
+}
+
+}  // namespace cxp::context

@@ -1,0 +1,131 @@
+// ContextStore — how context_service lays its data out in RocksDB.
+//
+// Column families (every key starts with the tenant, store/key_codec.h):
+//   profiles          (tenant, customer)                      → CustomerRecord
+//   profiles_by_time  (tenant, create_time desc, customer)    → ""   (ListCustomers, newest first)
+//   customer_state    (tenant, customer, kind)                → ContactStats | ConsentRecord | PreferencesRecord
+//   identities        (tenant, kind, namespace, value)        → customer id (ResolveCustomer: one point read)
+//   interactions      (tenant, customer, occur desc, seq desc) → Interaction (timeline, newest first, stable)
+//   consent_history   (tenant, customer, seq desc)            → ConsentChange
+//   requests          (tenant, method, request_id)            → StoredResponse (idempotent retries)
+// A customer's per-customer rows share a key prefix, so the single customer
+// view reads one profile, one short range of state rows and the first N
+// timeline rows.
+//
+// Writes go through ContextStore::Batch, committed as one RocksDB
+// WriteBatch (WAL, synced per the store's options): a change touching the
+// profile, the identity index and the counters is atomic.
+//
+// Threading: thread-safe (RocksDB is); read-modify-write sequences need the
+// caller's locking (ContextCore uses StripedLocks). Ownership: borrows the
+// RocksStore, which must outlive it.
+
+#ifndef CXP_CONTEXT_SERVICE_CORE_CONTEXT_STORE_H_
+#define CXP_CONTEXT_SERVICE_CORE_CONTEXT_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
+#include "common/store/rocks_store.h"
+#include "context_service/core/records.pb.h"
+#include "cxp/context/v1/consent.pb.h"
+#include "cxp/context/v1/interaction.pb.h"
+#include "rocksdb/write_batch.h"
+
+namespace cxp::context {
+
+class ContextStore {
+ public:
+  static std::vector<std::string> ColumnFamilies();
+  static absl::StatusOr<ContextStore> Attach(store::RocksStore& store);
+
+  class Batch {
+   public:
+    void PutCustomer(const std::string& tenant, const std::string& id,
+                     const storage::CustomerRecord& record);
+    void PutCustomerTimeIndex(const std::string& tenant, const std::string& id, int64_t create_micros);
+    void PutIdentity(const std::string& tenant, const std::string& identity_key, const std::string& id);
+    void DeleteIdentity(const std::string& tenant, const std::string& identity_key);
+    void PutInteraction(const std::string& tenant, const std::string& id, int64_t occur_micros,
+                        uint64_t seq, const cxp::context::v1::Interaction& interaction);
+    void PutStats(const std::string& tenant, const std::string& id, const storage::ContactStats& stats);
+    void PutConsent(const std::string& tenant, const std::string& id, const storage::ConsentRecord& consent);
+    void PutConsentChange(const std::string& tenant, const std::string& id, uint64_t seq,
+                          const cxp::context::v1::ConsentChange& change);
+    void PutPreferences(const std::string& tenant, const std::string& id,
+                        const storage::PreferencesRecord& preferences);
+    void PutStoredResponse(const std::string& tenant, const std::string& method,
+                           const std::string& request_id, const storage::StoredResponse& response);
+    // Removes the profile, its index row, its state, timeline and consent
+    // history (identities are removed by the caller, who knows them).
+    void DeleteCustomerData(const std::string& tenant, const std::string& id, int64_t create_micros);
+
+   private:
+    friend class ContextStore;
+    explicit Batch(const ContextStore* store) : store_(store) {}
+    const ContextStore* store_;
+    rocksdb::WriteBatch batch_;
+  };
+
+  Batch NewBatch() const { return Batch(this); }
+  absl::Status Commit(Batch& batch) const;
+
+  absl::StatusOr<std::optional<storage::CustomerRecord>> GetCustomer(const std::string& tenant,
+                                                                     const std::string& id) const;
+  absl::StatusOr<std::optional<std::string>> GetIdentityOwner(const std::string& tenant,
+                                                              const std::string& identity_key) const;
+  absl::StatusOr<std::optional<storage::StoredResponse>> GetStoredResponse(
+      const std::string& tenant, const std::string& method, const std::string& request_id) const;
+
+  // The per-customer state rows, read together with one short range scan.
+  struct CustomerState {
+    storage::ContactStats stats;
+    storage::ConsentRecord consent;
+    storage::PreferencesRecord preferences;
+  };
+  absl::StatusOr<CustomerState> GetCustomerState(const std::string& tenant, const std::string& id) const;
+
+  // Timeline newest first. Starts at `resume_key` (a key returned as `key`
+  // by an earlier visit, exclusive) or at the newest row; `newest_micros`
+  // and `oldest_micros` bound occur_time when set (inclusive). The visitor
+  // returns false to stop; `max_rows` bounds the rows examined.
+  using InteractionVisitor =
+      absl::FunctionRef<bool(const std::string& key, const cxp::context::v1::Interaction&)>;
+  absl::Status ScanInteractions(const std::string& tenant, const std::string& id,
+                                const std::string& resume_key, std::optional<int64_t> newest_micros,
+                                std::optional<int64_t> oldest_micros, size_t max_rows,
+                                InteractionVisitor visit) const;
+
+  // Customers newest first, from `resume_key` (exclusive) or the start.
+  using CustomerVisitor = absl::FunctionRef<bool(const std::string& key, const std::string& id)>;
+  absl::Status ScanCustomersByTime(const std::string& tenant, const std::string& resume_key,
+                                   size_t max_rows, CustomerVisitor visit) const;
+
+  // Consent changes newest first, from `resume_key` (exclusive) or the start.
+  using ConsentChangeVisitor =
+      absl::FunctionRef<bool(const std::string& key, const cxp::context::v1::ConsentChange&)>;
+  absl::Status ScanConsentHistory(const std::string& tenant, const std::string& id,
+                                  const std::string& resume_key, size_t max_rows,
+                                  ConsentChangeVisitor visit) const;
+
+  store::RocksStore& rocks() const { return *store_; }
+
+ private:
+  ContextStore() = default;
+  store::RocksStore* store_ = nullptr;
+  rocksdb::ColumnFamilyHandle* profiles_ = nullptr;
+  rocksdb::ColumnFamilyHandle* profiles_by_time_ = nullptr;
+  rocksdb::ColumnFamilyHandle* customer_state_ = nullptr;
+  rocksdb::ColumnFamilyHandle* identities_ = nullptr;
+  rocksdb::ColumnFamilyHandle* interactions_ = nullptr;
+  rocksdb::ColumnFamilyHandle* consent_history_ = nullptr;
+  rocksdb::ColumnFamilyHandle* requests_ = nullptr;
+};
+
+}  // namespace cxp::context
+
+#endif  // CXP_CONTEXT_SERVICE_CORE_CONTEXT_STORE_H_

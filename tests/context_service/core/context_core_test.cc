@@ -1,0 +1,431 @@
+// ContextCore without a server: a real RocksDB in a temp dir, a fake clock.
+#include "context_service/core/context_core.h"
+
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "common/server/service_store.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/server_process.h"
+
+namespace cxp::context {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+using ::testing::HasSubstr;
+
+constexpr char kTenant[] = "acme";
+
+cxp::type::v1::Identity Phone(const std::string& value) {
+  cxp::type::v1::Identity identity;
+  identity.set_kind(cxp::type::v1::IDENTITY_KIND_PHONE);
+  identity.set_value(value);
+  return identity;
+}
+
+cxp::type::v1::Identity Email(const std::string& value) {
+  cxp::type::v1::Identity identity;
+  identity.set_kind(cxp::type::v1::IDENTITY_KIND_EMAIL);
+  identity.set_value(value);
+  return identity;
+}
+
+class ContextCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    store::RocksStoreOptions options;
+    options.path = dir_ + "/db";
+    options.column_families = ContextStore::ColumnFamilies();
+    auto rocks = store::RocksStore::Open(options);
+    ASSERT_TRUE(rocks.ok()) << rocks.status();
+    rocks_ = *std::move(rocks);
+    auto store = ContextStore::Attach(*rocks_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::make_unique<ContextStore>(*std::move(store));
+    auto core = ContextCore::Create(*store_, {.clock = [this] { return now_; }});
+    ASSERT_TRUE(core.ok()) << core.status();
+    core_ = *std::move(core);
+  }
+
+  void Reopen() {
+    core_.reset();
+    store_.reset();
+    rocks_.reset();
+    Open();
+  }
+
+  v1::Customer Create(const std::string& id, std::vector<cxp::type::v1::Identity> identities = {},
+                      const std::string& tier = "") {
+    v1::CreateCustomerRequest request;
+    request.set_customer_id(id);
+    request.mutable_customer()->set_display_name("Kim Minji " + id);
+    request.mutable_customer()->set_tier(tier);
+    for (auto& identity : identities) *request.mutable_customer()->add_identities()->mutable_identity() = identity;
+    v1::CreateCustomerResponse response;
+    absl::Status status = core_->CreateCustomer(kTenant, request, response);
+    EXPECT_TRUE(status.ok()) << status;
+    return response.customer();
+  }
+
+  absl::StatusOr<v1::Interaction> Append(const std::string& customer, cxp::type::v1::Channel channel,
+                                         absl::Time when, const std::string& agent = "",
+                                         const std::string& request_id = "",
+                                         v1::Interaction::Direction direction =
+                                             v1::Interaction::DIRECTION_INBOUND) {
+    v1::AppendInteractionRequest request;
+    request.mutable_customer()->set_customer(customer);
+    request.set_request_id(request_id);
+    v1::Interaction& interaction = *request.mutable_interaction();
+    interaction.set_channel(channel);
+    interaction.set_direction(direction);
+    interaction.set_type("message");
+    interaction.set_agent(agent);
+    *interaction.mutable_occur_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(when));
+    v1::AppendInteractionResponse response;
+    absl::Status status = core_->AppendInteraction(kTenant, request, response);
+    if (!status.ok()) return status;
+    return response.interaction();
+  }
+
+  v1::CustomerContext Context(const cxp::type::v1::CustomerRef& ref, int limit = 0) {
+    v1::GetCustomerContextRequest request;
+    *request.mutable_customer() = ref;
+    request.set_interaction_limit(limit);
+    v1::GetCustomerContextResponse response;
+    absl::Status status = core_->GetCustomerContext(kTenant, request, response);
+    EXPECT_TRUE(status.ok()) << status;
+    return response.customer_context();
+  }
+
+  std::string dir_ = cxp::testing::MakeTempDir("context_core_");
+  absl::Time now_ = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 10, 30, 0), absl::UTCTimeZone());
+  std::unique_ptr<store::RocksStore> rocks_;
+  std::unique_ptr<ContextStore> store_;
+  std::unique_ptr<ContextCore> core_;
+};
+
+TEST_F(ContextCoreTest, CreateGetAndResolveByAnyChannelsIdentity) {
+  v1::Customer created = Create("c1", {Phone("010-1234-5678"), Email("  Minji@Example.COM ")}, "VIP");
+  EXPECT_EQ(created.name(), "customers/c1");
+  EXPECT_EQ(created.identities(0).identity().value(), "+821012345678");
+  EXPECT_EQ(created.identities(1).identity().value(), "minji@example.com");
+  EXPECT_FALSE(created.etag().empty());
+
+  for (const auto& identity : {Phone("+82 10 1234 5678"), Email("MINJI@example.com")}) {
+    v1::ResolveCustomerRequest request;
+    *request.mutable_identity() = identity;
+    v1::ResolveCustomerResponse response;
+    ASSERT_TRUE(core_->ResolveCustomer(kTenant, request, response).ok());
+    EXPECT_EQ(response.customer().name(), "customers/c1");
+    EXPECT_EQ(response.customer().tier(), "VIP");
+  }
+  v1::ResolveCustomerRequest other_tenant;
+  *other_tenant.mutable_identity() = Phone("010-1234-5678");
+  v1::ResolveCustomerResponse response;
+  EXPECT_EQ(core_->ResolveCustomer("globex", other_tenant, response).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ContextCoreTest, InvalidInputNamesTheFieldAndWritesNothing) {
+  v1::CreateCustomerRequest request;
+  request.set_customer_id("c1");
+  *request.mutable_customer()->add_identities()->mutable_identity() = Phone("12");
+  v1::CreateCustomerResponse response;
+  absl::Status status = core_->CreateCustomer(kTenant, request, response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("customer.identities[0].identity"));
+  v1::GetCustomerRequest get;
+  get.set_name("customers/c1");
+  v1::GetCustomerResponse got;
+  EXPECT_EQ(core_->GetCustomer(kTenant, get, got).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ContextCoreTest, IdentityBelongsToOneCustomer) {
+  Create("c1", {Phone("010-1234-5678")});
+  v1::CreateCustomerRequest request;
+  request.set_customer_id("c2");
+  *request.mutable_customer()->add_identities()->mutable_identity() = Phone("+821012345678");
+  v1::CreateCustomerResponse response;
+  EXPECT_EQ(core_->CreateCustomer(kTenant, request, response).code(), absl::StatusCode::kAlreadyExists);
+
+  Create("c3");
+  v1::AddIdentityRequest add;
+  add.set_customer("customers/c3");
+  *add.mutable_identity() = Phone("01012345678");
+  v1::AddIdentityResponse added;
+  EXPECT_EQ(core_->AddIdentity(kTenant, add, added).code(), absl::StatusCode::kAlreadyExists);
+  // c2 was never created and c3 is unchanged.
+  v1::GetCustomerRequest get;
+  get.set_name("customers/c3");
+  v1::GetCustomerResponse got;
+  ASSERT_TRUE(core_->GetCustomer(kTenant, get, got).ok());
+  EXPECT_EQ(got.customer().identities_size(), 0);
+
+  v1::RemoveIdentityRequest remove;
+  remove.set_customer("customers/c1");
+  *remove.mutable_identity() = Phone("010-1234-5678");
+  v1::RemoveIdentityResponse removed;
+  ASSERT_TRUE(core_->RemoveIdentity(kTenant, remove, removed).ok());
+  EXPECT_TRUE(core_->AddIdentity(kTenant, add, added).ok());
+  EXPECT_EQ(added.customer().identities(0).identity().value(), "+821012345678");
+}
+
+TEST_F(ContextCoreTest, UpdateWithMaskAndStaleEtagIsAborted) {
+  v1::Customer created = Create("c1");
+  v1::UpdateCustomerRequest request;
+  request.mutable_customer()->set_name("customers/c1");
+  request.mutable_customer()->set_tier("VIP");
+  request.mutable_customer()->set_display_name("ignored: not in mask");
+  request.mutable_customer()->set_etag(created.etag());
+  request.mutable_update_mask()->add_paths("tier");
+  v1::UpdateCustomerResponse response;
+  ASSERT_TRUE(core_->UpdateCustomer(kTenant, request, response).ok());
+  EXPECT_EQ(response.customer().tier(), "VIP");
+  EXPECT_EQ(response.customer().display_name(), created.display_name());
+  EXPECT_NE(response.customer().etag(), created.etag());
+  // The same (now stale) etag again.
+  EXPECT_EQ(core_->UpdateCustomer(kTenant, request, response).code(), absl::StatusCode::kAborted);
+  request.mutable_update_mask()->set_paths(0, "identities");
+  request.mutable_customer()->clear_etag();
+  EXPECT_EQ(core_->UpdateCustomer(kTenant, request, response).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContextCoreTest, CreateWithRequestIdIsIdempotent) {
+  v1::CreateCustomerRequest request;
+  request.set_request_id("9b2f6c1e-0000-4000-8000-000000000001");
+  request.mutable_customer()->set_display_name("Lee");
+  v1::CreateCustomerResponse first, second;
+  ASSERT_TRUE(core_->CreateCustomer(kTenant, request, first).ok());
+  ASSERT_TRUE(core_->CreateCustomer(kTenant, request, second).ok());
+  EXPECT_EQ(first.customer().name(), second.customer().name());
+  v1::ListCustomersResponse list;
+  ASSERT_TRUE(core_->ListCustomers(kTenant, {}, list).ok());
+  EXPECT_EQ(list.customers_size(), 1);
+  request.mutable_customer()->set_display_name("Park");
+  EXPECT_EQ(core_->CreateCustomer(kTenant, request, second).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContextCoreTest, AppendIsIdempotentAndTimelineIsNewestFirstAndStable) {
+  Create("c1");
+  const absl::Time t = now_ - absl::Hours(1);
+  auto first = Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, t, "agents/a1", "req-1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto retried = Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, t, "agents/a1", "req-1");
+  ASSERT_TRUE(retried.ok());
+  EXPECT_EQ(first->name(), retried->name());
+  auto same_time = Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, t);
+  auto older = Append("customers/c1", cxp::type::v1::CHANNEL_EMAIL, t - absl::Hours(5));
+  auto newer = Append("customers/c1", cxp::type::v1::CHANNEL_SMS, t + absl::Minutes(10));
+  ASSERT_TRUE(same_time.ok() && older.ok() && newer.ok());
+
+  v1::ListInteractionsRequest request;
+  request.set_parent("customers/c1");
+  v1::ListInteractionsResponse response;
+  ASSERT_TRUE(core_->ListInteractions(kTenant, request, response).ok());
+  ASSERT_EQ(response.interactions_size(), 4);
+  EXPECT_EQ(response.interactions(0).name(), newer->name());
+  EXPECT_EQ(response.interactions(1).name(), same_time->name());  // later append first on ties
+  EXPECT_EQ(response.interactions(2).name(), first->name());
+  EXPECT_EQ(response.interactions(3).name(), older->name());
+}
+
+TEST_F(ContextCoreTest, ListInteractionsPagesAndFilters) {
+  Create("c1");
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(Append("customers/c1", i % 2 ? cxp::type::v1::CHANNEL_CHAT : cxp::type::v1::CHANNEL_VOICE,
+                       now_ - absl::Minutes(100 - i))
+                    .ok());
+  }
+  v1::ListInteractionsRequest request;
+  request.set_parent("customers/c1");
+  request.set_page_size(5);
+  request.set_filter("channel = CHAT");
+  std::vector<std::string> names;
+  do {
+    v1::ListInteractionsResponse response;
+    ASSERT_TRUE(core_->ListInteractions(kTenant, request, response).ok());
+    for (const auto& interaction : response.interactions()) {
+      EXPECT_EQ(interaction.channel(), cxp::type::v1::CHANNEL_CHAT);
+      names.push_back(interaction.name());
+    }
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  EXPECT_EQ(names.size(), 12u);
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), 12u);
+
+  // A time window narrows the scan; a token cannot be reused with another filter.
+  request.set_page_token("");
+  request.set_filter(absl::StrCat("occur_time >= \"", absl::FormatTime(now_ - absl::Minutes(80)),
+                                  "\" AND occur_time < \"", absl::FormatTime(now_ - absl::Minutes(78)), "\""));
+  v1::ListInteractionsResponse window;
+  ASSERT_TRUE(core_->ListInteractions(kTenant, request, window).ok());
+  EXPECT_EQ(window.interactions_size(), 2);
+  request.set_filter("channel = VOICE");
+  request.set_page_size(1);
+  v1::ListInteractionsResponse page;
+  ASSERT_TRUE(core_->ListInteractions(kTenant, request, page).ok());
+  request.set_page_token(page.next_page_token());
+  request.set_filter("channel = CHAT");
+  EXPECT_EQ(core_->ListInteractions(kTenant, request, page).code(), absl::StatusCode::kInvalidArgument);
+  request.set_filter("colour = RED");
+  request.set_page_token("");
+  EXPECT_EQ(core_->ListInteractions(kTenant, request, page).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContextCoreTest, AppendByUnknownIdentityCreatesOnlyWhenAsked) {
+  v1::AppendInteractionRequest request;
+  *request.mutable_customer()->mutable_identity() = Phone("010-9999-0000");
+  request.mutable_interaction()->set_channel(cxp::type::v1::CHANNEL_VOICE);
+  request.mutable_interaction()->set_direction(v1::Interaction::DIRECTION_INBOUND);
+  request.mutable_interaction()->set_type("call");
+  v1::AppendInteractionResponse response;
+  EXPECT_EQ(core_->AppendInteraction(kTenant, request, response).code(), absl::StatusCode::kNotFound);
+  request.set_create_customer_if_missing(true);
+  ASSERT_TRUE(core_->AppendInteraction(kTenant, request, response).ok());
+  EXPECT_TRUE(response.customer_created());
+  v1::AppendInteractionResponse again;
+  ASSERT_TRUE(core_->AppendInteraction(kTenant, request, again).ok());
+  EXPECT_FALSE(again.customer_created());
+  cxp::type::v1::CustomerRef ref;
+  *ref.mutable_identity() = Phone("+821099990000");
+  v1::CustomerContext context = Context(ref);
+  EXPECT_EQ(context.recent_interactions_size(), 2);
+  EXPECT_EQ(context.customer().identities(0).identity().value(), "+821099990000");
+}
+
+TEST_F(ContextCoreTest, CustomerContextHasEverythingAndCountersMatch) {
+  Create("c1", {Phone("010-1234-5678")}, "VIP");
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(2), "agents/kim").ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(30)).ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_EMAIL, now_ - absl::Hours(24 * 10)).ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 40),
+                     "", "", v1::Interaction::DIRECTION_OUTBOUND)
+                  .ok());
+
+  v1::UpdateConsentRequest consent;
+  consent.set_customer("customers/c1");
+  consent.set_channel(cxp::type::v1::CHANNEL_SMS);
+  consent.set_purpose(cxp::type::v1::PURPOSE_MARKETING);
+  consent.set_state(v1::CONSENT_STATE_DENIED);
+  consent.mutable_evidence()->set_source("sms-keyword");
+  v1::UpdateConsentResponse consent_response;
+  ASSERT_TRUE(core_->UpdateConsent(kTenant, consent, consent_response).ok());
+
+  cxp::type::v1::CustomerRef ref;
+  *ref.mutable_identity() = Phone("01012345678");
+  v1::CustomerContext context = Context(ref, 2);
+  EXPECT_EQ(context.customer().tier(), "VIP");
+  ASSERT_EQ(context.recent_interactions_size(), 2);
+  EXPECT_EQ(context.recent_interactions(0).channel(), cxp::type::v1::CHANNEL_VOICE);
+  ASSERT_EQ(context.consent().entries_size(), 1);
+  EXPECT_EQ(context.consent().entries(0).state(), v1::CONSENT_STATE_DENIED);
+  const v1::ComputedAttributes& computed = context.computed_attributes();
+  EXPECT_EQ(computed.all_channels().last_24_hours(), 1);
+  EXPECT_EQ(computed.all_channels().last_7_days(), 2);
+  EXPECT_EQ(computed.all_channels().last_30_days(), 3);
+  EXPECT_EQ(computed.last_agent(), "agents/kim");
+  EXPECT_EQ(computed.last_contact_channel(), cxp::type::v1::CHANNEL_VOICE);
+  EXPECT_TRUE(computed.repeat_contact());  // inbound 2 h and 30 h ago
+
+  // The counters are kept on write and survive a restart.
+  Reopen();
+  EXPECT_EQ(Context(ref).computed_attributes().all_channels().last_30_days(), 3);
+  // A day later the 24 h window is empty.
+  now_ += absl::Hours(24);
+  EXPECT_EQ(Context(ref).computed_attributes().all_channels().last_24_hours(), 0);
+}
+
+TEST_F(ContextCoreTest, ConsentHistoryIsKept) {
+  Create("c1");
+  for (auto state : {v1::CONSENT_STATE_GRANTED, v1::CONSENT_STATE_DENIED, v1::CONSENT_STATE_UNSPECIFIED}) {
+    v1::UpdateConsentRequest request;
+    request.set_customer("customers/c1");
+    request.set_channel(cxp::type::v1::CHANNEL_EMAIL);
+    request.set_purpose(cxp::type::v1::PURPOSE_MARKETING);
+    request.set_state(state);
+    request.mutable_evidence()->set_source("web-form");
+    v1::UpdateConsentResponse response;
+    ASSERT_TRUE(core_->UpdateConsent(kTenant, request, response).ok());
+    now_ += absl::Minutes(1);
+  }
+  v1::ListConsentHistoryRequest request;
+  request.set_parent("customers/c1");
+  v1::ListConsentHistoryResponse response;
+  ASSERT_TRUE(core_->ListConsentHistory(kTenant, request, response).ok());
+  ASSERT_EQ(response.consent_changes_size(), 3);
+  EXPECT_EQ(response.consent_changes(0).state(), v1::CONSENT_STATE_UNSPECIFIED);
+  EXPECT_EQ(response.consent_changes(0).previous_state(), v1::CONSENT_STATE_DENIED);
+  EXPECT_EQ(response.consent_changes(2).state(), v1::CONSENT_STATE_GRANTED);
+  request.set_filter("state = DENIED");
+  v1::ListConsentHistoryResponse denied;
+  ASSERT_TRUE(core_->ListConsentHistory(kTenant, request, denied).ok());
+  EXPECT_EQ(denied.consent_changes_size(), 1);
+}
+
+TEST_F(ContextCoreTest, PreferencesUseEtags) {
+  Create("c1");
+  v1::UpdateContactPreferencesRequest request;
+  v1::ContactPreferences& preferences = *request.mutable_contact_preferences();
+  preferences.set_name("customers/c1/contactPreferences");
+  preferences.add_channel_order(cxp::type::v1::CHANNEL_CHAT);
+  preferences.add_channel_order(cxp::type::v1::CHANNEL_SMS);
+  preferences.set_language_code("ko-kr");
+  v1::UpdateContactPreferencesResponse response;
+  ASSERT_TRUE(core_->UpdateContactPreferences(kTenant, request, response).ok());
+  EXPECT_EQ(response.contact_preferences().language_code(), "ko-KR");
+  const std::string etag = response.contact_preferences().etag();
+  preferences.set_etag("stale");
+  EXPECT_EQ(core_->UpdateContactPreferences(kTenant, request, response).code(), absl::StatusCode::kAborted);
+  preferences.set_etag(etag);
+  EXPECT_TRUE(core_->UpdateContactPreferences(kTenant, request, response).ok());
+}
+
+TEST_F(ContextCoreTest, ListCustomersNewestFirstWithFilter) {
+  for (int i = 0; i < 7; ++i) {
+    Create(absl::StrCat("c", i), {}, i % 3 == 0 ? "VIP" : "standard");
+    now_ += absl::Seconds(1);
+  }
+  v1::ListCustomersRequest request;
+  request.set_filter("tier = \"VIP\"");
+  request.set_page_size(2);
+  std::vector<std::string> names;
+  do {
+    v1::ListCustomersResponse response;
+    ASSERT_TRUE(core_->ListCustomers(kTenant, request, response).ok());
+    for (const auto& customer : response.customers()) names.push_back(customer.name());
+    request.set_page_token(response.next_page_token());
+  } while (!request.page_token().empty());
+  EXPECT_THAT(names, ::testing::ElementsAre("customers/c6", "customers/c3", "customers/c0"));
+  v1::ListCustomersResponse other;
+  ASSERT_TRUE(core_->ListCustomers("globex", {}, other).ok());
+  EXPECT_EQ(other.customers_size(), 0);
+}
+
+TEST_F(ContextCoreTest, DeleteRemovesEverything) {
+  v1::Customer created = Create("c1", {Phone("010-1234-5678")});
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, now_).ok());
+  v1::DeleteCustomerRequest request;
+  request.set_name("customers/c1");
+  request.set_etag("999");
+  v1::DeleteCustomerResponse response;
+  EXPECT_EQ(core_->DeleteCustomer(kTenant, request, response).code(), absl::StatusCode::kAborted);
+  request.set_etag(created.etag());
+  ASSERT_TRUE(core_->DeleteCustomer(kTenant, request, response).ok());
+  v1::ResolveCustomerRequest resolve;
+  *resolve.mutable_identity() = Phone("010-1234-5678");
+  v1::ResolveCustomerResponse resolved;
+  EXPECT_EQ(core_->ResolveCustomer(kTenant, resolve, resolved).code(), absl::StatusCode::kNotFound);
+  // Re-creating the id starts from an empty timeline.
+  Create("c1");
+  v1::ListInteractionsRequest list;
+  list.set_parent("customers/c1");
+  v1::ListInteractionsResponse listed;
+  ASSERT_TRUE(core_->ListInteractions(kTenant, list, listed).ok());
+  EXPECT_EQ(listed.interactions_size(), 0);
+}
+
+}  // namespace
+}  // namespace cxp::context
