@@ -21,11 +21,20 @@ int main(int argc, char** argv) {
          ASSIGN_OR_RETURN(auto rocks, cxp::server::OpenServiceStore(
                                           options, cxp::context::ContextStore::ColumnFamilies()));
          ASSIGN_OR_RETURN(auto store, cxp::context::ContextStore::Attach(*rocks));
+         // Page tokens are signed with a key kept in the store, so they stay
+         // valid across restarts.
+         ASSIGN_OR_RETURN(std::optional<std::string> token_key,
+                          rocks->Get(rocks->DefaultColumnFamily(), "page_token_key"));
+         if (!token_key) {
+           token_key = cxp::paging::PageTokenCodec::RandomKey();
+           RETURN_IF_ERROR(rocks->Put(rocks->DefaultColumnFamily(), "page_token_key", *token_key));
+         }
          auto shared_store = std::make_shared<cxp::context::ContextStore>(std::move(store));
          ASSIGN_OR_RETURN(std::shared_ptr<cxp::context::ContextCore> core,
                           cxp::context::ContextCore::Create(
                               *shared_store,
-                              {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region)}));
+                              {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
+                               .page_token_key = *token_key}));
          ServiceSet set;
          set.Add(cxp::context::v1::ContextService::service_full_name(),
                  std::make_unique<cxp::context::ContextServiceImpl>(options, *core));
