@@ -4,6 +4,7 @@
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
 #include "context_service/context_service_impl.h"
+#include "context_service/core/expired_response_filter.h"
 
 ABSL_FLAG(std::string, default_phone_region, "KR",
           "ISO 3166-1 region used to read phone numbers written in national "
@@ -18,8 +19,16 @@ int main(int argc, char** argv) {
        .default_listen_address = "127.0.0.1:50051",
        .default_metrics_address = "127.0.0.1:9101",
        .build = [](const ServerOptions& options) -> absl::StatusOr<ServiceSet> {
+         // Idempotency records are dropped by compactions once expired.
+         auto expiry = std::make_shared<cxp::context::ExpiredResponseFilterFactory>(
+             [] { return absl::Now(); });
          ASSIGN_OR_RETURN(auto rocks, cxp::server::OpenServiceStore(
-                                          options, cxp::context::ContextStore::ColumnFamilies()));
+                                          options, cxp::context::ContextStore::ColumnFamilies(),
+                                          [expiry](rocksdb::Options& rocksdb_options) {
+                                            rocksdb_options.compaction_filter_factory = expiry;
+                                          }));
+         ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * requests, rocks->ColumnFamily("requests"));
+         expiry->set_column_family_id(requests->GetID());
          ASSIGN_OR_RETURN(auto store, cxp::context::ContextStore::Attach(*rocks));
          // Page tokens are signed with a key kept in the store, so they stay
          // valid across restarts.

@@ -8,6 +8,7 @@
 #ifndef CXP_COMMON_SERVER_SERVICE_STORE_H_
 #define CXP_COMMON_SERVER_SERVICE_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,8 +19,11 @@
 
 namespace cxp::server {
 
+// `tune_options` (optional) adjusts RocksDB options before opening, e.g. to
+// install a compaction filter; see RocksStoreOptions::tune_options.
 absl::StatusOr<std::shared_ptr<store::RocksStore>> OpenServiceStore(
-    const ServerOptions& options, std::vector<std::string> column_families);
+    const ServerOptions& options, std::vector<std::string> column_families,
+    std::function<void(rocksdb::Options&)> tune_options = nullptr);
 
 }  // namespace cxp::server
 
