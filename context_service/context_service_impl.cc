@@ -5,13 +5,14 @@
 namespace cxp::context {
 
 // Each RPC: authenticate, hop to the handler pool, let the core decide.
-#define CXP_CONTEXT_RPC(Method)                                                                  \
-  grpc::ServerUnaryReactor* ContextServiceImpl::Method(                                          \
-      grpc::CallbackServerContext* context, const v1::Method##Request* request,                   \
-      v1::Method##Response* response) {                                                           \
-    return server::HandleUnary(context, pool_, [this, request, response](const server::CallContext& call) { \
-      return core_.Method(call.tenant, *request, *response);                                      \
-    });                                                                                           \
+#define CXP_CONTEXT_RPC(Method)                                                              \
+  grpc::ServerUnaryReactor* ContextServiceImpl::Method(grpc::CallbackServerContext* context, \
+                                                       const v1::Method##Request* request,   \
+                                                       v1::Method##Response* response) {     \
+    return server::HandleUnary(context, pool_,                                               \
+                               [this, request, response](const server::CallContext& call) {  \
+                                 return core_.Method(call.tenant, *request, *response);      \
+                               });                                                           \
   }
 
 CXP_CONTEXT_RPC(CreateCustomer)

@@ -25,37 +25,53 @@ class ContextServiceImpl final : public v1::ContextService::CallbackService {
       : pool_(options.worker_threads), core_(core) {}
 
   grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* context,
-      const v1::CreateCustomerRequest* request, v1::CreateCustomerResponse* response) override;
+                                           const v1::CreateCustomerRequest* request,
+                                           v1::CreateCustomerResponse* response) override;
   grpc::ServerUnaryReactor* GetCustomer(grpc::CallbackServerContext* context,
-      const v1::GetCustomerRequest* request, v1::GetCustomerResponse* response) override;
+                                        const v1::GetCustomerRequest* request,
+                                        v1::GetCustomerResponse* response) override;
   grpc::ServerUnaryReactor* UpdateCustomer(grpc::CallbackServerContext* context,
-      const v1::UpdateCustomerRequest* request, v1::UpdateCustomerResponse* response) override;
+                                           const v1::UpdateCustomerRequest* request,
+                                           v1::UpdateCustomerResponse* response) override;
   grpc::ServerUnaryReactor* ListCustomers(grpc::CallbackServerContext* context,
-      const v1::ListCustomersRequest* request, v1::ListCustomersResponse* response) override;
+                                          const v1::ListCustomersRequest* request,
+                                          v1::ListCustomersResponse* response) override;
   grpc::ServerUnaryReactor* DeleteCustomer(grpc::CallbackServerContext* context,
-      const v1::DeleteCustomerRequest* request, v1::DeleteCustomerResponse* response) override;
+                                           const v1::DeleteCustomerRequest* request,
+                                           v1::DeleteCustomerResponse* response) override;
   grpc::ServerUnaryReactor* AddIdentity(grpc::CallbackServerContext* context,
-      const v1::AddIdentityRequest* request, v1::AddIdentityResponse* response) override;
+                                        const v1::AddIdentityRequest* request,
+                                        v1::AddIdentityResponse* response) override;
   grpc::ServerUnaryReactor* RemoveIdentity(grpc::CallbackServerContext* context,
-      const v1::RemoveIdentityRequest* request, v1::RemoveIdentityResponse* response) override;
+                                           const v1::RemoveIdentityRequest* request,
+                                           v1::RemoveIdentityResponse* response) override;
   grpc::ServerUnaryReactor* ResolveCustomer(grpc::CallbackServerContext* context,
-      const v1::ResolveCustomerRequest* request, v1::ResolveCustomerResponse* response) override;
+                                            const v1::ResolveCustomerRequest* request,
+                                            v1::ResolveCustomerResponse* response) override;
   grpc::ServerUnaryReactor* AppendInteraction(grpc::CallbackServerContext* context,
-      const v1::AppendInteractionRequest* request, v1::AppendInteractionResponse* response) override;
+                                              const v1::AppendInteractionRequest* request,
+                                              v1::AppendInteractionResponse* response) override;
   grpc::ServerUnaryReactor* ListInteractions(grpc::CallbackServerContext* context,
-      const v1::ListInteractionsRequest* request, v1::ListInteractionsResponse* response) override;
+                                             const v1::ListInteractionsRequest* request,
+                                             v1::ListInteractionsResponse* response) override;
   grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
-      const v1::GetConsentRequest* request, v1::GetConsentResponse* response) override;
+                                       const v1::GetConsentRequest* request,
+                                       v1::GetConsentResponse* response) override;
   grpc::ServerUnaryReactor* UpdateConsent(grpc::CallbackServerContext* context,
-      const v1::UpdateConsentRequest* request, v1::UpdateConsentResponse* response) override;
+                                          const v1::UpdateConsentRequest* request,
+                                          v1::UpdateConsentResponse* response) override;
   grpc::ServerUnaryReactor* ListConsentHistory(grpc::CallbackServerContext* context,
-      const v1::ListConsentHistoryRequest* request, v1::ListConsentHistoryResponse* response) override;
-  grpc::ServerUnaryReactor* GetContactPreferences(grpc::CallbackServerContext* context,
-      const v1::GetContactPreferencesRequest* request, v1::GetContactPreferencesResponse* response) override;
-  grpc::ServerUnaryReactor* UpdateContactPreferences(grpc::CallbackServerContext* context,
-      const v1::UpdateContactPreferencesRequest* request, v1::UpdateContactPreferencesResponse* response) override;
+                                               const v1::ListConsentHistoryRequest* request,
+                                               v1::ListConsentHistoryResponse* response) override;
+  grpc::ServerUnaryReactor* GetContactPreferences(
+      grpc::CallbackServerContext* context, const v1::GetContactPreferencesRequest* request,
+      v1::GetContactPreferencesResponse* response) override;
+  grpc::ServerUnaryReactor* UpdateContactPreferences(
+      grpc::CallbackServerContext* context, const v1::UpdateContactPreferencesRequest* request,
+      v1::UpdateContactPreferencesResponse* response) override;
   grpc::ServerUnaryReactor* GetCustomerContext(grpc::CallbackServerContext* context,
-      const v1::GetCustomerContextRequest* request, v1::GetCustomerContextResponse* response) override;
+                                               const v1::GetCustomerContextRequest* request,
+                                               v1::GetCustomerContextResponse* response) override;
 
  private:
   server::HandlerPool pool_;

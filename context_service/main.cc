@@ -39,11 +39,11 @@ int main(int argc, char** argv) {
            RETURN_IF_ERROR(rocks->Put(rocks->DefaultColumnFamily(), "page_token_key", *token_key));
          }
          auto shared_store = std::make_shared<cxp::context::ContextStore>(std::move(store));
-         ASSIGN_OR_RETURN(std::shared_ptr<cxp::context::ContextCore> core,
-                          cxp::context::ContextCore::Create(
-                              *shared_store,
-                              {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
-                               .page_token_key = *token_key}));
+         ASSIGN_OR_RETURN(
+             std::shared_ptr<cxp::context::ContextCore> core,
+             cxp::context::ContextCore::Create(
+                 *shared_store, {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
+                                 .page_token_key = *token_key}));
          ServiceSet set;
          set.Add(cxp::context::v1::ContextService::service_full_name(),
                  std::make_unique<cxp::context::ContextServiceImpl>(options, *core));

@@ -21,9 +21,7 @@ absl::StatusOr<std::string> ReadFile(absl::string_view what, const std::string& 
   return contents.str();
 }
 
-std::string Seconds(absl::Duration d) {
-  return absl::StrCat(absl::ToDoubleSeconds(d), "s");
-}
+std::string Seconds(absl::Duration d) { return absl::StrCat(absl::ToDoubleSeconds(d), "s"); }
 
 }  // namespace
 
@@ -36,15 +34,15 @@ std::string RetryServiceConfig(const ChannelOptions& options) {
     std::vector<std::string> parts =
         absl::StrSplit(absl::StripPrefix(method, "/"), absl::MaxSplits('/', 1));
     std::string name = absl::StrCat("{\"service\":\"", parts[0], "\"");
-    if (parts.size() > 1 && !parts[1].empty()) absl::StrAppend(&name, ",\"method\":\"", parts[1], "\"");
+    if (parts.size() > 1 && !parts[1].empty())
+      absl::StrAppend(&name, ",\"method\":\"", parts[1], "\"");
     names.push_back(name + "}");
   }
-  return absl::StrCat(
-      "{\"methodConfig\":[{\"name\":[", absl::StrJoin(names, ","),
-      "],\"retryPolicy\":{\"maxAttempts\":", std::min(options.max_attempts, 5),
-      ",\"initialBackoff\":\"", Seconds(options.initial_backoff), "\",\"maxBackoff\":\"",
-      Seconds(options.max_backoff),
-      "\",\"backoffMultiplier\":2,\"retryableStatusCodes\":[\"UNAVAILABLE\"]}}]}");
+  return absl::StrCat("{\"methodConfig\":[{\"name\":[", absl::StrJoin(names, ","),
+                      "],\"retryPolicy\":{\"maxAttempts\":", std::min(options.max_attempts, 5),
+                      ",\"initialBackoff\":\"", Seconds(options.initial_backoff),
+                      "\",\"maxBackoff\":\"", Seconds(options.max_backoff),
+                      "\",\"backoffMultiplier\":2,\"retryableStatusCodes\":[\"UNAVAILABLE\"]}}]}");
 }
 
 absl::StatusOr<ServiceClient> ServiceClient::Create(ChannelOptions options) {

@@ -28,10 +28,10 @@
 namespace cxp::client {
 
 struct ChannelOptions {
-  std::string target;           // "host:port" or any gRPC target URI
-  std::string api_key;          // sent as a bearer token; empty = none
-  std::string tls_ca_file;      // PEM roots; set = TLS
-  std::string tls_cert_file;    // PEM client cert for mTLS (with key)
+  std::string target;         // "host:port" or any gRPC target URI
+  std::string api_key;        // sent as a bearer token; empty = none
+  std::string tls_ca_file;    // PEM roots; set = TLS
+  std::string tls_cert_file;  // PEM client cert for mTLS (with key)
   std::string tls_key_file;
   std::string tls_server_name;  // override for the certificate's host name
   absl::Duration default_deadline = absl::Seconds(5);

@@ -56,8 +56,8 @@ absl::StatusOr<ApiKeyRegistry> ApiKeyRegistry::Parse(absl::string_view contents)
     };
     if (fields.size() != 2) return bad_line("expected '<tenant> <key>'");
     if (!IsValidTenantId(fields[0])) {
-      return bad_line(absl::StrCat("invalid tenant id '", fields[0],
-                                   "' (1-63 chars of [a-z0-9_-])"));
+      return bad_line(
+          absl::StrCat("invalid tenant id '", fields[0], "' (1-63 chars of [a-z0-9_-])"));
     }
     if (fields[1].size() < kMinKeyLength) {
       return bad_line(absl::StrCat("key shorter than ", kMinKeyLength, " characters"));

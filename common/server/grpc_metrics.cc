@@ -19,34 +19,56 @@ const prometheus::Histogram::BucketBoundaries& HandlingBuckets() {
 
 absl::string_view GrpcTypeLabel(grpc::experimental::ServerRpcInfo::Type type) {
   switch (type) {
-    case grpc::experimental::ServerRpcInfo::Type::UNARY: return "unary";
-    case grpc::experimental::ServerRpcInfo::Type::CLIENT_STREAMING: return "client_stream";
-    case grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING: return "server_stream";
-    case grpc::experimental::ServerRpcInfo::Type::BIDI_STREAMING: return "bidi_stream";
+    case grpc::experimental::ServerRpcInfo::Type::UNARY:
+      return "unary";
+    case grpc::experimental::ServerRpcInfo::Type::CLIENT_STREAMING:
+      return "client_stream";
+    case grpc::experimental::ServerRpcInfo::Type::SERVER_STREAMING:
+      return "server_stream";
+    case grpc::experimental::ServerRpcInfo::Type::BIDI_STREAMING:
+      return "bidi_stream";
   }
   return "unknown";
 }
 
 absl::string_view GrpcCodeLabel(grpc::StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "Canceled";
-    case grpc::StatusCode::UNKNOWN: return "Unknown";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "InvalidArgument";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DeadlineExceeded";
-    case grpc::StatusCode::NOT_FOUND: return "NotFound";
-    case grpc::StatusCode::ALREADY_EXISTS: return "AlreadyExists";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PermissionDenied";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "ResourceExhausted";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FailedPrecondition";
-    case grpc::StatusCode::ABORTED: return "Aborted";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OutOfRange";
-    case grpc::StatusCode::UNIMPLEMENTED: return "Unimplemented";
-    case grpc::StatusCode::INTERNAL: return "Internal";
-    case grpc::StatusCode::UNAVAILABLE: return "Unavailable";
-    case grpc::StatusCode::DATA_LOSS: return "DataLoss";
-    case grpc::StatusCode::UNAUTHENTICATED: return "Unauthenticated";
-    default: return "Unknown";
+    case grpc::StatusCode::OK:
+      return "OK";
+    case grpc::StatusCode::CANCELLED:
+      return "Canceled";
+    case grpc::StatusCode::UNKNOWN:
+      return "Unknown";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "InvalidArgument";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DeadlineExceeded";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NotFound";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "AlreadyExists";
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return "PermissionDenied";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "ResourceExhausted";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FailedPrecondition";
+    case grpc::StatusCode::ABORTED:
+      return "Aborted";
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return "OutOfRange";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "Unimplemented";
+    case grpc::StatusCode::INTERNAL:
+      return "Internal";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "Unavailable";
+    case grpc::StatusCode::DATA_LOSS:
+      return "DataLoss";
+    case grpc::StatusCode::UNAUTHENTICATED:
+      return "Unauthenticated";
+    default:
+      return "Unknown";
   }
 }
 
@@ -73,8 +95,8 @@ GrpcServerMetrics::Method::Method(GrpcServerMetrics& owner,
       handled_family_(owner.handled_),
       labels_(std::move(labels)) {}
 
-GrpcServerMetrics::Method* GrpcServerMetrics::ForMethod(absl::string_view full_method,
-                                                        grpc::experimental::ServerRpcInfo::Type type) {
+GrpcServerMetrics::Method* GrpcServerMetrics::ForMethod(
+    absl::string_view full_method, grpc::experimental::ServerRpcInfo::Type type) {
   {
     absl::ReaderMutexLock lock(&mu_);
     auto it = methods_.find(full_method);
@@ -82,12 +104,10 @@ GrpcServerMetrics::Method* GrpcServerMetrics::ForMethod(absl::string_view full_m
   }
   // "/cxp.context.v1.ContextService/GetCustomer" → service, method.
   std::pair<absl::string_view, absl::string_view> parts =
-      absl::StrSplit(absl::StripPrefix(full_method, "/"),
-                     absl::MaxSplits('/', 1));
-  std::map<std::string, std::string> labels = {
-      {"grpc_type", std::string(GrpcTypeLabel(type))},
-      {"grpc_service", std::string(parts.first)},
-      {"grpc_method", std::string(parts.second)}};
+      absl::StrSplit(absl::StripPrefix(full_method, "/"), absl::MaxSplits('/', 1));
+  std::map<std::string, std::string> labels = {{"grpc_type", std::string(GrpcTypeLabel(type))},
+                                               {"grpc_service", std::string(parts.first)},
+                                               {"grpc_method", std::string(parts.second)}};
   absl::MutexLock lock(&mu_);
   auto& slot = methods_[full_method];
   if (slot == nullptr) slot = std::make_unique<Method>(*this, std::move(labels));

@@ -8,7 +8,8 @@
 
 namespace cxp::server {
 
-absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag, absl::string_view address) {
+absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag,
+                                                 absl::string_view address) {
   auto invalid = [&](absl::string_view problem) {
     return absl::InvalidArgumentError(
         absl::StrCat(flag, ": '", address, "' ", problem, " (expected host:port)"));

@@ -6,17 +6,17 @@
 #define CXP_COMMON_SERVER_LISTEN_ADDRESS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace cxp::server {
 
 struct ListenAddress {
-  std::string host;         // without brackets
+  std::string host;  // without brackets
   int port = 0;
   bool is_loopback = false;  // 127.0.0.0/8, ::1 or localhost
-  std::string grpc_target;  // what grpc::ServerBuilder::AddListeningPort takes
+  std::string grpc_target;   // what grpc::ServerBuilder::AddListeningPort takes
 };
 
 absl::StatusOr<ListenAddress> ParseListenAddress(absl::string_view flag, absl::string_view address);

@@ -34,8 +34,7 @@ struct InterceptorConfig {
   bool log_requests = true;
 };
 
-class RuntimeInterceptorFactory
-    : public grpc::experimental::ServerInterceptorFactoryInterface {
+class RuntimeInterceptorFactory : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   explicit RuntimeInterceptorFactory(InterceptorConfig config) : config_(std::move(config)) {}
   grpc::experimental::Interceptor* CreateServerInterceptor(

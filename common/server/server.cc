@@ -95,12 +95,13 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   auto impl = std::make_unique<Impl>();
   impl->options = options;
 
-  ASSIGN_OR_RETURN(const ListenAddress address, ParseListenAddress("listen", options.listen_address));
+  ASSIGN_OR_RETURN(const ListenAddress address,
+                   ParseListenAddress("listen", options.listen_address));
   if (options.api_keys_file.empty() && !address.is_loopback) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "listen: refusing to serve ", options.listen_address,
-        " without authentication; a non-loopback address needs --api_keys_file "
-        "(or listen on 127.0.0.1 for local use)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("listen: refusing to serve ", options.listen_address,
+                     " without authentication; a non-loopback address needs --api_keys_file "
+                     "(or listen on 127.0.0.1 for local use)"));
   }
   if (!options.api_keys_file.empty()) {
     ASSIGN_OR_RETURN(impl->api_keys, ApiKeyRegistry::LoadFile(options.api_keys_file));
@@ -147,17 +148,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
 
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
-  factories.push_back(std::make_unique<RuntimeInterceptorFactory>(InterceptorConfig{
-      .service_name = options.service_name,
-      .api_keys = impl->api_keys ? &*impl->api_keys : nullptr,
-      .metrics = impl->metrics.get(),
-      .log_requests = options.log_requests}));
+  factories.push_back(std::make_unique<RuntimeInterceptorFactory>(
+      InterceptorConfig{.service_name = options.service_name,
+                        .api_keys = impl->api_keys ? &*impl->api_keys : nullptr,
+                        .metrics = impl->metrics.get(),
+                        .log_requests = options.log_requests}));
   builder.experimental().SetInterceptorCreators(std::move(factories));
 
   impl->server = builder.BuildAndStart();
   if (impl->server == nullptr || impl->port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("listen: cannot bind ", options.listen_address));
+    return absl::UnavailableError(absl::StrCat("listen: cannot bind ", options.listen_address));
   }
   grpc::HealthCheckServiceInterface* health = impl->server->GetHealthCheckService();
   health->SetServingStatus("", true);

@@ -36,22 +36,22 @@ struct TlsOptions {
 };
 
 struct ServerOptions {
-  std::string service_name;            // e.g. "context_service"; logs, metrics
-  std::string listen_address;          // host:port; port 0 picks a free one
-  std::string metrics_address;         // host:port for /metrics; empty = off
-  std::string data_dir;                // where the service keeps its stores
-  bool sync_writes = true;             // fsync the WAL before acknowledging
+  std::string service_name;     // e.g. "context_service"; logs, metrics
+  std::string listen_address;   // host:port; port 0 picks a free one
+  std::string metrics_address;  // host:port for /metrics; empty = off
+  std::string data_dir;         // where the service keeps its stores
+  bool sync_writes = true;      // fsync the WAL before acknowledging
   TlsOptions tls;
-  std::string api_keys_file;           // empty = single default tenant (loopback only)
-  int max_concurrent_streams = 1024;   // per HTTP/2 connection
-  int max_message_bytes = 4 << 20;     // receive and send limit
+  std::string api_keys_file;          // empty = single default tenant (loopback only)
+  int max_concurrent_streams = 1024;  // per HTTP/2 connection
+  int max_message_bytes = 4 << 20;    // receive and send limit
   absl::Duration keepalive_time = absl::Minutes(2);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   absl::Duration max_connection_age = absl::Minutes(30);
   absl::Duration max_connection_age_grace = absl::Minutes(5);
   absl::Duration drain_timeout = absl::Seconds(20);
-  bool log_requests = true;            // one JSON line per request on stdout
-  int worker_threads = 0;              // handler pool; 0 = hardware threads * 4
+  bool log_requests = true;  // one JSON line per request on stdout
+  int worker_threads = 0;    // handler pool; 0 = hardware threads * 4
 };
 
 // A service to serve and its full proto name (e.g.
@@ -75,8 +75,8 @@ struct ServiceSet {
 
 class Server {
  public:
-  static absl::StatusOr<std::unique_ptr<Server>> Start(
-      const ServerOptions& options, const std::vector<NamedService>& services);
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const ServerOptions& options,
+                                                       const std::vector<NamedService>& services);
 
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -17,8 +17,7 @@ ABSL_FLAG(std::string, data_dir, "",
 ABSL_FLAG(bool, sync_writes, true,
           "fsync the RocksDB WAL before acknowledging a write. Turning this "
           "off trades durability on power loss for latency.");
-ABSL_FLAG(std::string, tls_cert, "",
-          "PEM server certificate chain. With --tls_key, serves TLS.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain. With --tls_key, serves TLS.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle. When set, clients must present a certificate "
@@ -28,10 +27,8 @@ ABSL_FLAG(std::string, api_keys_file, "",
           "line ('#' starts a comment). Clients send 'authorization: Bearer "
           "<key>'. Without it the server serves one tenant, 'default', and "
           "only on a loopback address.");
-ABSL_FLAG(int, max_concurrent_streams, 1024,
-          "Maximum concurrent calls per HTTP/2 connection.");
-ABSL_FLAG(int, max_message_bytes, 4 << 20,
-          "Largest request or response message, in bytes.");
+ABSL_FLAG(int, max_concurrent_streams, 1024, "Maximum concurrent calls per HTTP/2 connection.");
+ABSL_FLAG(int, max_message_bytes, 4 << 20, "Largest request or response message, in bytes.");
 ABSL_FLAG(absl::Duration, keepalive_time, absl::Minutes(2),
           "Interval of server keepalive pings on idle connections.");
 ABSL_FLAG(absl::Duration, keepalive_timeout, absl::Seconds(20),
@@ -45,8 +42,7 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
           "On SIGTERM/SIGINT: how long in-flight calls get to finish before "
           "they are cancelled. Keep below Kubernetes' "
           "terminationGracePeriodSeconds.");
-ABSL_FLAG(bool, log_requests, true,
-          "Write one JSON line per request to stdout.");
+ABSL_FLAG(bool, log_requests, true, "Write one JSON line per request to stdout.");
 ABSL_FLAG(int, worker_threads, 0,
           "Threads running request handlers off the gRPC reactor threads; 0 "
           "picks 4 per hardware thread.");

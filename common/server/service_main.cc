@@ -41,8 +41,7 @@ int RunServiceMain(const ServiceDefinition& definition, int argc, char** argv) {
   absl::SetFlagsUsageConfig(usage);
   absl::SetProgramUsageMessage(absl::StrCat(
       "CXP ", definition.name,
-      " gRPC server. Runs until SIGTERM or SIGINT, then drains.\n\nUsage: ", argv[0],
-      " [flags]"));
+      " gRPC server. Runs until SIGTERM or SIGINT, then drains.\n\nUsage: ", argv[0], " [flags]"));
   absl::ParseCommandLine(argc, argv);
 
   const ServerOptions options = ServerOptionsFromFlags(
@@ -50,7 +49,8 @@ int RunServiceMain(const ServiceDefinition& definition, int argc, char** argv) {
 
   absl::StatusOr<ServiceSet> services = definition.build(options);
   if (!services.ok()) {
-    LogEvent("error", definition.name, absl::StrCat("cannot start: ", services.status().ToString()));
+    LogEvent("error", definition.name,
+             absl::StrCat("cannot start: ", services.status().ToString()));
     return 1;
   }
   std::vector<NamedService> named;

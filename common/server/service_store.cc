@@ -14,8 +14,8 @@ absl::StatusOr<std::shared_ptr<store::RocksStore>> OpenServiceStore(
   store_options.tune_options = std::move(tune_options);
   absl::StatusOr<std::unique_ptr<store::RocksStore>> store = store::RocksStore::Open(store_options);
   if (!store.ok()) {
-    return absl::Status(store.status().code(),
-                        absl::StrCat("data_dir ", options.data_dir, ": ", store.status().message()));
+    return absl::Status(store.status().code(), absl::StrCat("data_dir ", options.data_dir, ": ",
+                                                            store.status().message()));
   }
   return std::shared_ptr<store::RocksStore>(*std::move(store));
 }

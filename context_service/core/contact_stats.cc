@@ -80,8 +80,8 @@ void RecordContact(const cxp::context::v1::Interaction& interaction, absl::Time 
   }
   Bump(*buckets->mutable_hours(), *buckets->mutable_hour_counts(),
        FloorDiv(seconds, kSecondsPerHour), FloorDiv(now_seconds, kSecondsPerHour) - kHoursKept + 1);
-  Bump(*buckets->mutable_days(), *buckets->mutable_day_counts(),
-       FloorDiv(seconds, kSecondsPerDay), FloorDiv(now_seconds, kSecondsPerDay) - kDaysKept + 1);
+  Bump(*buckets->mutable_days(), *buckets->mutable_day_counts(), FloorDiv(seconds, kSecondsPerDay),
+       FloorDiv(now_seconds, kSecondsPerDay) - kDaysKept + 1);
 
   if (micros >= stats.last_contact_micros()) {
     stats.set_last_contact_micros(micros);

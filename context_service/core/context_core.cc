@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_replace.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/status/errors.h"
 #include "common/status/status_macros.h"
@@ -44,7 +44,9 @@ google::protobuf::Timestamp ToTimestamp(absl::Time time) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
 }
 
-int64_t ToMicros(const google::protobuf::Timestamp& ts) { return TimeUtil::TimestampToMicroseconds(ts); }
+int64_t ToMicros(const google::protobuf::Timestamp& ts) {
+  return TimeUtil::TimestampToMicroseconds(ts);
+}
 
 std::string CustomerName(const std::string& id) { return absl::StrCat(kCustomersPrefix, id); }
 
@@ -55,8 +57,8 @@ absl::StatusOr<std::string> ParseCustomerName(absl::string_view name, absl::stri
                                               absl::string_view suffix = "") {
   absl::string_view rest = name;
   if (!absl::ConsumePrefix(&rest, kCustomersPrefix) || !absl::ConsumeSuffix(&rest, suffix)) {
-    return InvalidArgument(std::string(field),
-                           absl::StrCat("must be customers/{customer}", suffix, ", got \"", name, "\""));
+    return InvalidArgument(std::string(field), absl::StrCat("must be customers/{customer}", suffix,
+                                                            ", got \"", name, "\""));
   }
   std::string id(rest);
   RETURN_IF_ERROR(validation::ValidateCustomerId(id, field));
@@ -86,7 +88,8 @@ std::string Fingerprint(const google::protobuf::Message& request) {
 
 absl::Status ValidateRequestId(const std::string& request_id, absl::string_view field) {
   if (request_id.size() > kMaxRequestIdLength) {
-    return InvalidArgument(std::string(field), absl::StrCat("at most ", kMaxRequestIdLength, " characters"));
+    return InvalidArgument(std::string(field),
+                           absl::StrCat("at most ", kMaxRequestIdLength, " characters"));
   }
   for (unsigned char c : request_id) {
     if (c < 0x21 || c > 0x7e) return InvalidArgument(std::string(field), "must be printable ASCII");
@@ -100,7 +103,8 @@ std::string CustomerLock(const std::string& tenant, const std::string& id) {
 std::string IdentityLock(const std::string& tenant, const std::string& key) {
   return absl::StrCat("i\x1f", tenant, "\x1f", key);
 }
-std::string RequestLock(const std::string& tenant, const std::string& method, const std::string& id) {
+std::string RequestLock(const std::string& tenant, const std::string& method,
+                        const std::string& id) {
   return absl::StrCat("r\x1f", tenant, "\x1f", method, "\x1f", id);
 }
 
@@ -112,7 +116,8 @@ v1::Customer ToApi(const std::string& id, const CustomerRecord& record) {
 }
 
 absl::Status CheckEtag(const std::string& supplied, uint64_t version, const std::string& resource) {
-  if (!supplied.empty() && supplied != Etag(version)) return StaleEtag(resource, supplied, Etag(version));
+  if (!supplied.empty() && supplied != Etag(version))
+    return StaleEtag(resource, supplied, Etag(version));
   return absl::OkStatus();
 }
 
@@ -128,10 +133,12 @@ absl::Status CheckNotMerged(const std::string& id, const CustomerRecord& record)
 // The profile fields a create or update may set, validated.
 absl::Status ValidateProfile(const v1::Customer& customer, absl::string_view field) {
   const std::string prefix(field);
-  RETURN_IF_ERROR(validation::ValidateDisplayName(customer.display_name(), prefix + ".display_name"));
+  RETURN_IF_ERROR(
+      validation::ValidateDisplayName(customer.display_name(), prefix + ".display_name"));
   if (!customer.language_code().empty()) {
     RETURN_IF_ERROR(
-        validation::ValidateLanguageCode(customer.language_code(), prefix + ".language_code").status());
+        validation::ValidateLanguageCode(customer.language_code(), prefix + ".language_code")
+            .status());
   }
   RETURN_IF_ERROR(validation::ValidateTimeZone(customer.time_zone(), prefix + ".time_zone"));
   RETURN_IF_ERROR(validation::ValidateTier(customer.tier(), prefix + ".tier"));
@@ -159,9 +166,51 @@ ContextCore::ContextCore(const ContextStore& store, ContextCoreOptions options,
       normalizer_(std::move(normalizer)),
       tokens_(std::move(tokens)) {}
 
+absl::StatusOr<std::string> ContextCore::ResumeKey(const std::string& page_token,
+                                                   const std::string& fingerprint) const {
+  if (page_token.empty()) return std::string();
+  ASSIGN_OR_RETURN(paging::PageCursor cursor,
+                   tokens_.Decode(page_token, fingerprint, options_.clock()));
+  return cursor.resume_key;
+}
+
+std::string ContextCore::NextPageToken(bool more, const std::string& fingerprint,
+                                       const std::string& last_key) const {
+  if (!more) return "";
+  return tokens_.Encode({.request_fingerprint = fingerprint,
+                         .resume_key = last_key,
+                         .create_time = options_.clock()});
+}
+
+absl::StatusOr<bool> ContextCore::ReplayStoredResponse(
+    const Tenant& tenant, const std::string& method, const std::string& request_id,
+    const std::string& fingerprint, absl::Time now, google::protobuf::Message& response) const {
+  ASSIGN_OR_RETURN(std::optional<storage::StoredResponse> stored,
+                   store_.GetStoredResponse(tenant, method, request_id));
+  if (!stored || stored->expire_micros() <= absl::ToUnixMicros(now)) return false;
+  if (stored->request_fingerprint() != fingerprint) {
+    return InvalidArgument("request_id", "was already used for a different request");
+  }
+  if (!response.ParseFromString(stored->response()))
+    return absl::DataLossError("corrupt stored response");
+  return true;
+}
+
+void ContextCore::StoreResponse(const Tenant& tenant, const std::string& method,
+                                const std::string& request_id, const std::string& fingerprint,
+                                absl::Time now, const google::protobuf::Message& response,
+                                ContextStore::Batch& batch) const {
+  storage::StoredResponse stored;
+  stored.set_request_fingerprint(fingerprint);
+  stored.set_response(response.SerializeAsString());
+  stored.set_expire_micros(absl::ToUnixMicros(now + options_.request_id_ttl));
+  batch.PutStoredResponse(tenant, method, request_id, stored);
+}
+
 // ---------------------------------------------------------------- customers
 
-absl::Status ContextCore::CreateCustomer(const Tenant& tenant, const v1::CreateCustomerRequest& request,
+absl::Status ContextCore::CreateCustomer(const Tenant& tenant,
+                                         const v1::CreateCustomerRequest& request,
                                          v1::CreateCustomerResponse& response) {
   const absl::Time now = options_.clock();
   const v1::Customer& input = request.customer();
@@ -199,19 +248,16 @@ absl::Status ContextCore::CreateCustomer(const Tenant& tenant, const v1::CreateC
 
   const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
   if (!request.request_id().empty()) {
-    ASSIGN_OR_RETURN(auto stored, store_.GetStoredResponse(tenant, "CreateCustomer", request.request_id()));
-    if (stored && stored->expire_micros() > absl::ToUnixMicros(now)) {
-      if (stored->request_fingerprint() != fingerprint) {
-        return InvalidArgument("request_id", "was already used for a different request");
-      }
-      if (!response.ParseFromString(stored->response())) return absl::DataLossError("corrupt stored response");
-      return absl::OkStatus();
-    }
+    ASSIGN_OR_RETURN(const bool replayed,
+                     ReplayStoredResponse(tenant, "CreateCustomer", request.request_id(),
+                                          fingerprint, now, response));
+    if (replayed) return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::optional<CustomerRecord> existing, store_.GetCustomer(tenant, id));
   if (existing) return AlreadyExists(CustomerName(id));
   for (size_t i = 0; i < identity_keys.size(); ++i) {
-    ASSIGN_OR_RETURN(std::optional<std::string> owner, store_.GetIdentityOwner(tenant, identity_keys[i]));
+    ASSIGN_OR_RETURN(std::optional<std::string> owner,
+                     store_.GetIdentityOwner(tenant, identity_keys[i]));
     if (owner) {
       return absl::AlreadyExistsError(absl::StrCat(
           "customer.identities: ", identity_keys[i].substr(identity_keys[i].rfind('\x1f') + 1),
@@ -227,8 +273,9 @@ absl::Status ContextCore::CreateCustomer(const Tenant& tenant, const v1::CreateC
   customer.clear_merged_into();
   customer.clear_identities();
   if (!customer.language_code().empty()) {
-    ASSIGN_OR_RETURN(*customer.mutable_language_code(),
-                     validation::ValidateLanguageCode(customer.language_code(), "customer.language_code"));
+    ASSIGN_OR_RETURN(
+        *customer.mutable_language_code(),
+        validation::ValidateLanguageCode(customer.language_code(), "customer.language_code"));
   }
   for (v1::CustomerIdentity& linked : identities) *customer.add_identities() = std::move(linked);
   *customer.mutable_create_time() = ToTimestamp(now);
@@ -241,11 +288,8 @@ absl::Status ContextCore::CreateCustomer(const Tenant& tenant, const v1::CreateC
   for (const std::string& key : identity_keys) batch.PutIdentity(tenant, key, id);
   *response.mutable_customer() = ToApi(id, record);
   if (!request.request_id().empty()) {
-    storage::StoredResponse stored;
-    stored.set_request_fingerprint(fingerprint);
-    stored.set_response(response.SerializeAsString());
-    stored.set_expire_micros(absl::ToUnixMicros(now + options_.request_id_ttl));
-    batch.PutStoredResponse(tenant, "CreateCustomer", request.request_id(), stored);
+    StoreResponse(tenant, "CreateCustomer", request.request_id(), fingerprint, now, response,
+                  batch);
   }
   return store_.Commit(batch);
 }
@@ -265,7 +309,8 @@ absl::Status ContextCore::GetCustomer(const Tenant& tenant, const v1::GetCustome
   return absl::OkStatus();
 }
 
-absl::Status ContextCore::UpdateCustomer(const Tenant& tenant, const v1::UpdateCustomerRequest& request,
+absl::Status ContextCore::UpdateCustomer(const Tenant& tenant,
+                                         const v1::UpdateCustomerRequest& request,
                                          v1::UpdateCustomerResponse& response) {
   const absl::Time now = options_.clock();
   const v1::Customer& input = request.customer();
@@ -282,12 +327,13 @@ absl::Status ContextCore::UpdateCustomer(const Tenant& tenant, const v1::UpdateC
     if (!input.attributes().empty()) paths.push_back("attributes");
   }
   for (const std::string& path : paths) {
-    static const std::set<std::string> kPaths = {"display_name", "language_code", "time_zone", "tier",
-                                                 "attributes"};
+    static const std::set<std::string> kPaths = {"display_name", "language_code", "time_zone",
+                                                 "tier", "attributes"};
     if (kPaths.count(path) == 0 && !absl::StartsWith(path, "attributes.")) {
-      return InvalidArgument("update_mask", absl::StrCat("cannot update \"", path,
-                                                         "\" (allowed: display_name, language_code, "
-                                                         "time_zone, tier, attributes, attributes.<key>)"));
+      return InvalidArgument("update_mask",
+                             absl::StrCat("cannot update \"", path,
+                                          "\" (allowed: display_name, language_code, "
+                                          "time_zone, tier, attributes, attributes.<key>)"));
     }
   }
 
@@ -330,17 +376,15 @@ absl::Status ContextCore::UpdateCustomer(const Tenant& tenant, const v1::UpdateC
   return absl::OkStatus();
 }
 
-absl::Status ContextCore::ListCustomers(const Tenant& tenant, const v1::ListCustomersRequest& request,
+absl::Status ContextCore::ListCustomers(const Tenant& tenant,
+                                        const v1::ListCustomersRequest& request,
                                         v1::ListCustomersResponse& response) {
   ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
-  ASSIGN_OR_RETURN(filter::Filter filter, filter::ParseFilter(request.filter(), CustomerFilterSchema()));
-  const std::string fingerprint = paging::RequestFingerprint({"ListCustomers", filter.CanonicalText()});
-  std::string resume_key;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(paging::PageCursor cursor,
-                     tokens_.Decode(request.page_token(), fingerprint, options_.clock()));
-    resume_key = cursor.resume_key;
-  }
+  ASSIGN_OR_RETURN(filter::Filter filter,
+                   filter::ParseFilter(request.filter(), CustomerFilterSchema()));
+  const std::string fingerprint =
+      paging::RequestFingerprint({"ListCustomers", filter.CanonicalText()});
+  ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   std::string last_key;
   absl::Status failure;
   bool page_full = false;
@@ -364,14 +408,13 @@ absl::Status ContextCore::ListCustomers(const Tenant& tenant, const v1::ListCust
         return true;
       }));
   RETURN_IF_ERROR(failure);
-  if (page_full || examined >= kListScanBudget) {
-    response.set_next_page_token(
-        tokens_.Encode({.request_fingerprint = fingerprint, .resume_key = last_key, .create_time = options_.clock()}));
-  }
+  response.set_next_page_token(
+      NextPageToken(page_full || examined >= kListScanBudget, fingerprint, last_key));
   return absl::OkStatus();
 }
 
-absl::Status ContextCore::DeleteCustomer(const Tenant& tenant, const v1::DeleteCustomerRequest& request,
+absl::Status ContextCore::DeleteCustomer(const Tenant& tenant,
+                                         const v1::DeleteCustomerRequest& request,
                                          v1::DeleteCustomerResponse&) {
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name"));
   // The identities to unlink are known only after reading the profile; lock
@@ -402,7 +445,8 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
                                       v1::AddIdentityResponse& response) {
   const absl::Time now = options_.clock();
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.customer(), "customer"));
-  ASSIGN_OR_RETURN(cxp::type::v1::Identity identity, normalizer_.Normalize(request.identity(), "identity"));
+  ASSIGN_OR_RETURN(cxp::type::v1::Identity identity,
+                   normalizer_.Normalize(request.identity(), "identity"));
   const std::string key = validation::IdentityKey(identity);
   store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id), IdentityLock(tenant, key)});
   ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
@@ -415,7 +459,8 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
   v1::Customer& customer = *record.mutable_customer();
   if (owner) {  // already linked: idempotent, but a verification is recorded
     for (v1::CustomerIdentity& linked : *customer.mutable_identities()) {
-      if (validation::IdentityKey(linked.identity()) == key && request.verified() && !linked.verified()) {
+      if (validation::IdentityKey(linked.identity()) == key && request.verified() &&
+          !linked.verified()) {
         linked.set_verified(true);
         owner.reset();  // write below
       }
@@ -426,8 +471,9 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
     }
   } else {
     if (customer.identities_size() >= kMaxIdentities) {
-      return InvalidArgument("identity", absl::StrCat(CustomerName(id), " already has the maximum of ",
-                                                      kMaxIdentities, " identities"));
+      return InvalidArgument(
+          "identity", absl::StrCat(CustomerName(id), " already has the maximum of ", kMaxIdentities,
+                                   " identities"));
     }
     v1::CustomerIdentity* linked = customer.add_identities();
     *linked->mutable_identity() = identity;
@@ -444,22 +490,25 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
   return absl::OkStatus();
 }
 
-absl::Status ContextCore::RemoveIdentity(const Tenant& tenant, const v1::RemoveIdentityRequest& request,
+absl::Status ContextCore::RemoveIdentity(const Tenant& tenant,
+                                         const v1::RemoveIdentityRequest& request,
                                          v1::RemoveIdentityResponse& response) {
   const absl::Time now = options_.clock();
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.customer(), "customer"));
-  ASSIGN_OR_RETURN(cxp::type::v1::Identity identity, normalizer_.Normalize(request.identity(), "identity"));
+  ASSIGN_OR_RETURN(cxp::type::v1::Identity identity,
+                   normalizer_.Normalize(request.identity(), "identity"));
   const std::string key = validation::IdentityKey(identity);
   store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id), IdentityLock(tenant, key)});
   ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
   RETURN_IF_ERROR(CheckNotMerged(id, record));
   auto* identities = record.mutable_customer()->mutable_identities();
-  auto it = std::find_if(identities->begin(), identities->end(), [&](const v1::CustomerIdentity& linked) {
-    return validation::IdentityKey(linked.identity()) == key;
-  });
+  auto it =
+      std::find_if(identities->begin(), identities->end(), [&](const v1::CustomerIdentity& linked) {
+        return validation::IdentityKey(linked.identity()) == key;
+      });
   if (it == identities->end()) {
-    return absl::NotFoundError(absl::StrCat("identity: ", identity.value(), " is not linked to ",
-                                            CustomerName(id)));
+    return absl::NotFoundError(
+        absl::StrCat("identity: ", identity.value(), " is not linked to ", CustomerName(id)));
   }
   identities->erase(it);
   *record.mutable_customer()->mutable_update_time() = ToTimestamp(now);
@@ -484,7 +533,8 @@ absl::StatusOr<std::string> ContextCore::ResolveRef(const Tenant& tenant,
       ASSIGN_OR_RETURN(std::optional<std::string> owner,
                        store_.GetIdentityOwner(tenant, validation::IdentityKey(identity)));
       if (!owner) {
-        return absl::NotFoundError(absl::StrCat(field, ".identity: no customer has ", identity.value()));
+        return absl::NotFoundError(
+            absl::StrCat(field, ".identity: no customer has ", identity.value()));
       }
       return *owner;
     }
@@ -493,7 +543,8 @@ absl::StatusOr<std::string> ContextCore::ResolveRef(const Tenant& tenant,
   }
 }
 
-absl::Status ContextCore::ResolveCustomer(const Tenant& tenant, const v1::ResolveCustomerRequest& request,
+absl::Status ContextCore::ResolveCustomer(const Tenant& tenant,
+                                          const v1::ResolveCustomerRequest& request,
                                           v1::ResolveCustomerResponse& response) {
   cxp::type::v1::CustomerRef ref;
   *ref.mutable_identity() = request.identity();
@@ -516,17 +567,20 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
                                             v1::AppendInteractionResponse& response) {
   const absl::Time now = options_.clock();
   RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
-  ASSIGN_OR_RETURN(v1::Interaction interaction,
-                   validation::NormalizeInteraction(request.interaction(), normalizer_, now, "interaction"));
+  ASSIGN_OR_RETURN(
+      v1::Interaction interaction,
+      validation::NormalizeInteraction(request.interaction(), normalizer_, now, "interaction"));
   std::optional<cxp::type::v1::Identity> by_identity;
   std::string named_id;
   switch (request.customer().ref_case()) {
     case cxp::type::v1::CustomerRef::kCustomer: {
-      ASSIGN_OR_RETURN(named_id, ParseCustomerName(request.customer().customer(), "customer.customer"));
+      ASSIGN_OR_RETURN(named_id,
+                       ParseCustomerName(request.customer().customer(), "customer.customer"));
       break;
     }
     case cxp::type::v1::CustomerRef::kIdentity: {
-      ASSIGN_OR_RETURN(by_identity, normalizer_.Normalize(request.customer().identity(), "customer.identity"));
+      ASSIGN_OR_RETURN(by_identity,
+                       normalizer_.Normalize(request.customer().identity(), "customer.identity"));
       break;
     }
     default:
@@ -537,8 +591,9 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     if (!absl::StartsWith(interaction.journey(), "customers/") ||
         !absl::StrContains(interaction.journey(), "/journeys/") ||
         (!prefix.empty() && !absl::StartsWith(interaction.journey(), prefix))) {
-      return InvalidArgument("interaction.journey",
-                             "must be customers/{customer}/journeys/{journey} of the same customer");
+      return InvalidArgument(
+          "interaction.journey",
+          "must be customers/{customer}/journeys/{journey} of the same customer");
     }
   }
   const std::string identity_key = by_identity ? validation::IdentityKey(*by_identity) : "";
@@ -551,7 +606,8 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     if (by_identity) {
       ASSIGN_OR_RETURN(owner, store_.GetIdentityOwner(tenant, identity_key));
       if (!owner && !request.create_customer_if_missing()) {
-        return absl::NotFoundError(absl::StrCat("customer.identity: no customer has ", by_identity->value(),
+        return absl::NotFoundError(absl::StrCat("customer.identity: no customer has ",
+                                                by_identity->value(),
                                                 " (set create_customer_if_missing to create one)"));
       }
     }
@@ -563,21 +619,15 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     }
     store::ScopedStripeLock lock(locks_, lock_keys);
     if (by_identity) {
-      ASSIGN_OR_RETURN(std::optional<std::string> owner_now, store_.GetIdentityOwner(tenant, identity_key));
+      ASSIGN_OR_RETURN(std::optional<std::string> owner_now,
+                       store_.GetIdentityOwner(tenant, identity_key));
       if (owner_now != owner) continue;
     }
     if (!request.request_id().empty()) {
-      ASSIGN_OR_RETURN(auto stored,
-                       store_.GetStoredResponse(tenant, "AppendInteraction", request.request_id()));
-      if (stored && stored->expire_micros() > absl::ToUnixMicros(now)) {
-        if (stored->request_fingerprint() != fingerprint) {
-          return InvalidArgument("request_id", "was already used for a different request");
-        }
-        if (!response.ParseFromString(stored->response())) {
-          return absl::DataLossError("corrupt stored response");
-        }
-        return absl::OkStatus();
-      }
+      ASSIGN_OR_RETURN(const bool replayed,
+                       ReplayStoredResponse(tenant, "AppendInteraction", request.request_id(),
+                                            fingerprint, now, response));
+      if (replayed) return absl::OkStatus();
     }
 
     ContextStore::Batch batch = store_.NewBatch();
@@ -597,7 +647,8 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
       ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
       RETURN_IF_ERROR(CheckNotMerged(id, record));
     }
-    if (!interaction.journey().empty() && !absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
+    if (!interaction.journey().empty() &&
+        !absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
       return InvalidArgument("interaction.journey", "belongs to another customer");
     }
     ContextStore::CustomerState state;
@@ -616,18 +667,16 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     *response.mutable_interaction() = interaction;
     response.set_customer_created(create);
     if (!request.request_id().empty()) {
-      storage::StoredResponse stored;
-      stored.set_request_fingerprint(fingerprint);
-      stored.set_response(response.SerializeAsString());
-      stored.set_expire_micros(absl::ToUnixMicros(now + options_.request_id_ttl));
-      batch.PutStoredResponse(tenant, "AppendInteraction", request.request_id(), stored);
+      StoreResponse(tenant, "AppendInteraction", request.request_id(), fingerprint, now, response,
+                    batch);
     }
     return store_.Commit(batch);
   }
   return absl::AbortedError("customer: identity changed concurrently, retry");
 }
 
-absl::Status ContextCore::ListInteractions(const Tenant& tenant, const v1::ListInteractionsRequest& request,
+absl::Status ContextCore::ListInteractions(const Tenant& tenant,
+                                           const v1::ListInteractionsRequest& request,
                                            v1::ListInteractionsResponse& response) {
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.parent(), "parent"));
   ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
@@ -635,12 +684,7 @@ absl::Status ContextCore::ListInteractions(const Tenant& tenant, const v1::ListI
                    filter::ParseFilter(request.filter(), InteractionFilterSchema()));
   const std::string fingerprint =
       paging::RequestFingerprint({"ListInteractions", request.parent(), filter.CanonicalText()});
-  std::string resume_key;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(paging::PageCursor cursor,
-                     tokens_.Decode(request.page_token(), fingerprint, options_.clock()));
-    resume_key = cursor.resume_key;
-  }
+  ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
   const TimeBounds bounds = OccurTimeBounds(filter);
   std::string last_key;
@@ -656,10 +700,8 @@ absl::Status ContextCore::ListInteractions(const Tenant& tenant, const v1::ListI
         page_full = response.interactions_size() >= page_size;
         return !page_full;
       }));
-  if (page_full || examined >= kListScanBudget) {
-    response.set_next_page_token(
-        tokens_.Encode({.request_fingerprint = fingerprint, .resume_key = last_key, .create_time = options_.clock()}));
-  }
+  response.set_next_page_token(
+      NextPageToken(page_full || examined >= kListScanBudget, fingerprint, last_key));
   return absl::OkStatus();
 }
 
@@ -677,7 +719,8 @@ v1::Consent ToApiConsent(const std::string& id, const storage::ConsentRecord& re
   return consent;
 }
 
-v1::ContactPreferences ToApiPreferences(const std::string& id, const storage::PreferencesRecord& record) {
+v1::ContactPreferences ToApiPreferences(const std::string& id,
+                                        const storage::PreferencesRecord& record) {
   v1::ContactPreferences preferences = record.preferences();
   preferences.set_name(CustomerName(id) + "/contactPreferences");
   preferences.set_etag(Etag(record.version()));
@@ -695,7 +738,8 @@ absl::Status ContextCore::GetConsent(const Tenant& tenant, const v1::GetConsentR
   return absl::OkStatus();
 }
 
-absl::Status ContextCore::UpdateConsent(const Tenant& tenant, const v1::UpdateConsentRequest& request,
+absl::Status ContextCore::UpdateConsent(const Tenant& tenant,
+                                        const v1::UpdateConsentRequest& request,
                                         v1::UpdateConsentResponse& response) {
   const absl::Time now = options_.clock();
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.customer(), "customer"));
@@ -756,52 +800,49 @@ absl::Status ContextCore::ListConsentHistory(const Tenant& tenant,
                                              v1::ListConsentHistoryResponse& response) {
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.parent(), "parent"));
   ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
-  ASSIGN_OR_RETURN(filter::Filter filter, filter::ParseFilter(request.filter(), ConsentChangeFilterSchema()));
+  ASSIGN_OR_RETURN(filter::Filter filter,
+                   filter::ParseFilter(request.filter(), ConsentChangeFilterSchema()));
   const std::string fingerprint =
       paging::RequestFingerprint({"ListConsentHistory", request.parent(), filter.CanonicalText()});
-  std::string resume_key;
-  if (!request.page_token().empty()) {
-    ASSIGN_OR_RETURN(paging::PageCursor cursor,
-                     tokens_.Decode(request.page_token(), fingerprint, options_.clock()));
-    resume_key = cursor.resume_key;
-  }
+  ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
   std::string last_key;
   bool page_full = false;
   size_t examined = 0;
-  RETURN_IF_ERROR(store_.ScanConsentHistory(
-      tenant, id, resume_key, kListScanBudget, [&](const std::string& key, const v1::ConsentChange& change) {
-        ++examined;
-        last_key = key;
-        if (!filter.Matches(ConsentChangeFieldResolver(change))) return true;
-        *response.add_consent_changes() = change;
-        page_full = response.consent_changes_size() >= page_size;
-        return !page_full;
-      }));
-  if (page_full || examined >= kListScanBudget) {
-    response.set_next_page_token(
-        tokens_.Encode({.request_fingerprint = fingerprint, .resume_key = last_key, .create_time = options_.clock()}));
-  }
+  RETURN_IF_ERROR(
+      store_.ScanConsentHistory(tenant, id, resume_key, kListScanBudget,
+                                [&](const std::string& key, const v1::ConsentChange& change) {
+                                  ++examined;
+                                  last_key = key;
+                                  if (!filter.Matches(ConsentChangeFieldResolver(change)))
+                                    return true;
+                                  *response.add_consent_changes() = change;
+                                  page_full = response.consent_changes_size() >= page_size;
+                                  return !page_full;
+                                }));
+  response.set_next_page_token(
+      NextPageToken(page_full || examined >= kListScanBudget, fingerprint, last_key));
   return absl::OkStatus();
 }
 
 absl::Status ContextCore::GetContactPreferences(const Tenant& tenant,
                                                 const v1::GetContactPreferencesRequest& request,
                                                 v1::GetContactPreferencesResponse& response) {
-  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name", "/contactPreferences"));
+  ASSIGN_OR_RETURN(std::string id,
+                   ParseCustomerName(request.name(), "name", "/contactPreferences"));
   RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
   ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
   *response.mutable_contact_preferences() = ToApiPreferences(id, state.preferences);
   return absl::OkStatus();
 }
 
-absl::Status ContextCore::UpdateContactPreferences(const Tenant& tenant,
-                                                   const v1::UpdateContactPreferencesRequest& request,
-                                                   v1::UpdateContactPreferencesResponse& response) {
+absl::Status ContextCore::UpdateContactPreferences(
+    const Tenant& tenant, const v1::UpdateContactPreferencesRequest& request,
+    v1::UpdateContactPreferencesResponse& response) {
   const absl::Time now = options_.clock();
   const v1::ContactPreferences& input = request.contact_preferences();
-  ASSIGN_OR_RETURN(std::string id,
-                   ParseCustomerName(input.name(), "contact_preferences.name", "/contactPreferences"));
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(input.name(), "contact_preferences.name",
+                                                     "/contactPreferences"));
   ASSIGN_OR_RETURN(const v1::ContactPreferences normalized,
                    validation::NormalizeContactPreferences(input, "contact_preferences"));
   std::vector<std::string> paths(request.update_mask().paths().begin(),
@@ -819,7 +860,8 @@ absl::Status ContextCore::UpdateContactPreferences(const Tenant& tenant,
   RETURN_IF_ERROR(CheckNotMerged(id, record));
   ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
   storage::PreferencesRecord& preferences = state.preferences;
-  RETURN_IF_ERROR(CheckEtag(input.etag(), preferences.version(), CustomerName(id) + "/contactPreferences"));
+  RETURN_IF_ERROR(
+      CheckEtag(input.etag(), preferences.version(), CustomerName(id) + "/contactPreferences"));
   v1::ContactPreferences& stored = *preferences.mutable_preferences();
   for (const std::string& path : paths) {
     if (path == "channel_order") *stored.mutable_channel_order() = normalized.channel_order();
@@ -853,12 +895,12 @@ absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
   ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
   v1::CustomerContext& context = *response.mutable_customer_context();
   *context.mutable_customer() = ToApi(id, record);
-  RETURN_IF_ERROR(store_.ScanInteractions(tenant, id, "", std::nullopt, std::nullopt,
-                                          static_cast<size_t>(limit),
-                                          [&](const std::string&, const v1::Interaction& interaction) {
-                                            *context.add_recent_interactions() = interaction;
-                                            return true;
-                                          }));
+  RETURN_IF_ERROR(store_.ScanInteractions(
+      tenant, id, "", std::nullopt, std::nullopt, static_cast<size_t>(limit),
+      [&](const std::string&, const v1::Interaction& interaction) {
+        *context.add_recent_interactions() = interaction;
+        return true;
+      }));
   *context.mutable_consent() = ToApiConsent(id, state.consent);
   *context.mutable_contact_preferences() = ToApiPreferences(id, state.preferences);
   *context.mutable_computed_attributes() = ComputeAttributes(state.stats, options_.clock());

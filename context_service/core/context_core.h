@@ -74,7 +74,8 @@ class ContextCore {
                           v1::GetConsentResponse& response);
   absl::Status UpdateConsent(const Tenant& tenant, const v1::UpdateConsentRequest& request,
                              v1::UpdateConsentResponse& response);
-  absl::Status ListConsentHistory(const Tenant& tenant, const v1::ListConsentHistoryRequest& request,
+  absl::Status ListConsentHistory(const Tenant& tenant,
+                                  const v1::ListConsentHistoryRequest& request,
                                   v1::ListConsentHistoryResponse& response);
   absl::Status GetContactPreferences(const Tenant& tenant,
                                      const v1::GetContactPreferencesRequest& request,
@@ -82,17 +83,37 @@ class ContextCore {
   absl::Status UpdateContactPreferences(const Tenant& tenant,
                                         const v1::UpdateContactPreferencesRequest& request,
                                         v1::UpdateContactPreferencesResponse& response);
-  absl::Status GetCustomerContext(const Tenant& tenant, const v1::GetCustomerContextRequest& request,
+  absl::Status GetCustomerContext(const Tenant& tenant,
+                                  const v1::GetCustomerContextRequest& request,
                                   v1::GetCustomerContextResponse& response);
 
  private:
   ContextCore(const ContextStore& store, ContextCoreOptions options,
               validation::IdentityNormalizer normalizer, paging::PageTokenCodec tokens);
 
-  absl::StatusOr<storage::CustomerRecord> LoadCustomer(const Tenant& tenant, const std::string& id) const;
+  absl::StatusOr<storage::CustomerRecord> LoadCustomer(const Tenant& tenant,
+                                                       const std::string& id) const;
   // The customer id a CustomerRef names (by name, or the owner of an identity).
-  absl::StatusOr<std::string> ResolveRef(const Tenant& tenant, const cxp::type::v1::CustomerRef& ref,
+  absl::StatusOr<std::string> ResolveRef(const Tenant& tenant,
+                                         const cxp::type::v1::CustomerRef& ref,
                                          absl::string_view field) const;
+
+  // Paging: the resume key in a page token (empty for the first page), and
+  // the token for the next page ("" when there is none).
+  absl::StatusOr<std::string> ResumeKey(const std::string& page_token,
+                                        const std::string& fingerprint) const;
+  std::string NextPageToken(bool more, const std::string& fingerprint,
+                            const std::string& last_key) const;
+  // Idempotent requests (AIP-155): true after filling `response` with the
+  // first answer to `request_id`; INVALID_ARGUMENT if it was used for a
+  // different request.
+  absl::StatusOr<bool> ReplayStoredResponse(const Tenant& tenant, const std::string& method,
+                                            const std::string& request_id,
+                                            const std::string& fingerprint, absl::Time now,
+                                            google::protobuf::Message& response) const;
+  void StoreResponse(const Tenant& tenant, const std::string& method, const std::string& request_id,
+                     const std::string& fingerprint, absl::Time now,
+                     const google::protobuf::Message& response, ContextStore::Batch& batch) const;
 
   const ContextStore& store_;
   const ContextCoreOptions options_;

@@ -1,7 +1,7 @@
 #include "context_service/core/context_store.h"
 
-#include "common/store/key_codec.h"
 #include "common/status/status_macros.h"
+#include "common/store/key_codec.h"
 
 namespace cxp::context {
 namespace {
@@ -32,10 +32,15 @@ std::string IdentityRowKey(const std::string& tenant, const std::string& identit
 
 std::string InteractionKey(const std::string& tenant, const std::string& id, int64_t occur_micros,
                            uint64_t seq) {
-  return KeyBuilder(tenant).AddString(id).AddInt64Descending(occur_micros).AddUint64Descending(seq).key();
+  return KeyBuilder(tenant)
+      .AddString(id)
+      .AddInt64Descending(occur_micros)
+      .AddUint64Descending(seq)
+      .key();
 }
 
-std::string RequestKey(const std::string& tenant, const std::string& method, const std::string& request_id) {
+std::string RequestKey(const std::string& tenant, const std::string& method,
+                       const std::string& request_id) {
   return KeyBuilder(tenant).AddString(method).AddString(request_id).key();
 }
 
@@ -109,7 +114,8 @@ void ContextStore::Batch::PutIdentity(const std::string& tenant, const std::stri
   batch_.Put(store_->identities_, IdentityRowKey(tenant, identity_key), id);
 }
 
-void ContextStore::Batch::DeleteIdentity(const std::string& tenant, const std::string& identity_key) {
+void ContextStore::Batch::DeleteIdentity(const std::string& tenant,
+                                         const std::string& identity_key) {
   batch_.Delete(store_->identities_, IdentityRowKey(tenant, identity_key));
 }
 
@@ -127,13 +133,15 @@ void ContextStore::Batch::PutStats(const std::string& tenant, const std::string&
 
 void ContextStore::Batch::PutConsent(const std::string& tenant, const std::string& id,
                                      const storage::ConsentRecord& consent) {
-  batch_.Put(store_->customer_state_, StateKey(tenant, id, kConsentTag), consent.SerializeAsString());
+  batch_.Put(store_->customer_state_, StateKey(tenant, id, kConsentTag),
+             consent.SerializeAsString());
 }
 
 void ContextStore::Batch::PutConsentChange(const std::string& tenant, const std::string& id,
                                            uint64_t seq,
                                            const cxp::context::v1::ConsentChange& change) {
-  batch_.Put(store_->consent_history_, KeyBuilder(tenant).AddString(id).AddUint64Descending(seq).key(),
+  batch_.Put(store_->consent_history_,
+             KeyBuilder(tenant).AddString(id).AddUint64Descending(seq).key(),
              change.SerializeAsString());
 }
 
@@ -146,7 +154,8 @@ void ContextStore::Batch::PutPreferences(const std::string& tenant, const std::s
 void ContextStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
                                             const std::string& request_id,
                                             const storage::StoredResponse& response) {
-  batch_.Put(store_->requests_, RequestKey(tenant, method, request_id), response.SerializeAsString());
+  batch_.Put(store_->requests_, RequestKey(tenant, method, request_id),
+             response.SerializeAsString());
 }
 
 void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const std::string& id,
@@ -166,7 +175,8 @@ absl::Status ContextStore::Commit(Batch& batch) const { return store_->Write(&ba
 
 absl::StatusOr<std::optional<storage::CustomerRecord>> ContextStore::GetCustomer(
     const std::string& tenant, const std::string& id) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, store_->Get(profiles_, CustomerKey(tenant, id)));
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(profiles_, CustomerKey(tenant, id)));
   return ParseOptional<storage::CustomerRecord>(bytes, "customer");
 }
 
@@ -194,7 +204,8 @@ absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
         if (tag == kStatsTag) target = &state.stats;
         if (tag == kConsentTag) target = &state.consent;
         if (tag == kPreferencesTag) target = &state.preferences;
-        if (target != nullptr && !target->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        if (target != nullptr &&
+            !target->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           corrupt = true;
         }
         return true;
@@ -212,21 +223,23 @@ absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std
   std::string lower = prefix;
   std::string upper = PrefixSuccessor(prefix);
   // Descending time encoding: newer rows sort first.
-  if (newest_micros) lower = KeyBuilder(tenant).AddString(id).AddInt64Descending(*newest_micros).key();
+  if (newest_micros)
+    lower = KeyBuilder(tenant).AddString(id).AddInt64Descending(*newest_micros).key();
   if (oldest_micros) {
-    upper = PrefixSuccessor(KeyBuilder(tenant).AddString(id).AddInt64Descending(*oldest_micros).key());
+    upper =
+        PrefixSuccessor(KeyBuilder(tenant).AddString(id).AddInt64Descending(*oldest_micros).key());
   }
   bool corrupt = false;
-  RETURN_IF_ERROR(Scan(*store_, interactions_, lower, upper,
-                       resume_key, max_rows,
-                       [&](const std::string& key, std::string_view value) {
-                         cxp::context::v1::Interaction interaction;
-                         if (!interaction.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                           corrupt = true;
-                           return false;
-                         }
-                         return visit(key, interaction);
-                       }));
+  RETURN_IF_ERROR(
+      Scan(*store_, interactions_, lower, upper, resume_key, max_rows,
+           [&](const std::string& key, std::string_view value) {
+             cxp::context::v1::Interaction interaction;
+             if (!interaction.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+               corrupt = true;
+               return false;
+             }
+             return visit(key, interaction);
+           }));
   if (corrupt) return absl::DataLossError("corrupt interaction record");
   return absl::OkStatus();
 }

@@ -3,11 +3,12 @@
 // Column families (every key starts with the tenant, store/key_codec.h):
 //   profiles          (tenant, customer)                      → CustomerRecord
 //   profiles_by_time  (tenant, create_time desc, customer)    → ""   (ListCustomers, newest first)
-//   customer_state    (tenant, customer, kind)                → ContactStats | ConsentRecord | PreferencesRecord
-//   identities        (tenant, kind, namespace, value)        → customer id (ResolveCustomer: one point read)
-//   interactions      (tenant, customer, occur desc, seq desc) → Interaction (timeline, newest first, stable)
-//   consent_history   (tenant, customer, seq desc)            → ConsentChange
-//   requests          (tenant, method, request_id)            → StoredResponse (idempotent retries)
+//   customer_state    (tenant, customer, kind)                → ContactStats | ConsentRecord |
+//   PreferencesRecord identities        (tenant, kind, namespace, value)        → customer id
+//   (ResolveCustomer: one point read) interactions      (tenant, customer, occur desc, seq desc) →
+//   Interaction (timeline, newest first, stable) consent_history   (tenant, customer, seq desc) →
+//   ConsentChange requests          (tenant, method, request_id)            → StoredResponse
+//   (idempotent retries)
 // A customer's per-customer rows share a key prefix, so the single customer
 // view reads one profile, one short range of state rows and the first N
 // timeline rows.
@@ -47,13 +48,17 @@ class ContextStore {
    public:
     void PutCustomer(const std::string& tenant, const std::string& id,
                      const storage::CustomerRecord& record);
-    void PutCustomerTimeIndex(const std::string& tenant, const std::string& id, int64_t create_micros);
-    void PutIdentity(const std::string& tenant, const std::string& identity_key, const std::string& id);
+    void PutCustomerTimeIndex(const std::string& tenant, const std::string& id,
+                              int64_t create_micros);
+    void PutIdentity(const std::string& tenant, const std::string& identity_key,
+                     const std::string& id);
     void DeleteIdentity(const std::string& tenant, const std::string& identity_key);
     void PutInteraction(const std::string& tenant, const std::string& id, int64_t occur_micros,
                         uint64_t seq, const cxp::context::v1::Interaction& interaction);
-    void PutStats(const std::string& tenant, const std::string& id, const storage::ContactStats& stats);
-    void PutConsent(const std::string& tenant, const std::string& id, const storage::ConsentRecord& consent);
+    void PutStats(const std::string& tenant, const std::string& id,
+                  const storage::ContactStats& stats);
+    void PutConsent(const std::string& tenant, const std::string& id,
+                    const storage::ConsentRecord& consent);
     void PutConsentChange(const std::string& tenant, const std::string& id, uint64_t seq,
                           const cxp::context::v1::ConsentChange& change);
     void PutPreferences(const std::string& tenant, const std::string& id,
@@ -62,7 +67,8 @@ class ContextStore {
                            const std::string& request_id, const storage::StoredResponse& response);
     // Removes the profile, its index row, its state, timeline and consent
     // history (identities are removed by the caller, who knows them).
-    void DeleteCustomerData(const std::string& tenant, const std::string& id, int64_t create_micros);
+    void DeleteCustomerData(const std::string& tenant, const std::string& id,
+                            int64_t create_micros);
 
    private:
     friend class ContextStore;
@@ -76,8 +82,8 @@ class ContextStore {
 
   absl::StatusOr<std::optional<storage::CustomerRecord>> GetCustomer(const std::string& tenant,
                                                                      const std::string& id) const;
-  absl::StatusOr<std::optional<std::string>> GetIdentityOwner(const std::string& tenant,
-                                                              const std::string& identity_key) const;
+  absl::StatusOr<std::optional<std::string>> GetIdentityOwner(
+      const std::string& tenant, const std::string& identity_key) const;
   absl::StatusOr<std::optional<storage::StoredResponse>> GetStoredResponse(
       const std::string& tenant, const std::string& method, const std::string& request_id) const;
 
@@ -87,7 +93,8 @@ class ContextStore {
     storage::ConsentRecord consent;
     storage::PreferencesRecord preferences;
   };
-  absl::StatusOr<CustomerState> GetCustomerState(const std::string& tenant, const std::string& id) const;
+  absl::StatusOr<CustomerState> GetCustomerState(const std::string& tenant,
+                                                 const std::string& id) const;
 
   // Timeline newest first. Starts at `resume_key` (a key returned as `key`
   // by an earlier visit, exclusive) or at the newest row; `newest_micros`

@@ -25,7 +25,8 @@ namespace cxp::context {
 
 class ExpiredResponseFilterFactory : public rocksdb::CompactionFilterFactory {
  public:
-  explicit ExpiredResponseFilterFactory(std::function<absl::Time()> clock) : clock_(std::move(clock)) {}
+  explicit ExpiredResponseFilterFactory(std::function<absl::Time()> clock)
+      : clock_(std::move(clock)) {}
 
   void set_column_family_id(uint32_t id) { column_family_id_.store(id); }
 

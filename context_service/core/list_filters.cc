@@ -19,7 +19,8 @@ using filter::FilterValue;
 using google::protobuf::util::TimeUtil;
 
 // Every value but *_UNSPECIFIED, by full name.
-std::vector<std::pair<std::string, int>> EnumValues(const google::protobuf::EnumDescriptor* descriptor) {
+std::vector<std::pair<std::string, int>> EnumValues(
+    const google::protobuf::EnumDescriptor* descriptor) {
   std::vector<std::pair<std::string, int>> values;
   for (int i = 0; i < descriptor->value_count(); ++i) {
     if (descriptor->value(i)->number() == 0) continue;
@@ -32,17 +33,23 @@ FilterValue Time(const google::protobuf::Timestamp& ts) {
   return FilterValue::Timestamp(absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(ts)));
 }
 
-FilterValue Attribute(const google::protobuf::Map<std::string, cxp::type::v1::AttributeValue>& attributes,
-                      absl::string_view key) {
+FilterValue Attribute(
+    const google::protobuf::Map<std::string, cxp::type::v1::AttributeValue>& attributes,
+    absl::string_view key) {
   auto it = attributes.find(std::string(key));
   if (it == attributes.end()) return FilterValue::Absent();
   const cxp::type::v1::AttributeValue& value = it->second;
   switch (value.value_case()) {
-    case cxp::type::v1::AttributeValue::kStringValue: return FilterValue::String(value.string_value());
-    case cxp::type::v1::AttributeValue::kNumberValue: return FilterValue::Number(value.number_value());
-    case cxp::type::v1::AttributeValue::kBoolValue: return FilterValue::Bool(value.bool_value());
-    case cxp::type::v1::AttributeValue::kTimestampValue: return Time(value.timestamp_value());
-    default: return FilterValue::Absent();
+    case cxp::type::v1::AttributeValue::kStringValue:
+      return FilterValue::String(value.string_value());
+    case cxp::type::v1::AttributeValue::kNumberValue:
+      return FilterValue::Number(value.number_value());
+    case cxp::type::v1::AttributeValue::kBoolValue:
+      return FilterValue::Bool(value.bool_value());
+    case cxp::type::v1::AttributeValue::kTimestampValue:
+      return Time(value.timestamp_value());
+    default:
+      return FilterValue::Absent();
   }
 }
 
@@ -81,7 +88,8 @@ const FilterSchema& ConsentChangeFilterSchema() {
       FilterSchema()
           .AddEnum("channel", "CHANNEL_", EnumValues(cxp::type::v1::Channel_descriptor()))
           .AddEnum("purpose", "PURPOSE_", EnumValues(cxp::type::v1::Purpose_descriptor()))
-          .AddEnum("state", "CONSENT_STATE_", EnumValues(cxp::context::v1::ConsentState_descriptor()))
+          .AddEnum("state", "CONSENT_STATE_",
+                   EnumValues(cxp::context::v1::ConsentState_descriptor()))
           .AddTimestamp("change_time"));
   return *schema;
 }
@@ -133,12 +141,24 @@ TimeBounds OccurTimeBounds(const filter::Filter& filter) {
       bounds.oldest_micros = bounds.oldest_micros ? std::max(*bounds.oldest_micros, v) : v;
     };
     switch (comparison.op) {
-      case filter::Op::kLt: tighten_newest(micros - 1); break;
-      case filter::Op::kLe: tighten_newest(micros); break;
-      case filter::Op::kGt: tighten_oldest(micros + 1); break;
-      case filter::Op::kGe: tighten_oldest(micros); break;
-      case filter::Op::kEq: tighten_newest(micros); tighten_oldest(micros); break;
-      default: break;
+      case filter::Op::kLt:
+        tighten_newest(micros - 1);
+        break;
+      case filter::Op::kLe:
+        tighten_newest(micros);
+        break;
+      case filter::Op::kGt:
+        tighten_oldest(micros + 1);
+        break;
+      case filter::Op::kGe:
+        tighten_oldest(micros);
+        break;
+      case filter::Op::kEq:
+        tighten_newest(micros);
+        tighten_oldest(micros);
+        break;
+      default:
+        break;
     }
   }
   return bounds;

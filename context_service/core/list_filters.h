@@ -29,7 +29,8 @@ const filter::FilterSchema& ConsentChangeFilterSchema();
 
 class CustomerFieldResolver : public filter::FieldResolver {
  public:
-  explicit CustomerFieldResolver(const cxp::context::v1::Customer& customer) : customer_(customer) {}
+  explicit CustomerFieldResolver(const cxp::context::v1::Customer& customer)
+      : customer_(customer) {}
   filter::FilterValue Resolve(const filter::FieldPath& path) const override;
 
  private:
@@ -48,7 +49,8 @@ class InteractionFieldResolver : public filter::FieldResolver {
 
 class ConsentChangeFieldResolver : public filter::FieldResolver {
  public:
-  explicit ConsentChangeFieldResolver(const cxp::context::v1::ConsentChange& change) : change_(change) {}
+  explicit ConsentChangeFieldResolver(const cxp::context::v1::ConsentChange& change)
+      : change_(change) {}
   filter::FilterValue Resolve(const filter::FieldPath& path) const override;
 
  private:

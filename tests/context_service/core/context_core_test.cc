@@ -64,18 +64,18 @@ class ContextCoreTest : public ::testing::Test {
     request.set_customer_id(id);
     request.mutable_customer()->set_display_name("Kim Minji " + id);
     request.mutable_customer()->set_tier(tier);
-    for (auto& identity : identities) *request.mutable_customer()->add_identities()->mutable_identity() = identity;
+    for (auto& identity : identities)
+      *request.mutable_customer()->add_identities()->mutable_identity() = identity;
     v1::CreateCustomerResponse response;
     absl::Status status = core_->CreateCustomer(kTenant, request, response);
     EXPECT_TRUE(status.ok()) << status;
     return response.customer();
   }
 
-  absl::StatusOr<v1::Interaction> Append(const std::string& customer, cxp::type::v1::Channel channel,
-                                         absl::Time when, const std::string& agent = "",
-                                         const std::string& request_id = "",
-                                         v1::Interaction::Direction direction =
-                                             v1::Interaction::DIRECTION_INBOUND) {
+  absl::StatusOr<v1::Interaction> Append(
+      const std::string& customer, cxp::type::v1::Channel channel, absl::Time when,
+      const std::string& agent = "", const std::string& request_id = "",
+      v1::Interaction::Direction direction = v1::Interaction::DIRECTION_INBOUND) {
     v1::AppendInteractionRequest request;
     request.mutable_customer()->set_customer(customer);
     request.set_request_id(request_id);
@@ -102,14 +102,16 @@ class ContextCoreTest : public ::testing::Test {
   }
 
   std::string dir_ = cxp::testing::MakeTempDir("context_core_");
-  absl::Time now_ = absl::FromCivil(absl::CivilSecond(2026, 11, 23, 10, 30, 0), absl::UTCTimeZone());
+  absl::Time now_ =
+      absl::FromCivil(absl::CivilSecond(2026, 11, 23, 10, 30, 0), absl::UTCTimeZone());
   std::unique_ptr<store::RocksStore> rocks_;
   std::unique_ptr<ContextStore> store_;
   std::unique_ptr<ContextCore> core_;
 };
 
 TEST_F(ContextCoreTest, CreateGetAndResolveByAnyChannelsIdentity) {
-  v1::Customer created = Create("c1", {Phone("010-1234-5678"), Email("  Minji@Example.COM ")}, "VIP");
+  v1::Customer created =
+      Create("c1", {Phone("010-1234-5678"), Email("  Minji@Example.COM ")}, "VIP");
   EXPECT_EQ(created.name(), "customers/c1");
   EXPECT_EQ(created.identities(0).identity().value(), "+821012345678");
   EXPECT_EQ(created.identities(1).identity().value(), "minji@example.com");
@@ -126,7 +128,8 @@ TEST_F(ContextCoreTest, CreateGetAndResolveByAnyChannelsIdentity) {
   v1::ResolveCustomerRequest other_tenant;
   *other_tenant.mutable_identity() = Phone("010-1234-5678");
   v1::ResolveCustomerResponse response;
-  EXPECT_EQ(core_->ResolveCustomer("globex", other_tenant, response).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(core_->ResolveCustomer("globex", other_tenant, response).code(),
+            absl::StatusCode::kNotFound);
 }
 
 TEST_F(ContextCoreTest, InvalidInputNamesTheFieldAndWritesNothing) {
@@ -149,7 +152,8 @@ TEST_F(ContextCoreTest, IdentityBelongsToOneCustomer) {
   request.set_customer_id("c2");
   *request.mutable_customer()->add_identities()->mutable_identity() = Phone("+821012345678");
   v1::CreateCustomerResponse response;
-  EXPECT_EQ(core_->CreateCustomer(kTenant, request, response).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(core_->CreateCustomer(kTenant, request, response).code(),
+            absl::StatusCode::kAlreadyExists);
 
   Create("c3");
   v1::AddIdentityRequest add;
@@ -190,7 +194,8 @@ TEST_F(ContextCoreTest, UpdateWithMaskAndStaleEtagIsAborted) {
   EXPECT_EQ(core_->UpdateCustomer(kTenant, request, response).code(), absl::StatusCode::kAborted);
   request.mutable_update_mask()->set_paths(0, "identities");
   request.mutable_customer()->clear_etag();
-  EXPECT_EQ(core_->UpdateCustomer(kTenant, request, response).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(core_->UpdateCustomer(kTenant, request, response).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ContextCoreTest, CreateWithRequestIdIsIdempotent) {
@@ -205,7 +210,8 @@ TEST_F(ContextCoreTest, CreateWithRequestIdIsIdempotent) {
   ASSERT_TRUE(core_->ListCustomers(kTenant, {}, list).ok());
   EXPECT_EQ(list.customers_size(), 1);
   request.mutable_customer()->set_display_name("Park");
-  EXPECT_EQ(core_->CreateCustomer(kTenant, request, second).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(core_->CreateCustomer(kTenant, request, second).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ContextCoreTest, AppendIsIdempotentAndTimelineIsNewestFirstAndStable) {
@@ -235,7 +241,8 @@ TEST_F(ContextCoreTest, AppendIsIdempotentAndTimelineIsNewestFirstAndStable) {
 TEST_F(ContextCoreTest, ListInteractionsPagesAndFilters) {
   Create("c1");
   for (int i = 0; i < 25; ++i) {
-    ASSERT_TRUE(Append("customers/c1", i % 2 ? cxp::type::v1::CHANNEL_CHAT : cxp::type::v1::CHANNEL_VOICE,
+    ASSERT_TRUE(Append("customers/c1",
+                       i % 2 ? cxp::type::v1::CHANNEL_CHAT : cxp::type::v1::CHANNEL_VOICE,
                        now_ - absl::Minutes(100 - i))
                     .ok());
   }
@@ -259,7 +266,8 @@ TEST_F(ContextCoreTest, ListInteractionsPagesAndFilters) {
   // A time window narrows the scan; a token cannot be reused with another filter.
   request.set_page_token("");
   request.set_filter(absl::StrCat("occur_time >= \"", absl::FormatTime(now_ - absl::Minutes(80)),
-                                  "\" AND occur_time < \"", absl::FormatTime(now_ - absl::Minutes(78)), "\""));
+                                  "\" AND occur_time < \"",
+                                  absl::FormatTime(now_ - absl::Minutes(78)), "\""));
   v1::ListInteractionsResponse window;
   ASSERT_TRUE(core_->ListInteractions(kTenant, request, window).ok());
   EXPECT_EQ(window.interactions_size(), 2);
@@ -269,10 +277,12 @@ TEST_F(ContextCoreTest, ListInteractionsPagesAndFilters) {
   ASSERT_TRUE(core_->ListInteractions(kTenant, request, page).ok());
   request.set_page_token(page.next_page_token());
   request.set_filter("channel = CHAT");
-  EXPECT_EQ(core_->ListInteractions(kTenant, request, page).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(core_->ListInteractions(kTenant, request, page).code(),
+            absl::StatusCode::kInvalidArgument);
   request.set_filter("colour = RED");
   request.set_page_token("");
-  EXPECT_EQ(core_->ListInteractions(kTenant, request, page).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(core_->ListInteractions(kTenant, request, page).code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ContextCoreTest, AppendByUnknownIdentityCreatesOnlyWhenAsked) {
@@ -282,7 +292,8 @@ TEST_F(ContextCoreTest, AppendByUnknownIdentityCreatesOnlyWhenAsked) {
   request.mutable_interaction()->set_direction(v1::Interaction::DIRECTION_INBOUND);
   request.mutable_interaction()->set_type("call");
   v1::AppendInteractionResponse response;
-  EXPECT_EQ(core_->AppendInteraction(kTenant, request, response).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(core_->AppendInteraction(kTenant, request, response).code(),
+            absl::StatusCode::kNotFound);
   request.set_create_customer_if_missing(true);
   ASSERT_TRUE(core_->AppendInteraction(kTenant, request, response).ok());
   EXPECT_TRUE(response.customer_created());
@@ -298,11 +309,14 @@ TEST_F(ContextCoreTest, AppendByUnknownIdentityCreatesOnlyWhenAsked) {
 
 TEST_F(ContextCoreTest, CustomerContextHasEverythingAndCountersMatch) {
   Create("c1", {Phone("010-1234-5678")}, "VIP");
-  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(2), "agents/kim").ok());
+  ASSERT_TRUE(
+      Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(2), "agents/kim")
+          .ok());
   ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(30)).ok());
-  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_EMAIL, now_ - absl::Hours(24 * 10)).ok());
-  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 40),
-                     "", "", v1::Interaction::DIRECTION_OUTBOUND)
+  ASSERT_TRUE(
+      Append("customers/c1", cxp::type::v1::CHANNEL_EMAIL, now_ - absl::Hours(24 * 10)).ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 40), "",
+                     "", v1::Interaction::DIRECTION_OUTBOUND)
                   .ok());
 
   v1::UpdateConsentRequest consent;
@@ -340,7 +354,8 @@ TEST_F(ContextCoreTest, CustomerContextHasEverythingAndCountersMatch) {
 
 TEST_F(ContextCoreTest, ConsentHistoryIsKept) {
   Create("c1");
-  for (auto state : {v1::CONSENT_STATE_GRANTED, v1::CONSENT_STATE_DENIED, v1::CONSENT_STATE_UNSPECIFIED}) {
+  for (auto state :
+       {v1::CONSENT_STATE_GRANTED, v1::CONSENT_STATE_DENIED, v1::CONSENT_STATE_UNSPECIFIED}) {
     v1::UpdateConsentRequest request;
     request.set_customer("customers/c1");
     request.set_channel(cxp::type::v1::CHANNEL_EMAIL);
@@ -378,7 +393,8 @@ TEST_F(ContextCoreTest, PreferencesUseEtags) {
   EXPECT_EQ(response.contact_preferences().language_code(), "ko-KR");
   const std::string etag = response.contact_preferences().etag();
   preferences.set_etag("stale");
-  EXPECT_EQ(core_->UpdateContactPreferences(kTenant, request, response).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(core_->UpdateContactPreferences(kTenant, request, response).code(),
+            absl::StatusCode::kAborted);
   preferences.set_etag(etag);
   EXPECT_TRUE(core_->UpdateContactPreferences(kTenant, request, response).ok());
 }

@@ -32,7 +32,10 @@ TEST(ExpiredResponseFilterTest, CompactionDropsOnlyExpiredRecordsOfItsFamily) {
   ASSERT_TRUE((*rocks)->Put(requests, "unparseable", std::string("\xff\xff\xff", 3)).ok());
   ASSERT_TRUE((*rocks)->Put(other, "expired", record(now - absl::Seconds(1))).ok());
   for (auto* family : {requests, other}) {
-    ASSERT_TRUE((*rocks)->db()->CompactRange(rocksdb::CompactRangeOptions(), family, nullptr, nullptr).ok());
+    ASSERT_TRUE((*rocks)
+                    ->db()
+                    ->CompactRange(rocksdb::CompactRangeOptions(), family, nullptr, nullptr)
+                    .ok());
   }
   EXPECT_FALSE((*(*rocks)->Get(requests, "expired")).has_value());
   EXPECT_TRUE((*(*rocks)->Get(requests, "fresh")).has_value());
