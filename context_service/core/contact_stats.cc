@@ -91,7 +91,10 @@ void RecordContact(const cxp::context::v1::Interaction& interaction, absl::Time 
     stats.set_last_agent(interaction.agent());
     stats.set_last_agent_micros(micros);
   }
-  if (interaction.direction() == cxp::context::v1::Interaction::DIRECTION_INBOUND) {
+  // Page views and push opens are not the customer coming back to us.
+  const bool assisted = interaction.channel() != cxp::type::v1::CHANNEL_WEB &&
+                        interaction.channel() != cxp::type::v1::CHANNEL_PUSH;
+  if (assisted && interaction.direction() == cxp::context::v1::Interaction::DIRECTION_INBOUND) {
     auto& recent = *stats.mutable_recent_inbound_micros();
     recent.Add(micros);
     std::sort(recent.begin(), recent.end(), std::greater<int64_t>());

@@ -7,8 +7,9 @@
 //   last_24_hours = contacts in the current UTC hour and the 23 before it;
 //   last_7_days / last_30_days = contacts in the current UTC day and the 6 /
 //   29 before it;
-//   repeat_contact = the customer's two most recent inbound contacts both
-//   happened within the last 7 days.
+//   repeat_contact = the customer's two most recent inbound contacts on
+//   assisted channels (all but WEB and PUSH) both happened within the last
+//   7 days.
 // Pure functions: no I/O, no clock, no threading concerns.
 
 #ifndef CXP_CONTEXT_SERVICE_CORE_CONTACT_STATS_H_

@@ -329,7 +329,12 @@ absl::Status ContextCore::UpdateCustomer(const Tenant& tenant,
   for (const std::string& path : paths) {
     static const std::set<std::string> kPaths = {"display_name", "language_code", "time_zone",
                                                  "tier", "attributes"};
-    if (kPaths.count(path) == 0 && !absl::StartsWith(path, "attributes.")) {
+    if (absl::StartsWith(path, "attributes.")) {
+      RETURN_IF_ERROR(validation::ValidateAttributeKey(path.substr(strlen("attributes.")),
+                                                       "update_mask"));
+      continue;
+    }
+    if (kPaths.count(path) == 0) {
       return InvalidArgument("update_mask",
                              absl::StrCat("cannot update \"", path,
                                           "\" (allowed: display_name, language_code, "
@@ -471,9 +476,9 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
     }
   } else {
     if (customer.identities_size() >= kMaxIdentities) {
-      return InvalidArgument(
-          "identity", absl::StrCat(CustomerName(id), " already has the maximum of ", kMaxIdentities,
-                                   " identities"));
+      return absl::ResourceExhaustedError(absl::StrCat("identity: ", CustomerName(id),
+                                                       " already has the maximum of ",
+                                                       kMaxIdentities, " identities"));
     }
     v1::CustomerIdentity* linked = customer.add_identities();
     *linked->mutable_identity() = identity;
