@@ -6,13 +6,52 @@
 // Include the message's generated header and make sure its proto library is
 // linked into cxp_loadgen_lib (bench/CMakeLists.txt).
 
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "bench/context/dataset.h"
 #include "bench/loadgen/scenario.h"
 #include "bench/proto/null_service.pb.h"
+#include "cxp/context/v1/context_service.pb.h"
 
 namespace cxp::bench {
+namespace {
+
+// INVALID_ARGUMENT naming the first parameter not in `known` (typos would
+// otherwise silently measure the defaults).
+absl::Status CheckParams(const ScenarioParams& params, const std::set<std::string>& known) {
+  for (const auto& [key, value] : params.all()) {
+    if (known.count(key) == 0) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown --scenario_param '", key,
+                                                     "'; this scenario takes: ",
+                                                     absl::StrJoin(known, ", ")));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The dataset the context scenarios address: customers/<id_prefix><i>, i < customers
+// (bench/context/dataset.h; load it with cxp_context_loader).
+struct ContextDataset {
+  int64_t customers = 0;
+  std::string id_prefix;
+};
+
+absl::StatusOr<ContextDataset> GetContextDataset(const ScenarioParams& params) {
+  ContextDataset dataset;
+  absl::StatusOr<int64_t> customers = params.GetInt("customers", 100000);
+  if (!customers.ok()) return customers.status();
+  if (*customers <= 0) return absl::InvalidArgumentError("--scenario_param customers must be > 0");
+  dataset.customers = *customers;
+  dataset.id_prefix = params.GetString("id_prefix", "c");
+  return dataset;
+}
+
+}  // namespace
 
 const std::vector<Scenario>& BuiltinScenarios() {
   static const auto* const kScenarios = new std::vector<Scenario>{
@@ -40,6 +79,73 @@ const std::vector<Scenario>& BuiltinScenarios() {
             // HealthCheckRequest{service: ""} encodes to zero bytes; the
             // health proto is not in our descriptor pool, so send them as is.
             return FixedRequest(std::string());
+          },
+      },
+      {
+          .name = "get_customer_context",
+          .method = "/cxp.context.v1.ContextService/GetCustomerContext",
+          .description =
+              "GetCustomerContext of a random customer customers/<id_prefix><i>, i < customers "
+              "(params: customers=100000, id_prefix=c, interaction_limit=20, by=name|phone; "
+              "load the data with cxp_context_loader)",
+          .make_requests = [](const ScenarioParams& params)
+              -> absl::StatusOr<std::unique_ptr<RequestSource>> {
+            if (absl::Status s = CheckParams(
+                    params, {"customers", "id_prefix", "interaction_limit", "by"});
+                !s.ok()) {
+              return s;
+            }
+            absl::StatusOr<ContextDataset> dataset = GetContextDataset(params);
+            if (!dataset.ok()) return dataset.status();
+            absl::StatusOr<int64_t> limit = params.GetInt("interaction_limit", 20);
+            if (!limit.ok()) return limit.status();
+            const std::string by = params.GetString("by", "name");
+            if (by != "name" && by != "phone") {
+              return absl::InvalidArgumentError("--scenario_param by wants name or phone");
+            }
+            return GeneratedMessage<cxp::context::v1::GetCustomerContextRequest>(
+                [dataset = *dataset, limit = static_cast<int32_t>(*limit), by_phone = by == "phone"](
+                    ScenarioRng& rng, cxp::context::v1::GetCustomerContextRequest* r) {
+                  const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(dataset.customers));
+                  if (by_phone) {
+                    cxp::type::v1::Identity* identity = r->mutable_customer()->mutable_identity();
+                    identity->set_kind(cxp::type::v1::IDENTITY_KIND_PHONE);
+                    identity->set_value(context::CustomerPhone(i));
+                  } else {
+                    r->mutable_customer()->set_customer(context::CustomerName(dataset.id_prefix, i));
+                  }
+                  r->set_interaction_limit(limit);
+                });
+          },
+      },
+      {
+          .name = "append_interaction",
+          .method = "/cxp.context.v1.ContextService/AppendInteraction",
+          .description =
+              "AppendInteraction of a realistic interaction (random channel, direction, type, "
+              "agent, ~100-byte summary, occur_time now) to a random customer "
+              "customers/<id_prefix><i>, i < customers (params: customers=100000, id_prefix=c, "
+              "request_id=none|uuid: uuid sets a random request_id per call)",
+          .make_requests = [](const ScenarioParams& params)
+              -> absl::StatusOr<std::unique_ptr<RequestSource>> {
+            if (absl::Status s = CheckParams(params, {"customers", "id_prefix", "request_id"});
+                !s.ok()) {
+              return s;
+            }
+            absl::StatusOr<ContextDataset> dataset = GetContextDataset(params);
+            if (!dataset.ok()) return dataset.status();
+            const std::string request_id = params.GetString("request_id", "none");
+            if (request_id != "none" && request_id != "uuid") {
+              return absl::InvalidArgumentError("--scenario_param request_id wants none or uuid");
+            }
+            return GeneratedMessage<cxp::context::v1::AppendInteractionRequest>(
+                [dataset = *dataset, with_request_id = request_id == "uuid"](
+                    ScenarioRng& rng, cxp::context::v1::AppendInteractionRequest* r) {
+                  const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(dataset.customers));
+                  r->mutable_customer()->set_customer(context::CustomerName(dataset.id_prefix, i));
+                  context::FillInteraction(rng, absl::Now(), r->mutable_interaction());
+                  if (with_request_id) r->set_request_id(context::RandomUuid(rng));
+                });
           },
       },
   };
