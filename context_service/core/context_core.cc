@@ -656,11 +656,10 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
         !absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
       return InvalidArgument("interaction.journey", "belongs to another customer");
     }
-    ContextStore::CustomerState state;
+    storage::ContactStats stats;
     if (!create) {
-      ASSIGN_OR_RETURN(state, store_.GetCustomerState(tenant, id));
+      ASSIGN_OR_RETURN(stats, store_.GetStats(tenant, id));
     }
-    storage::ContactStats& stats = state.stats;
     const uint64_t seq = stats.next_interaction_seq() + 1;
     stats.set_next_interaction_seq(seq);
     interaction.set_name(absl::StrFormat("%s/interactions/%016x", CustomerName(id), seq));

@@ -192,6 +192,15 @@ absl::StatusOr<std::optional<storage::StoredResponse>> ContextStore::GetStoredRe
   return ParseOptional<storage::StoredResponse>(bytes, "stored response");
 }
 
+absl::StatusOr<storage::ContactStats> ContextStore::GetStats(const std::string& tenant,
+                                                            const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(customer_state_, StateKey(tenant, id, kStatsTag)));
+  ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stats,
+                   ParseOptional<storage::ContactStats>(bytes, "contact stats"));
+  return stats.value_or(storage::ContactStats());
+}
+
 absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
     const std::string& tenant, const std::string& id) const {
   CustomerState state;

@@ -87,6 +87,9 @@ class ContextStore {
   absl::StatusOr<std::optional<storage::StoredResponse>> GetStoredResponse(
       const std::string& tenant, const std::string& method, const std::string& request_id) const;
 
+  // Just the contact stats row (one point read; the append path needs no more).
+  absl::StatusOr<storage::ContactStats> GetStats(const std::string& tenant, const std::string& id) const;
+
   // The per-customer state rows, read together with one short range scan.
   struct CustomerState {
     storage::ContactStats stats;
