@@ -207,6 +207,17 @@ void ContextCore::StoreResponse(const Tenant& tenant, const std::string& method,
   batch.PutStoredResponse(tenant, method, request_id, stored);
 }
 
+absl::Status ContextCore::SaveCustomer(const Tenant& tenant, const std::string& id, absl::Time now,
+                                       CustomerRecord& record, ContextStore::Batch& batch,
+                                       v1::Customer& out) const {
+  *record.mutable_customer()->mutable_update_time() = ToTimestamp(now);
+  record.set_version(record.version() + 1);  // a new etag
+  batch.PutCustomer(tenant, id, record);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  out = ToApi(id, record);
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------------------- customers
 
 absl::Status ContextCore::CreateCustomer(const Tenant& tenant,
@@ -330,8 +341,8 @@ absl::Status ContextCore::UpdateCustomer(const Tenant& tenant,
     static const std::set<std::string> kPaths = {"display_name", "language_code", "time_zone",
                                                  "tier", "attributes"};
     if (absl::StartsWith(path, "attributes.")) {
-      RETURN_IF_ERROR(validation::ValidateAttributeKey(path.substr(strlen("attributes.")),
-                                                       "update_mask"));
+      RETURN_IF_ERROR(
+          validation::ValidateAttributeKey(path.substr(strlen("attributes.")), "update_mask"));
       continue;
     }
     if (kPaths.count(path) == 0) {
@@ -372,13 +383,8 @@ absl::Status ContextCore::UpdateCustomer(const Tenant& tenant,
   }
   RETURN_IF_ERROR(validation::ValidateAttributes(customer.attributes(), kMaxCustomerAttributes,
                                                  "customer.attributes"));
-  *customer.mutable_update_time() = ToTimestamp(now);
-  record.set_version(record.version() + 1);
   ContextStore::Batch batch = store_.NewBatch();
-  batch.PutCustomer(tenant, id, record);
-  RETURN_IF_ERROR(store_.Commit(batch));
-  *response.mutable_customer() = ToApi(id, record);
-  return absl::OkStatus();
+  return SaveCustomer(tenant, id, now, record, batch, *response.mutable_customer());
 }
 
 absl::Status ContextCore::ListCustomers(const Tenant& tenant,
@@ -485,14 +491,9 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
     linked->set_verified(request.verified());
     *linked->mutable_create_time() = ToTimestamp(now);
   }
-  *customer.mutable_update_time() = ToTimestamp(now);
-  record.set_version(record.version() + 1);
   ContextStore::Batch batch = store_.NewBatch();
-  batch.PutCustomer(tenant, id, record);
   batch.PutIdentity(tenant, key, id);
-  RETURN_IF_ERROR(store_.Commit(batch));
-  *response.mutable_customer() = ToApi(id, record);
-  return absl::OkStatus();
+  return SaveCustomer(tenant, id, now, record, batch, *response.mutable_customer());
 }
 
 absl::Status ContextCore::RemoveIdentity(const Tenant& tenant,
@@ -516,14 +517,9 @@ absl::Status ContextCore::RemoveIdentity(const Tenant& tenant,
         absl::StrCat("identity: ", identity.value(), " is not linked to ", CustomerName(id)));
   }
   identities->erase(it);
-  *record.mutable_customer()->mutable_update_time() = ToTimestamp(now);
-  record.set_version(record.version() + 1);
   ContextStore::Batch batch = store_.NewBatch();
-  batch.PutCustomer(tenant, id, record);
   batch.DeleteIdentity(tenant, key);
-  RETURN_IF_ERROR(store_.Commit(batch));
-  *response.mutable_customer() = ToApi(id, record);
-  return absl::OkStatus();
+  return SaveCustomer(tenant, id, now, record, batch, *response.mutable_customer());
 }
 
 absl::StatusOr<std::string> ContextCore::ResolveRef(const Tenant& tenant,

@@ -115,6 +115,13 @@ class ContextCore {
                      const std::string& fingerprint, absl::Time now,
                      const google::protobuf::Message& response, ContextStore::Batch& batch) const;
 
+  // Bumps the version (etag) and update_time of a changed profile, adds it
+  // to `batch` (which may hold related index changes), commits, and fills
+  // `out` with the API view.
+  absl::Status SaveCustomer(const Tenant& tenant, const std::string& id, absl::Time now,
+                            storage::CustomerRecord& record, ContextStore::Batch& batch,
+                            v1::Customer& out) const;
+
   const ContextStore& store_;
   const ContextCoreOptions options_;
   const validation::IdentityNormalizer normalizer_;
