@@ -5,7 +5,7 @@
 namespace cxp::context {
 
 // Each RPC: authenticate, hop to the handler pool, let the core decide.
-#define CXP_CONTEXT_RPC(Method)                                                              \
+#define CXP_CONTEXT_READ_RPC(Method)                                                         \
   grpc::ServerUnaryReactor* ContextServiceImpl::Method(grpc::CallbackServerContext* context, \
                                                        const v1::Method##Request* request,   \
                                                        v1::Method##Response* response) {     \
@@ -15,23 +15,35 @@ namespace cxp::context {
                                });                                                           \
   }
 
-CXP_CONTEXT_RPC(CreateCustomer)
-CXP_CONTEXT_RPC(GetCustomer)
-CXP_CONTEXT_RPC(UpdateCustomer)
-CXP_CONTEXT_RPC(ListCustomers)
-CXP_CONTEXT_RPC(DeleteCustomer)
-CXP_CONTEXT_RPC(AddIdentity)
-CXP_CONTEXT_RPC(RemoveIdentity)
-CXP_CONTEXT_RPC(ResolveCustomer)
-CXP_CONTEXT_RPC(AppendInteraction)
-CXP_CONTEXT_RPC(ListInteractions)
-CXP_CONTEXT_RPC(GetConsent)
-CXP_CONTEXT_RPC(UpdateConsent)
-CXP_CONTEXT_RPC(ListConsentHistory)
-CXP_CONTEXT_RPC(GetContactPreferences)
-CXP_CONTEXT_RPC(UpdateContactPreferences)
-CXP_CONTEXT_RPC(GetCustomerContext)
+// Writes are answered once durable (the WAL fsync they share with others).
+#define CXP_CONTEXT_WRITE_RPC(Method)                                                        \
+  grpc::ServerUnaryReactor* ContextServiceImpl::Method(grpc::CallbackServerContext* context, \
+                                                       const v1::Method##Request* request,   \
+                                                       v1::Method##Response* response) {     \
+    return server::HandleUnaryWrite(                                                         \
+        context, pool_, core_, [this, request, response](const server::CallContext& call) {  \
+          return core_.Method(call.tenant, *request, *response);                             \
+        });                                                                                  \
+  }
 
-#undef CXP_CONTEXT_RPC
+CXP_CONTEXT_WRITE_RPC(CreateCustomer)
+CXP_CONTEXT_READ_RPC(GetCustomer)
+CXP_CONTEXT_WRITE_RPC(UpdateCustomer)
+CXP_CONTEXT_READ_RPC(ListCustomers)
+CXP_CONTEXT_WRITE_RPC(DeleteCustomer)
+CXP_CONTEXT_WRITE_RPC(AddIdentity)
+CXP_CONTEXT_WRITE_RPC(RemoveIdentity)
+CXP_CONTEXT_READ_RPC(ResolveCustomer)
+CXP_CONTEXT_WRITE_RPC(AppendInteraction)
+CXP_CONTEXT_READ_RPC(ListInteractions)
+CXP_CONTEXT_READ_RPC(GetConsent)
+CXP_CONTEXT_WRITE_RPC(UpdateConsent)
+CXP_CONTEXT_READ_RPC(ListConsentHistory)
+CXP_CONTEXT_READ_RPC(GetContactPreferences)
+CXP_CONTEXT_WRITE_RPC(UpdateContactPreferences)
+CXP_CONTEXT_READ_RPC(GetCustomerContext)
+
+#undef CXP_CONTEXT_READ_RPC
+#undef CXP_CONTEXT_WRITE_RPC
 
 }  // namespace cxp::context

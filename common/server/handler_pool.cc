@@ -6,10 +6,11 @@ namespace cxp::server {
 
 HandlerPool::HandlerPool(int threads, size_t max_queued) : max_queued_(max_queued) {
   if (threads <= 0) {
-    // Handlers mostly wait (fsync, disk): a synced write holds its thread
-    // until the WAL group commit returns, so the pool bounds how many writes
-    // share one fsync. Idle threads cost only memory.
-    threads = 32 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // Handlers are mostly CPU work plus short waits (a read from the page
+    // cache, a RocksDB write group); writes do not wait for their fsync here
+    // (HandleUnaryWrite). A few threads per core cover the waits without
+    // paying for many runnable threads' context switches.
+    threads = 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   threads_.reserve(threads);
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { WorkLoop(); });

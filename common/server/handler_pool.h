@@ -25,7 +25,7 @@ namespace cxp::server {
 
 class HandlerPool {
  public:
-  // threads == 0 picks 32 per hardware thread (handlers mostly wait on I/O).
+  // threads == 0 picks 4 per hardware thread.
   explicit HandlerPool(int threads, size_t max_queued = 65536);
   HandlerPool(const HandlerPool&) = delete;
   HandlerPool& operator=(const HandlerPool&) = delete;

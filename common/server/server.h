@@ -41,6 +41,7 @@ struct ServerOptions {
   std::string metrics_address;  // host:port for /metrics; empty = off
   std::string data_dir;         // where the service keeps its stores
   bool sync_writes = true;      // fsync the WAL before acknowledging
+  int block_cache_mb = 64;      // RocksDB block cache in MiB; >= 1 (OpenServiceStore checks)
   TlsOptions tls;
   std::string api_keys_file;          // empty = single default tenant (loopback only)
   int max_concurrent_streams = 1024;  // per HTTP/2 connection

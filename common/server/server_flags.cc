@@ -17,6 +17,8 @@ ABSL_FLAG(std::string, data_dir, "",
 ABSL_FLAG(bool, sync_writes, true,
           "fsync the RocksDB WAL before acknowledging a write. Turning this "
           "off trades durability on power loss for latency.");
+ABSL_FLAG(int, block_cache_mb, 64,
+          "RocksDB block cache size in MiB (default 64); size it to the hot data. Must be >= 1.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain. With --tls_key, serves TLS.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert.");
 ABSL_FLAG(std::string, tls_client_ca, "",
@@ -66,6 +68,7 @@ ServerOptions ServerOptionsFromFlags(const std::string& service_name,
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   if (options.data_dir.empty()) options.data_dir = "./data/" + service_name;
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
+  options.block_cache_mb = absl::GetFlag(FLAGS_block_cache_mb);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);

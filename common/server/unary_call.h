@@ -11,7 +11,12 @@
 // the HandlerPool, skips work whose deadline already passed or whose client
 // went away while queued, and maps the returned absl::Status to gRPC at the
 // edge. The handler fills `response` and returns a Status; it runs on a pool
-// thread and may block (RocksDB, fsync), never on the reactor.
+// thread and may block (RocksDB, disk reads), never on the reactor.
+//
+// HandleUnaryWrite is the same for handlers whose writes are applied without
+// waiting for the fsync (RocksStore::WriteUnsynced): it answers only once
+// `durability.AfterDurable` reports everything the handler wrote durable, so
+// no pool thread is parked on an fsync and concurrent writes share one.
 
 #ifndef CXP_COMMON_SERVER_UNARY_CALL_H_
 #define CXP_COMMON_SERVER_UNARY_CALL_H_
@@ -28,9 +33,13 @@
 
 namespace cxp::server {
 
-template <typename Handler>
-grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context, HandlerPool& pool,
-                                      Handler handler) {
+namespace internal {
+
+// Runs `handler` on the pool, then passes its result to `finish(reactor,
+// status)`.
+template <typename Handler, typename Finish>
+grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, HandlerPool& pool,
+                                       Handler handler, Finish finish) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<CallContext> call = GetCallContext(*context);
   if (!call.ok()) {
@@ -38,7 +47,8 @@ grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context, Hand
     return reactor;
   }
   const bool queued = pool.TrySubmit(
-      [context, reactor, call = *std::move(call), handler = std::move(handler)]() mutable {
+      [context, reactor, call = *std::move(call), handler = std::move(handler),
+       finish = std::move(finish)]() mutable {
         if (context->IsCancelled()) {
           reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
           return;
@@ -48,13 +58,39 @@ grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context, Hand
                                        "deadline passed before the call was handled"));
           return;
         }
-        reactor->Finish(ToGrpcStatus(handler(static_cast<const CallContext&>(call))));
+        finish(reactor, handler(static_cast<const CallContext&>(call)));
       });
   if (!queued) {
     reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                  "server overloaded: handler queue full, retry with backoff"));
   }
   return reactor;
+}
+
+}  // namespace internal
+
+template <typename Handler>
+grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context, HandlerPool& pool,
+                                      Handler handler) {
+  return internal::HandleOnPool(context, pool, std::move(handler),
+                                [](grpc::ServerUnaryReactor* reactor, const absl::Status& status) {
+                                  reactor->Finish(ToGrpcStatus(status));
+                                });
+}
+
+// `Durability` has `void AfterDurable(absl::AnyInvocable<void(absl::Status) &&>)`
+// (RocksStore, or a core that forwards to it) and outlives the call.
+template <typename Durability, typename Handler>
+grpc::ServerUnaryReactor* HandleUnaryWrite(grpc::CallbackServerContext* context, HandlerPool& pool,
+                                           Durability& durability, Handler handler) {
+  return internal::HandleOnPool(
+      context, pool, std::move(handler),
+      [&durability](grpc::ServerUnaryReactor* reactor, absl::Status status) {
+        // Errors wait too: a handler may have written before failing.
+        durability.AfterDurable([reactor, status = std::move(status)](absl::Status synced) {
+          reactor->Finish(ToGrpcStatus(synced.ok() ? status : synced));
+        });
+      });
 }
 
 }  // namespace cxp::server

@@ -7,6 +7,7 @@
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
 #include "common/store/rocks_status.h"
+#include "common/store/wal_syncer.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
@@ -45,6 +46,10 @@ rocksdb::Options MakeOptions(const RocksStoreOptions& store_options) {
   // Point lookups (Get by id) dominate; a bloom filter skips SSTs without the key.
   table_options.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table_options));
+  // A column family that receives little data never fills its memtable and
+  // would keep every WAL file since its first write alive (hundreds of MB and
+  // a slow replay on restart); past this size RocksDB flushes it instead.
+  options.max_total_wal_size = uint64_t{256} << 20;
   if (store_options.tune_options) store_options.tune_options(options);
   options.create_if_missing = true;
   options.create_missing_column_families = true;
@@ -151,6 +156,9 @@ RocksStore::RocksStore(std::string path, bool sync_writes, std::unique_ptr<rocks
     : path_(std::move(path)), db_(std::move(db)), handles_(std::move(handles)) {
   write_options_.sync = sync_writes;
   write_options_.disableWAL = false;
+  unsynced_write_options_.sync = false;
+  unsynced_write_options_.disableWAL = false;
+  if (sync_writes) syncer_ = std::make_unique<WalSyncer>(db_.get());
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     families_.emplace(handle->GetName(), handle);
     if (handle->GetName() == rocksdb::kDefaultColumnFamilyName) default_family_ = handle;
@@ -210,6 +218,21 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch* batch) {
   RETURN_IF_ERROR(CheckUsable(default_family_));
   if (batch == nullptr) return absl::InvalidArgumentError("RocksStore::Write: null batch");
   return Convert(db_->Write(write_options_, batch), "Write");
+}
+
+absl::Status RocksStore::WriteUnsynced(rocksdb::WriteBatch* batch) {
+  RETURN_IF_ERROR(CheckUsable(default_family_));
+  if (batch == nullptr) return absl::InvalidArgumentError("RocksStore::WriteUnsynced: null batch");
+  return Convert(db_->Write(unsynced_write_options_, batch), "WriteUnsynced");
+}
+
+void RocksStore::AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done) {
+  if (syncer_ != nullptr) {
+    syncer_->AfterDurable(std::move(done));
+    return;
+  }
+  std::move(done)(db_ != nullptr ? absl::OkStatus()
+                                 : absl::FailedPreconditionError("RocksStore: store is closed"));
 }
 
 absl::StatusOr<std::unique_ptr<rocksdb::Iterator>> RocksStore::NewIterator(
@@ -281,6 +304,8 @@ absl::Status RocksStore::CloseImpl(bool force) {
         "RocksStore::Close: " + std::to_string(live_snapshots) +
         " snapshot(s) still held; destroy them before closing");
   }
+  // Answer every write still waiting for its fsync before the DB goes away.
+  if (syncer_ != nullptr) syncer_->Stop();
   // Keep the first failure but finish closing: a half-closed store is worse.
   absl::Status result = Convert(db_->SyncWAL(), "Close");
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {

@@ -9,6 +9,10 @@
 //     a store that reopens cleanly; a WriteBatch is applied all-or-nothing,
 //     across column families, also across crashes. With sync_writes=false a
 //     machine crash (not a process crash) may lose the latest writes.
+//   * Group commit without parked threads: WriteUnsynced() applies a batch
+//     without waiting for the fsync and AfterDurable() calls back once it
+//     is durable (see wal_syncer.h). Acknowledge such a write to a client
+//     only from that callback.
 //   * Column families: "default" always exists. Families listed in the
 //     options are created if missing; families found on disk but not listed
 //     are opened too (RocksDB refuses to open otherwise) and reachable through
@@ -36,6 +40,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -45,6 +50,8 @@
 #include "rocksdb/write_batch.h"
 
 namespace cxp::store {
+
+class WalSyncer;
 
 struct RocksStoreOptions {
   // Database directory; created (with missing parents) if absent.
@@ -124,6 +131,14 @@ class RocksStore {
   absl::Status Delete(rocksdb::ColumnFamilyHandle* family, std::string_view key);
   // Applies every change in `batch` atomically (across column families).
   absl::Status Write(rocksdb::WriteBatch* batch);
+  // Like Write, but returns once the batch is applied and in the WAL file,
+  // before it is fsynced; readers see it at once. Durable only when an
+  // AfterDurable() made after this call reports OK.
+  absl::Status WriteUnsynced(rocksdb::WriteBatch* batch);
+  // Calls `done` once every write that returned before this call is durable
+  // (at once, on this thread, with sync_writes=false). Never blocks; `done`
+  // runs on the syncer thread and must not block either.
+  void AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done);
 
   // The iterator starts unpositioned: call Seek/SeekToFirst. Check its
   // status() after iteration; convert it with FromRocksStatus.
@@ -168,6 +183,8 @@ class RocksStore {
 
   std::string path_;
   rocksdb::WriteOptions write_options_;
+  rocksdb::WriteOptions unsynced_write_options_;
+  std::unique_ptr<WalSyncer> syncer_;  // null with sync_writes=false
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed in Close
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;

@@ -11,6 +11,11 @@
 // identity ownership, idempotency records) are serialised per customer,
 // identity and request id with striped locks.
 //
+// Durability: a write is applied (visible to every reader) when its method
+// returns and durable once AfterDurable() reports OK afterwards; whoever
+// acknowledges it to a client waits for that (the gRPC edge does, with
+// HandleUnaryWrite). Concurrent writes share one WAL fsync that way.
+//
 // Threading: all methods are thread-safe. Ownership: borrows the
 // ContextStore, which must outlive the core. The clock is injectable so
 // tests control time.
@@ -22,6 +27,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -86,6 +92,11 @@ class ContextCore {
   absl::Status GetCustomerContext(const Tenant& tenant,
                                   const v1::GetCustomerContextRequest& request,
                                   v1::GetCustomerContextResponse& response);
+
+  // Calls `done` once everything written before this call is durable.
+  void AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done) const {
+    store_.rocks().AfterDurable(std::move(done));
+  }
 
  private:
   ContextCore(const ContextStore& store, ContextCoreOptions options,

@@ -171,7 +171,9 @@ void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const st
   batch_.DeleteRange(store_->consent_history_, prefix, end);
 }
 
-absl::Status ContextStore::Commit(Batch& batch) const { return store_->Write(&batch.batch_); }
+absl::Status ContextStore::Commit(Batch& batch) const {
+  return store_->WriteUnsynced(&batch.batch_);
+}
 
 absl::StatusOr<std::optional<storage::CustomerRecord>> ContextStore::GetCustomer(
     const std::string& tenant, const std::string& id) const {

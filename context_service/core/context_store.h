@@ -14,8 +14,10 @@
 // timeline rows.
 //
 // Writes go through ContextStore::Batch, committed as one RocksDB
-// WriteBatch (WAL, synced per the store's options): a change touching the
-// profile, the identity index and the counters is atomic.
+// WriteBatch: a change touching the profile, the identity index and the
+// counters is atomic. Commit returns once the batch is applied and in the
+// WAL file; it is durable when RocksStore::AfterDurable says so (the gRPC
+// edge answers only then), so no thread waits for an fsync.
 //
 // Threading: thread-safe (RocksDB is); read-modify-write sequences need the
 // caller's locking (ContextCore uses StripedLocks). Ownership: borrows the
@@ -78,6 +80,7 @@ class ContextStore {
   };
 
   Batch NewBatch() const { return Batch(this); }
+  // Applies the batch (visible at once); see AfterDurable for durability.
   absl::Status Commit(Batch& batch) const;
 
   absl::StatusOr<std::optional<storage::CustomerRecord>> GetCustomer(const std::string& tenant,
