@@ -4,6 +4,7 @@
 #   cxp_cc_binary(NAME name SRCS main.cc [DEPS targets...])
 #   cxp_cc_test(NAME name SRCS a_test.cc [DEPS targets...] [LABELS l...]
 #               [TIMEOUT seconds])
+#   cxp_use_jemalloc(target)   # jemalloc is the executable's malloc
 #
 # Our own targets build with -Wall -Wextra -Werror; third-party headers are
 # included as system headers so their warnings do not break the build.
@@ -33,6 +34,21 @@ function(cxp_cc_binary)
   add_executable(${ARG_NAME} ${ARG_SRCS})
   _cxp_apply_common(${ARG_NAME})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS})
+endfunction()
+
+# Link feature: the item stays NEEDED even under Debian's default --as-needed,
+# which otherwise drops a library that only replaces symbols libc also has.
+# push/pop-state limits that to the item itself.
+set(CMAKE_LINK_LIBRARY_USING_CXP_NO_AS_NEEDED
+    "LINKER:--push-state,--no-as-needed" "<LIBRARY>" "LINKER:--pop-state")
+set(CMAKE_LINK_LIBRARY_USING_CXP_NO_AS_NEEDED_SUPPORTED TRUE)
+
+# Makes jemalloc (JEMALLOC_LIBRARY, found at the top level) the malloc of an
+# executable: as a direct NEEDED entry it precedes libc in symbol lookup.
+# tests/platform/jemalloc_linked_test.sh checks the result.
+function(cxp_use_jemalloc target)
+  target_link_libraries(${target} PRIVATE
+                        "$<LINK_LIBRARY:CXP_NO_AS_NEEDED,${JEMALLOC_LIBRARY}>")
 endfunction()
 
 function(cxp_cc_test)

@@ -1,5 +1,6 @@
 // context_service: serves cxp.context.v1.ContextService on the shared runtime.
 #include "absl/flags/flag.h"
+#include "common/server/json_log.h"
 #include "common/server/service_main.h"
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
@@ -25,11 +26,16 @@ int main(int argc, char** argv) {
          ASSIGN_OR_RETURN(auto rocks, cxp::server::OpenServiceStore(
                                           options, cxp::context::ContextStore::ColumnFamilies(),
                                           [expiry](rocksdb::Options& rocksdb_options) {
+                                            cxp::context::ContextStore::ConfigureOptions(
+                                                rocksdb_options);
                                             rocksdb_options.compaction_filter_factory = expiry;
                                           }));
          ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * requests, rocks->ColumnFamily("requests"));
          expiry->set_column_family_id(requests->GetID());
          ASSIGN_OR_RETURN(auto store, cxp::context::ContextStore::Attach(*rocks));
+         RETURN_IF_ERROR(store.MigrateLayout([](const std::string& step) {
+           cxp::server::LogEvent("info", "context_service", step);
+         }));
          // Page tokens are signed with a key kept in the store, so they stay
          // valid across restarts.
          ASSIGN_OR_RETURN(std::optional<std::string> token_key,

@@ -17,6 +17,9 @@ PACKAGES=(
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev libcurl4-openssl-dev libssl-dev libphonenumber-dev
   libkainjow-mustache-dev
+  # allocator linked into the service binaries (docs/performance.md: glibc
+  # malloc was the largest single server cost)
+  libjemalloc-dev
   # tests: partner client in Python (Debian's python3-* belong to /usr/bin/python3),
   # local SMTP server, certificates for TLS tests
   python3 python3-grpcio python3-protobuf python3-aiosmtpd openssl curl

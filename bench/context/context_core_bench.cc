@@ -79,6 +79,9 @@ int Main() {
   store::RocksStoreOptions options;
   options.path = data_dir;
   options.column_families = cxp::context::ContextStore::ColumnFamilies();
+  options.tune_options = [](rocksdb::Options& rocks_options) {
+    cxp::context::ContextStore::ConfigureOptions(rocks_options);
+  };
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);
   options.block_cache_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_block_cache_mb)) << 20;
   auto rocks = store::RocksStore::Open(options);
@@ -89,6 +92,12 @@ int Main() {
   auto store = cxp::context::ContextStore::Attach(**rocks);
   if (!store.ok()) {
     std::cerr << "cxp_context_core_bench: " << store.status() << "\n";
+    return 2;
+  }
+  if (absl::Status migrated = store->MigrateLayout(
+          [](const std::string& step) { std::cerr << "migration: " << step << "\n"; });
+      !migrated.ok()) {
+    std::cerr << "cxp_context_core_bench: " << migrated << "\n";
     return 2;
   }
   auto core = cxp::context::ContextCore::Create(*store, {});

@@ -47,8 +47,8 @@ ABSL_FLAG(absl::Duration, drain_timeout, absl::Seconds(20),
 ABSL_FLAG(bool, log_requests, true, "Write one JSON line per request to stdout.");
 ABSL_FLAG(int, worker_threads, 0,
           "Threads running request handlers off the gRPC reactor threads; 0 "
-          "picks 32 per hardware thread (synced writes wait in fsync, and "
-          "more concurrent writers share each WAL group commit).");
+          "picks 4 per hardware thread (writes do not hold a thread while "
+          "their WAL fsync runs, so few are needed).");
 
 namespace cxp::server {
 

@@ -11,8 +11,8 @@ absl::StatusOr<std::shared_ptr<store::RocksStore>> OpenServiceStore(
   // Checked here, where it is used, so a bad value stops startup before any
   // data is opened (the caller logs "cannot start: ..." and exits 1).
   if (options.block_cache_mb < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "block_cache_mb: must be >= 1 (MiB), got ", options.block_cache_mb));
+    return absl::InvalidArgumentError(
+        absl::StrCat("block_cache_mb: must be >= 1 (MiB), got ", options.block_cache_mb));
   }
   store::RocksStoreOptions store_options;
   store_options.path = options.data_dir;

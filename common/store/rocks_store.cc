@@ -203,6 +203,27 @@ absl::StatusOr<std::optional<std::string>> RocksStore::Get(rocksdb::ColumnFamily
   return value;
 }
 
+absl::Status RocksStore::MultiGet(const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+                                  const std::vector<rocksdb::Slice>& keys,
+                                  rocksdb::PinnableSlice* values, bool* found) const {
+  if (families.size() != keys.size()) {
+    return absl::InvalidArgumentError("RocksStore::MultiGet: families and keys differ in number");
+  }
+  for (const rocksdb::ColumnFamilyHandle* family : families) RETURN_IF_ERROR(CheckUsable(family));
+  std::vector<rocksdb::Status> statuses(keys.size());
+  // MultiGet takes non-const handle and key arrays but does not change them.
+  db_->MultiGet(rocksdb::ReadOptions(), keys.size(),
+                const_cast<rocksdb::ColumnFamilyHandle**>(families.data()),
+                keys.data(), values, statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    found[i] = statuses[i].ok();
+    if (!statuses[i].ok() && !statuses[i].IsNotFound()) {
+      return Convert(statuses[i], "MultiGet", families[i]);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RocksStore::Put(rocksdb::ColumnFamilyHandle* family, std::string_view key,
                              std::string_view value) {
   RETURN_IF_ERROR(CheckUsable(family));

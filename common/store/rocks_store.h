@@ -126,6 +126,12 @@ class RocksStore {
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
                                                  std::string_view key,
                                                  const Snapshot* snapshot = nullptr) const;
+  // Reads several keys, possibly of different families, from one consistent
+  // view with batched lookups: values[i] gets keys[i] of families[i] (pinned,
+  // no copy) and found[i] whether it exists. The spans have equal sizes.
+  absl::Status MultiGet(const std::vector<rocksdb::ColumnFamilyHandle*>& families,
+                        const std::vector<rocksdb::Slice>& keys, rocksdb::PinnableSlice* values,
+                        bool* found) const;
   absl::Status Put(rocksdb::ColumnFamilyHandle* family, std::string_view key,
                    std::string_view value);
   absl::Status Delete(rocksdb::ColumnFamilyHandle* family, std::string_view key);

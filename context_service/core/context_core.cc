@@ -16,6 +16,7 @@
 #include "common/status/errors.h"
 #include "common/status/status_macros.h"
 #include "context_service/core/contact_stats.h"
+#include "context_service/core/interaction_head.h"
 #include "context_service/core/list_filters.h"
 #include "context_service/validation/consent_validation.h"
 #include "context_service/validation/interaction_validation.h"
@@ -113,6 +114,17 @@ v1::Customer ToApi(const std::string& id, const CustomerRecord& record) {
   customer.set_name(CustomerName(id));
   customer.set_etag(Etag(record.version()));
   return customer;
+}
+
+// Moves the stored profile into `out` (no copy of its fields).
+void MoveToApi(const std::string& id, CustomerRecord& record, v1::Customer& out) {
+  out.Swap(record.mutable_customer());
+  out.set_name(CustomerName(id));
+  out.set_etag(Etag(record.version()));
+}
+
+bool ParseRow(std::string_view bytes, google::protobuf::MessageLite& message) {
+  return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
 }
 
 absl::Status CheckEtag(const std::string& supplied, uint64_t version, const std::string& resource) {
@@ -891,19 +903,44 @@ absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
                         ? kDefaultContextInteractions
                         : std::min(request.interaction_limit(), kMaxContextInteractions);
   ASSIGN_OR_RETURN(std::string id, ResolveRef(tenant, request.customer(), "customer"));
-  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
-  ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+  // One MultiGet for the profile, the state rows and the interaction head.
+  using Rows = ContextStore::ContextRows;
+  Rows rows;
+  RETURN_IF_ERROR(store_.ReadContextRows(tenant, id, rows));
+  if (!rows.found[Rows::kProfile]) return NotFound(CustomerName(id));
+  CustomerRecord record;
+  storage::ContactStats stats;
+  storage::ConsentRecord consent;
+  storage::PreferencesRecord preferences;
+  if (!ParseRow(rows.bytes(Rows::kProfile), record) || !ParseRow(rows.bytes(Rows::kStats), stats) ||
+      !ParseRow(rows.bytes(Rows::kConsent), consent) ||
+      !ParseRow(rows.bytes(Rows::kPreferences), preferences)) {
+    return absl::DataLossError("corrupt customer record");
+  }
   v1::CustomerContext& context = *response.mutable_customer_context();
-  *context.mutable_customer() = ToApi(id, record);
-  RETURN_IF_ERROR(store_.ScanInteractions(
-      tenant, id, "", std::nullopt, std::nullopt, static_cast<size_t>(limit),
-      [&](const std::string&, const v1::Interaction& interaction) {
-        *context.add_recent_interactions() = interaction;
-        return true;
-      }));
-  *context.mutable_consent() = ToApiConsent(id, state.consent);
-  *context.mutable_contact_preferences() = ToApiPreferences(id, state.preferences);
-  *context.mutable_computed_attributes() = ComputeAttributes(state.stats, options_.clock());
+  // The head holds the newest interactions; it answers unless the request
+  // wants more than it holds and the customer has more.
+  int from_head = 0;
+  ASSIGN_OR_RETURN(const size_t head_bytes,
+                   HeadPrefixBytes(rows.bytes(Rows::kHead), limit, &from_head));
+  if (from_head >= limit || stats.interaction_count() <= from_head) {
+    // Head entries are CustomerContext.recent_interactions on the wire:
+    // parse them straight into the response (first, as parsing clears it).
+    if (!context.ParseFromArray(rows.bytes(Rows::kHead).data(), static_cast<int>(head_bytes))) {
+      return absl::DataLossError("corrupt interaction head");
+    }
+  } else {
+    RETURN_IF_ERROR(store_.ScanInteractions(
+        tenant, id, "", std::nullopt, std::nullopt, static_cast<size_t>(limit),
+        [&](const std::string&, const v1::Interaction& interaction) {
+          *context.add_recent_interactions() = interaction;
+          return true;
+        }));
+  }
+  MoveToApi(id, record, *context.mutable_customer());
+  *context.mutable_consent() = ToApiConsent(id, consent);
+  *context.mutable_contact_preferences() = ToApiPreferences(id, preferences);
+  *context.mutable_computed_attributes() = ComputeAttributes(stats, options_.clock());
   return absl::OkStatus();
 }
 

@@ -1,7 +1,9 @@
 #include "context_service/core/context_store.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
+#include "context_service/core/interaction_head.h"
 
 namespace cxp::context {
 namespace {
@@ -13,6 +15,11 @@ using store::PrefixSuccessor;
 constexpr char kStatsTag[] = "s";
 constexpr char kConsentTag[] = "c";
 constexpr char kPreferencesTag[] = "p";
+constexpr char kHeadTag[] = "h";
+
+// Layout versions: 1 = without interaction heads, 2 = with them.
+constexpr char kLayoutVersionKey[] = "context_layout_version";
+constexpr char kCurrentLayoutVersion[] = "2";
 
 std::string CustomerKey(const std::string& tenant, const std::string& id) {
   return KeyBuilder(tenant).AddString(id).key();
@@ -86,6 +93,10 @@ std::vector<std::string> ContextStore::ColumnFamilies() {
           "interactions", "consent_history",  "requests"};
 }
 
+void ContextStore::ConfigureOptions(rocksdb::Options& options) {
+  options.merge_operator = std::make_shared<InteractionHeadMergeOperator>();
+}
+
 absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks) {
   ContextStore store;
   store.store_ = &rocks;
@@ -122,8 +133,15 @@ void ContextStore::Batch::DeleteIdentity(const std::string& tenant,
 void ContextStore::Batch::PutInteraction(const std::string& tenant, const std::string& id,
                                          int64_t occur_micros, uint64_t seq,
                                          const cxp::context::v1::Interaction& interaction) {
-  batch_.Put(store_->interactions_, InteractionKey(tenant, id, occur_micros, seq),
-             interaction.SerializeAsString());
+  const std::string bytes = interaction.SerializeAsString();
+  batch_.Put(store_->interactions_, InteractionKey(tenant, id, occur_micros, seq), bytes);
+  // The operand is the interaction itself; the merge operator places it.
+  batch_.Merge(store_->customer_state_, StateKey(tenant, id, kHeadTag), bytes);
+}
+
+void ContextStore::Batch::PutHead(const std::string& tenant, const std::string& id,
+                                  const std::string& head) {
+  batch_.Put(store_->customer_state_, StateKey(tenant, id, kHeadTag), head);
 }
 
 void ContextStore::Batch::PutStats(const std::string& tenant, const std::string& id,
@@ -203,26 +221,80 @@ absl::StatusOr<storage::ContactStats> ContextStore::GetStats(const std::string& 
   return stats.value_or(storage::ContactStats());
 }
 
+absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std::string& id,
+                                           ContextRows& rows) const {
+  const std::string profile_key = CustomerKey(tenant, id);
+  const std::string stats_key = StateKey(tenant, id, kStatsTag);
+  const std::string consent_key = StateKey(tenant, id, kConsentTag);
+  const std::string preferences_key = StateKey(tenant, id, kPreferencesTag);
+  const std::string head_key = StateKey(tenant, id, kHeadTag);
+  return store_->MultiGet(
+      {profiles_, customer_state_, customer_state_, customer_state_, customer_state_},
+      {profile_key, stats_key, consent_key, preferences_key, head_key}, rows.values, rows.found);
+}
+
 absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
     const std::string& tenant, const std::string& id) const {
+  ContextRows rows;
+  RETURN_IF_ERROR(ReadContextRows(tenant, id, rows));
   CustomerState state;
-  const std::string prefix = CustomerKey(tenant, id);
-  bool corrupt = false;
-  RETURN_IF_ERROR(store_->ScanPrefix(
-      customer_state_, prefix, 3, [&](std::string_view key, std::string_view value) {
-        const std::string_view tag = key.substr(prefix.size());
-        google::protobuf::Message* target = nullptr;
-        if (tag == kStatsTag) target = &state.stats;
-        if (tag == kConsentTag) target = &state.consent;
-        if (tag == kPreferencesTag) target = &state.preferences;
-        if (target != nullptr &&
-            !target->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          corrupt = true;
-        }
-        return true;
-      }));
-  if (corrupt) return absl::DataLossError("corrupt customer state record");
+  auto parse = [&rows](ContextRows::Row row, google::protobuf::Message& message) {
+    const std::string_view bytes = rows.bytes(row);
+    return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  };
+  if (!parse(ContextRows::kStats, state.stats) || !parse(ContextRows::kConsent, state.consent) ||
+      !parse(ContextRows::kPreferences, state.preferences)) {
+    return absl::DataLossError("corrupt customer state record");
+  }
   return state;
+}
+
+absl::Status ContextStore::MigrateLayout(
+    absl::FunctionRef<void(const std::string&)> progress) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                   store_->Get(store_->DefaultColumnFamily(), kLayoutVersionKey));
+  // Stores written before versions were recorded are layout 1.
+  const std::string version = stored.value_or("1");
+  if (version == kCurrentLayoutVersion) return absl::OkStatus();
+  if (version != "1") {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data layout version ", version, " is not one this binary knows (",
+        kCurrentLayoutVersion, " or older); run a newer context_service"));
+  }
+  // 1 -> 2: build every customer's interaction head from its timeline.
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> profiles,
+                   store_->NewIterator(profiles_, {}));
+  profiles->SeekToFirst();
+  if (profiles->Valid()) progress("building interaction heads (data layout 1 -> 2)");
+  Batch batch = NewBatch();
+  int64_t customers = 0;
+  for (; profiles->Valid(); profiles->Next()) {
+    store::KeyReader reader(profiles->key().ToStringView());
+    ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    const std::string prefix = CustomerKey(tenant, id);
+    std::vector<std::string> newest;
+    RETURN_IF_ERROR(store_->ScanPrefix(interactions_, prefix, kInteractionHeadCapacity,
+                                       [&](std::string_view, std::string_view value) {
+                                         newest.emplace_back(value);
+                                         return true;
+                                       }));
+    if (!newest.empty()) {
+      batch.PutHead(tenant, id, EncodeHead({newest.begin(), newest.end()}));
+    }
+    if (++customers % 10000 == 0) {
+      RETURN_IF_ERROR(store_->Write(&batch.batch_));
+      batch = NewBatch();
+      progress(absl::StrCat("  ", customers, " customers"));
+    }
+  }
+  if (!profiles->status().ok()) {
+    return absl::InternalError("migration scan failed: " + profiles->status().ToString());
+  }
+  batch.batch_.Put(store_->DefaultColumnFamily(), kLayoutVersionKey, kCurrentLayoutVersion);
+  RETURN_IF_ERROR(store_->Write(&batch.batch_));
+  if (customers > 0) progress(absl::StrCat("data layout 2 ready: ", customers, " customers"));
+  return absl::OkStatus();
 }
 
 absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std::string& id,

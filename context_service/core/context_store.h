@@ -4,14 +4,18 @@
 //   profiles          (tenant, customer)                      → CustomerRecord
 //   profiles_by_time  (tenant, create_time desc, customer)    → ""   (ListCustomers, newest first)
 //   customer_state    (tenant, customer, kind)                → ContactStats | ConsentRecord |
-//   PreferencesRecord identities        (tenant, kind, namespace, value)        → customer id
-//   (ResolveCustomer: one point read) interactions      (tenant, customer, occur desc, seq desc) →
-//   Interaction (timeline, newest first, stable) consent_history   (tenant, customer, seq desc) →
-//   ConsentChange requests          (tenant, method, request_id)            → StoredResponse
-//   (idempotent retries)
-// A customer's per-customer rows share a key prefix, so the single customer
-// view reads one profile, one short range of state rows and the first N
-// timeline rows.
+//                                                                PreferencesRecord | interaction
+//                                                                head (interaction_head.h)
+//   identities        (tenant, kind, namespace, value)        → customer id (ResolveCustomer:
+//                                                                one point read)
+//   interactions      (tenant, customer, occur desc, seq desc) → Interaction (timeline, newest
+//                                                                first, stable)
+//   consent_history   (tenant, customer, seq desc)            → ConsentChange
+//   requests          (tenant, method, request_id)            → StoredResponse (idempotent
+//                                                                retries)
+// The single customer view reads the profile and the customer's state rows,
+// head included, with one MultiGet; it scans the timeline only for more
+// interactions than a head holds.
 //
 // Writes go through ContextStore::Batch, committed as one RocksDB
 // WriteBatch: a change touching the profile, the identity index and the
@@ -44,7 +48,15 @@ namespace cxp::context {
 class ContextStore {
  public:
   static std::vector<std::string> ColumnFamilies();
+  // RocksDB options the layout needs (the head's merge operator); apply them
+  // to every store opened for ContextStore.
+  static void ConfigureOptions(rocksdb::Options& options);
   static absl::StatusOr<ContextStore> Attach(store::RocksStore& store);
+
+  // Brings a store written by an older version to the current layout
+  // (version 2 added interaction heads) before it serves; a no-op when
+  // current. `progress` is told what is being done.
+  absl::Status MigrateLayout(absl::FunctionRef<void(const std::string&)> progress) const;
 
   class Batch {
    public:
@@ -55,8 +67,11 @@ class ContextStore {
     void PutIdentity(const std::string& tenant, const std::string& identity_key,
                      const std::string& id);
     void DeleteIdentity(const std::string& tenant, const std::string& identity_key);
+    // Adds the interaction to the timeline and to the customer's head.
     void PutInteraction(const std::string& tenant, const std::string& id, int64_t occur_micros,
                         uint64_t seq, const cxp::context::v1::Interaction& interaction);
+    // Replaces the customer's head (e.g. rebuilt from the timeline).
+    void PutHead(const std::string& tenant, const std::string& id, const std::string& head);
     void PutStats(const std::string& tenant, const std::string& id,
                   const storage::ContactStats& stats);
     void PutConsent(const std::string& tenant, const std::string& id,
@@ -93,7 +108,19 @@ class ContextStore {
   // Just the contact stats row (one point read; the append path needs no more).
   absl::StatusOr<storage::ContactStats> GetStats(const std::string& tenant, const std::string& id) const;
 
-  // The per-customer state rows, read together with one short range scan.
+  // Everything the single customer view reads, from one consistent view
+  // with one MultiGet. The slices stay valid while the ContextRows lives.
+  struct ContextRows {
+    enum Row { kProfile, kStats, kConsent, kPreferences, kHead, kRowCount };
+    rocksdb::PinnableSlice values[kRowCount];
+    bool found[kRowCount] = {};
+    // The row's bytes; empty when absent.
+    std::string_view bytes(Row row) const { return values[row].ToStringView(); }
+  };
+  absl::Status ReadContextRows(const std::string& tenant, const std::string& id,
+                               ContextRows& rows) const;
+
+  // The per-customer state rows, read together with one MultiGet.
   struct CustomerState {
     storage::ContactStats stats;
     storage::ConsentRecord consent;

@@ -35,8 +35,8 @@ for binary in "$@"; do
     bound=$(grep -E "normal symbol \`${symbol}'" <<<"$bindings" || true)
     if [[ -z "$bound" ]]; then
       fail "$name" "no binding of '$symbol' seen under LD_DEBUG=bindings"
-    elif grep -v -q 'libjemalloc\.so' <<<"$bound"; then
-      fail "$name" "'$symbol' is bound outside jemalloc: $(grep -v -m1 'libjemalloc\.so' <<<"$bound")"
+    elif outside=$(grep -v -m1 'libjemalloc\.so' <<<"$bound"); then
+      fail "$name" "'$symbol' is bound outside jemalloc: $outside"
     fi
   done
   [[ $failures -gt 0 ]] || echo "ok $name: NEEDED libjemalloc; malloc and free bind to it"

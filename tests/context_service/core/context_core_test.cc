@@ -40,6 +40,9 @@ class ContextCoreTest : public ::testing::Test {
     store::RocksStoreOptions options;
     options.path = dir_ + "/db";
     options.column_families = ContextStore::ColumnFamilies();
+    options.tune_options = [](rocksdb::Options& rocks_options) {
+      ContextStore::ConfigureOptions(rocks_options);
+    };
     auto rocks = store::RocksStore::Open(options);
     ASSERT_TRUE(rocks.ok()) << rocks.status();
     rocks_ = *std::move(rocks);
