@@ -444,6 +444,103 @@ TEST_F(ContextCoreTest, DeleteRemovesEverything) {
   v1::ListInteractionsResponse listed;
   ASSERT_TRUE(core_->ListInteractions(kTenant, list, listed).ok());
   EXPECT_EQ(listed.interactions_size(), 0);
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  EXPECT_EQ(Context(ref).recent_interactions_size(), 0);  // the head went with the customer
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_).ok());
+  EXPECT_EQ(Context(ref).recent_interactions_size(), 1);
+}
+
+// The names of the newest `limit` interactions as ListInteractions has them.
+std::vector<std::string> TimelineNames(ContextCore& core, const std::string& parent, int limit) {
+  v1::ListInteractionsRequest request;
+  request.set_parent(parent);
+  request.set_page_size(limit);
+  v1::ListInteractionsResponse response;
+  EXPECT_TRUE(core.ListInteractions(kTenant, request, response).ok());
+  std::vector<std::string> names;
+  for (const v1::Interaction& interaction : response.interactions())
+    names.push_back(interaction.name());
+  return names;
+}
+
+std::vector<std::string> ContextNames(const v1::CustomerContext& context) {
+  std::vector<std::string> names;
+  for (const v1::Interaction& interaction : context.recent_interactions())
+    names.push_back(interaction.name());
+  return names;
+}
+
+// The context's interactions come from the head (up to its capacity) or
+// the timeline (beyond it); either way they are exactly the timeline's
+// newest, in its order, whatever order the occur times were appended in.
+TEST_F(ContextCoreTest, ContextInteractionsAreTheTimelinesNewestForEveryLimit) {
+  Create("c1");
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  // Backdated, future-dated and equal occur times, with flushes in between
+  // so the head's merges also happen in flushes and compactions.
+  for (int i = 0; i < 45; ++i) {
+    const absl::Time when = now_ - absl::Minutes((i * 37) % 50) + absl::Seconds(i % 3 == 0 ? 0 : i);
+    ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, when).ok());
+    if (i % 10 == 9) {
+      ASSERT_TRUE(rocks_->Flush().ok());
+    }
+  }
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "before reopen" : "after reopen and compaction");
+    for (int limit : {1, 10, 20, 32, 33, 45, 100}) {
+      SCOPED_TRACE(absl::StrCat("limit ", limit));
+      EXPECT_EQ(ContextNames(Context(ref, limit)), TimelineNames(*core_, "customers/c1", limit));
+    }
+    Reopen();
+    ASSERT_TRUE(
+        rocks_->db()->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
+  }
+}
+
+// A store written before interaction heads existed (layout 1) gets them
+// built by MigrateLayout, and the context reads the same afterwards.
+TEST_F(ContextCoreTest, MigrationBuildsHeadsForOldStores) {
+  for (const char* id : {"c1", "c2", "c3"}) {
+    Create(id);
+    for (int i = 0; i < 40; ++i) {
+      ASSERT_TRUE(Append(absl::StrCat("customers/", id), cxp::type::v1::CHANNEL_EMAIL,
+                         now_ - absl::Minutes(i * 7 % 41))
+                      .ok());
+    }
+  }
+  Create("empty");
+  // Make it layout 1: no heads (state rows ending in the head tag 'h') and
+  // no layout version.
+  rocksdb::ColumnFamilyHandle* state = rocks_->ColumnFamily("customer_state").value();
+  rocksdb::WriteBatch old_layout;
+  ASSERT_TRUE(rocks_
+                  ->ScanPrefix(state, "", store::RocksStore::kNoLimit,
+                               [&](std::string_view key, std::string_view) {
+                                 if (key.back() == 'h') {
+                                   EXPECT_TRUE(old_layout.Delete(state, key).ok());
+                                 }
+                                 return true;
+                               })
+                  .ok());
+  ASSERT_EQ(old_layout.Count(), 3u);
+  ASSERT_TRUE(old_layout.Delete(rocks_->DefaultColumnFamily(), "context_layout_version").ok());
+  ASSERT_TRUE(rocks_->Write(&old_layout).ok());
+
+  std::vector<std::string> steps;
+  ASSERT_TRUE(store_->MigrateLayout([&](const std::string& step) { steps.push_back(step); }).ok());
+  EXPECT_FALSE(steps.empty());
+  for (const char* id : {"c1", "c2", "c3"}) {
+    cxp::type::v1::CustomerRef ref;
+    ref.set_customer(absl::StrCat("customers/", id));
+    EXPECT_EQ(ContextNames(Context(ref, 32)),
+              TimelineNames(*core_, absl::StrCat("customers/", id), 32));
+  }
+  // Current stores are left alone.
+  steps.clear();
+  ASSERT_TRUE(store_->MigrateLayout([&](const std::string& step) { steps.push_back(step); }).ok());
+  EXPECT_TRUE(steps.empty());
 }
 
 }  // namespace
