@@ -1,6 +1,8 @@
 #include "context_service/context_service_impl.h"
 
 #include "common/server/unary_call.h"
+#include "grpcpp/support/byte_buffer.h"
+#include "grpcpp/support/proto_buffer_reader.h"
 
 namespace cxp::context {
 
@@ -41,7 +43,26 @@ CXP_CONTEXT_WRITE_RPC(UpdateConsent)
 CXP_CONTEXT_READ_RPC(ListConsentHistory)
 CXP_CONTEXT_READ_RPC(GetContactPreferences)
 CXP_CONTEXT_WRITE_RPC(UpdateContactPreferences)
-CXP_CONTEXT_READ_RPC(GetCustomerContext)
+
+grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return server::HandleUnary(
+      context, pool_, [this, request, response](const server::CallContext& call) -> absl::Status {
+        v1::GetCustomerContextRequest parsed;
+        grpc::ByteBuffer copy(*request);  // shares the slices; deserializing consumes it
+        if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::GetCustomerContextRequest>(
+                 &copy, &parsed)
+                 .ok()) {
+          return absl::InvalidArgumentError("request: not a GetCustomerContextRequest");
+        }
+        absl::StatusOr<std::string> encoded = core_.GetCustomerContextEncoded(call.tenant, parsed);
+        if (!encoded.ok()) return encoded.status();
+        grpc::Slice slice(*encoded);
+        *response = grpc::ByteBuffer(&slice, 1);
+        return absl::OkStatus();
+      });
+}
 
 #undef CXP_CONTEXT_READ_RPC
 #undef CXP_CONTEXT_WRITE_RPC

@@ -19,7 +19,12 @@
 
 namespace cxp::context {
 
-class ContextServiceImpl final : public v1::ContextService::CallbackService {
+// GetCustomerContext is a raw method: its response is assembled from stored
+// wire bytes (ContextCore::GetCustomerContextEncoded) instead of being parsed
+// and re-serialized, since it is the platform's hottest read.
+class ContextServiceImpl final
+    : public v1::ContextService::WithRawCallbackMethod_GetCustomerContext<
+          v1::ContextService::CallbackService> {
  public:
   ContextServiceImpl(const server::ServerOptions& options, ContextCore& core)
       : pool_(options.worker_threads), core_(core) {}
@@ -70,8 +75,8 @@ class ContextServiceImpl final : public v1::ContextService::CallbackService {
       grpc::CallbackServerContext* context, const v1::UpdateContactPreferencesRequest* request,
       v1::UpdateContactPreferencesResponse* response) override;
   grpc::ServerUnaryReactor* GetCustomerContext(grpc::CallbackServerContext* context,
-                                               const v1::GetCustomerContextRequest* request,
-                                               v1::GetCustomerContextResponse* response) override;
+                                               const grpc::ByteBuffer* request,
+                                               grpc::ByteBuffer* response) override;
 
  private:
   server::HandlerPool pool_;

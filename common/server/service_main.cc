@@ -7,6 +7,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/server/json_log.h"
@@ -30,6 +31,10 @@ int RunServiceMain(const ServiceDefinition& definition, int argc, char** argv) {
   // inherits the mask and the signals queue up for sigwait() below.
   const sigset_t signals = TerminationSignals();
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Debian's Abseil is built with mutex deadlock detection on: a lock-order
+  // graph updated on every Mutex lock, measured at 5-8 % of a server's CPU.
+  // It is a debugging aid; the unit tests keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // --help lists the shared runtime flags (and any the binary's own files
   // define), not only flags from a file named like the binary.

@@ -24,6 +24,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
+#include "google/protobuf/wire_format_lite.h"
 
 namespace cxp::context {
 namespace {
@@ -893,9 +894,9 @@ absl::Status ContextCore::UpdateContactPreferences(
 
 // ---------------------------------------------------- single customer view
 
-absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
-                                             const v1::GetCustomerContextRequest& request,
-                                             v1::GetCustomerContextResponse& response) {
+absl::Status ContextCore::ReadCustomerContext(const Tenant& tenant,
+                                              const v1::GetCustomerContextRequest& request,
+                                              CustomerContextWire& out) {
   if (request.interaction_limit() < 0) {
     return InvalidArgument("interaction_limit", "must not be negative");
   }
@@ -917,31 +918,68 @@ absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
       !ParseRow(rows.bytes(Rows::kPreferences), preferences)) {
     return absl::DataLossError("corrupt customer record");
   }
-  v1::CustomerContext& context = *response.mutable_customer_context();
   // The head holds the newest interactions; it answers unless the request
-  // wants more than it holds and the customer has more.
+  // wants more than it holds and the customer has more. Either way the
+  // interactions stay in their stored wire form.
   int from_head = 0;
-  ASSIGN_OR_RETURN(const size_t head_bytes,
-                   HeadPrefixBytes(rows.bytes(Rows::kHead), limit, &from_head));
+  const std::string_view head = rows.bytes(Rows::kHead);
+  ASSIGN_OR_RETURN(const size_t head_bytes, HeadPrefixBytes(head, limit, &from_head));
   if (from_head >= limit || stats.interaction_count() <= from_head) {
-    // Head entries are CustomerContext.recent_interactions on the wire:
-    // parse them straight into the response (first, as parsing clears it).
-    if (!context.ParseFromArray(rows.bytes(Rows::kHead).data(), static_cast<int>(head_bytes))) {
-      return absl::DataLossError("corrupt interaction head");
-    }
+    out.interactions_wire.assign(head.data(), head_bytes);
   } else {
-    RETURN_IF_ERROR(store_.ScanInteractions(
-        tenant, id, "", std::nullopt, std::nullopt, static_cast<size_t>(limit),
-        [&](const std::string&, const v1::Interaction& interaction) {
-          *context.add_recent_interactions() = interaction;
-          return true;
-        }));
+    ASSIGN_OR_RETURN(std::vector<std::string> newest,
+                     store_.NewestInteractions(tenant, id, static_cast<size_t>(limit)));
+    out.interactions_wire = EncodeHead({newest.begin(), newest.end()}, limit);
   }
+  v1::CustomerContext& context = out.context;
   MoveToApi(id, record, *context.mutable_customer());
   *context.mutable_consent() = ToApiConsent(id, consent);
   *context.mutable_contact_preferences() = ToApiPreferences(id, preferences);
   *context.mutable_computed_attributes() = ComputeAttributes(stats, options_.clock());
   return absl::OkStatus();
+}
+
+absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
+                                             const v1::GetCustomerContextRequest& request,
+                                             v1::GetCustomerContextResponse& response) {
+  CustomerContextWire wire;
+  RETURN_IF_ERROR(ReadCustomerContext(tenant, request, wire));
+  v1::CustomerContext& context = *response.mutable_customer_context();
+  // Parsing the interactions first keeps them ahead of the other fields.
+  if (!context.ParseFromString(wire.interactions_wire)) {
+    return absl::DataLossError("corrupt interaction head");
+  }
+  context.MergeFrom(wire.context);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
+    const Tenant& tenant, const v1::GetCustomerContextRequest& request) {
+  CustomerContextWire wire;
+  RETURN_IF_ERROR(ReadCustomerContext(tenant, request, wire));
+  return EncodeGetCustomerContextResponse(wire);
+}
+
+std::string EncodeGetCustomerContextResponse(const CustomerContextWire& wire) {
+  using google::protobuf::internal::WireFormatLite;
+  // CustomerContext fields may come in any order on the wire, and repeated
+  // entries accumulate, so the stored interaction entries can follow the
+  // other fields unchanged.
+  const std::string rest = wire.context.SerializeAsString();
+  const size_t context_size = rest.size() + wire.interactions_wire.size();
+  std::string encoded;
+  encoded.reserve(context_size + 16);
+  {
+    google::protobuf::io::StringOutputStream stream(&encoded);
+    google::protobuf::io::CodedOutputStream output(&stream);
+    output.WriteTag(WireFormatLite::MakeTag(
+        v1::GetCustomerContextResponse::kCustomerContextFieldNumber,
+        WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    output.WriteVarint64(context_size);
+    output.WriteRaw(rest.data(), static_cast<int>(rest.size()));
+    output.WriteRaw(wire.interactions_wire.data(), static_cast<int>(wire.interactions_wire.size()));
+  }
+  return encoded;
 }
 
 }  // namespace cxp::context

@@ -272,13 +272,8 @@ absl::Status ContextStore::MigrateLayout(
     store::KeyReader reader(profiles->key().ToStringView());
     ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
     ASSIGN_OR_RETURN(std::string id, reader.ReadString());
-    const std::string prefix = CustomerKey(tenant, id);
-    std::vector<std::string> newest;
-    RETURN_IF_ERROR(store_->ScanPrefix(interactions_, prefix, kInteractionHeadCapacity,
-                                       [&](std::string_view, std::string_view value) {
-                                         newest.emplace_back(value);
-                                         return true;
-                                       }));
+    ASSIGN_OR_RETURN(std::vector<std::string> newest,
+                     NewestInteractions(tenant, id, kInteractionHeadCapacity));
     if (!newest.empty()) {
       batch.PutHead(tenant, id, EncodeHead({newest.begin(), newest.end()}));
     }
@@ -325,6 +320,17 @@ absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std
            }));
   if (corrupt) return absl::DataLossError("corrupt interaction record");
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(
+    const std::string& tenant, const std::string& id, size_t limit) const {
+  std::vector<std::string> newest;
+  RETURN_IF_ERROR(store_->ScanPrefix(interactions_, CustomerKey(tenant, id), limit,
+                                     [&](std::string_view, std::string_view value) {
+                                       newest.emplace_back(value);
+                                       return true;
+                                     }));
+  return newest;
 }
 
 absl::Status ContextStore::ScanCustomersByTime(const std::string& tenant,

@@ -140,6 +140,11 @@ class ContextStore {
                                 std::optional<int64_t> oldest_micros, size_t max_rows,
                                 InteractionVisitor visit) const;
 
+  // The serialized newest `limit` interactions of the timeline, newest first.
+  absl::StatusOr<std::vector<std::string>> NewestInteractions(const std::string& tenant,
+                                                              const std::string& id,
+                                                              size_t limit) const;
+
   // Customers newest first, from `resume_key` (exclusive) or the start.
   using CustomerVisitor = absl::FunctionRef<bool(const std::string& key, const std::string& id)>;
   absl::Status ScanCustomersByTime(const std::string& tenant, const std::string& resume_key,

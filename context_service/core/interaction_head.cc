@@ -102,13 +102,12 @@ absl::StatusOr<size_t> HeadPrefixBytes(std::string_view head, int limit, int* en
   return end;
 }
 
-std::string EncodeHead(const std::vector<std::string_view>& newest_first) {
+std::string EncodeHead(const std::vector<std::string_view>& newest_first, int max_entries) {
   std::string head;
   {
     google::protobuf::io::StringOutputStream stream(&head);
     google::protobuf::io::CodedOutputStream output(&stream);
-    const size_t count =
-        std::min(newest_first.size(), static_cast<size_t>(kInteractionHeadCapacity));
+    const size_t count = std::min(newest_first.size(), static_cast<size_t>(max_entries));
     for (size_t i = 0; i < count; ++i) {
       output.WriteTag(kEntryTag);
       output.WriteVarint32(static_cast<uint32_t>(newest_first[i].size()));

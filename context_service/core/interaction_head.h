@@ -46,9 +46,10 @@ absl::StatusOr<std::vector<std::string_view>> HeadEntries(std::string_view head)
 // when it holds fewer); `*entries` gets how many that is.
 absl::StatusOr<size_t> HeadPrefixBytes(std::string_view head, int limit, int* entries);
 
-// A head row of `newest_first` (already in timeline order, at most
-// kInteractionHeadCapacity used).
-std::string EncodeHead(const std::vector<std::string_view>& newest_first);
+// A head row of `newest_first` (already in timeline order), at most
+// `max_entries` of them.
+std::string EncodeHead(const std::vector<std::string_view>& newest_first,
+                       int max_entries = kInteractionHeadCapacity);
 
 class InteractionHeadMergeOperator : public rocksdb::MergeOperator {
  public:

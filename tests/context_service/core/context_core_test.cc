@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/server/service_store.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
@@ -491,7 +492,18 @@ TEST_F(ContextCoreTest, ContextInteractionsAreTheTimelinesNewestForEveryLimit) {
     SCOPED_TRACE(round == 0 ? "before reopen" : "after reopen and compaction");
     for (int limit : {1, 10, 20, 32, 33, 45, 100}) {
       SCOPED_TRACE(absl::StrCat("limit ", limit));
-      EXPECT_EQ(ContextNames(Context(ref, limit)), TimelineNames(*core_, "customers/c1", limit));
+      const v1::CustomerContext context = Context(ref, limit);
+      EXPECT_EQ(ContextNames(context), TimelineNames(*core_, "customers/c1", limit));
+      // The wire form the gRPC edge sends parses into the same view.
+      v1::GetCustomerContextRequest request;
+      *request.mutable_customer() = ref;
+      request.set_interaction_limit(limit);
+      absl::StatusOr<std::string> encoded = core_->GetCustomerContextEncoded(kTenant, request);
+      ASSERT_TRUE(encoded.ok()) << encoded.status();
+      v1::GetCustomerContextResponse decoded;
+      ASSERT_TRUE(decoded.ParseFromString(*encoded));
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(decoded.customer_context(),
+                                                                    context));
     }
     Reopen();
     ASSERT_TRUE(
