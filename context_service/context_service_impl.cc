@@ -47,8 +47,12 @@ CXP_CONTEXT_WRITE_RPC(UpdateContactPreferences)
 grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return server::HandleUnary(
-      context, pool_, [this, request, response](const server::CallContext& call) -> absl::Status {
+  // From memory on the reactor thread when possible (the usual case with a
+  // block cache sized to the hot data), else on the pool.
+  return server::HandleUnaryInlineFirst(
+      context, pool_,
+      [this, request, response](const server::CallContext& call,
+                                bool may_block) -> absl::Status {
         v1::GetCustomerContextRequest parsed;
         grpc::ByteBuffer copy(*request);  // shares the slices; deserializing consumes it
         if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::GetCustomerContextRequest>(
@@ -56,7 +60,8 @@ grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
                  .ok()) {
           return absl::InvalidArgumentError("request: not a GetCustomerContextRequest");
         }
-        absl::StatusOr<std::string> encoded = core_.GetCustomerContextEncoded(call.tenant, parsed);
+        absl::StatusOr<std::string> encoded = core_.GetCustomerContextEncoded(
+            call.tenant, parsed, may_block ? store::ReadTier::kAny : store::ReadTier::kMemoryOnly);
         if (!encoded.ok()) return encoded.status();
         grpc::Slice slice(*encoded);
         *response = grpc::ByteBuffer(&slice, 1);

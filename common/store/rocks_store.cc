@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/status/status_macros.h"
+#include "common/status/would_block.h"
 #include "common/store/key_codec.h"
 #include "common/store/rocks_status.h"
 #include "common/store/wal_syncer.h"
@@ -82,6 +83,12 @@ absl::StatusOr<std::vector<std::string>> FamiliesToOpen(const RocksStoreOptions&
     return FilesystemError("Open", store_options.path, error);
   }
   return names;
+}
+
+rocksdb::ReadOptions ReadOptionsFor(ReadTier tier) {
+  rocksdb::ReadOptions options;
+  if (tier == ReadTier::kMemoryOnly) options.read_tier = rocksdb::kBlockCacheTier;
+  return options;
 }
 
 // Owns the bound strings an iterator's ReadOptions point to; freed by the
@@ -192,22 +199,40 @@ absl::Status RocksStore::CheckUsable(const rocksdb::ColumnFamilyHandle* family) 
 
 absl::StatusOr<std::optional<std::string>> RocksStore::Get(rocksdb::ColumnFamilyHandle* family,
                                                            std::string_view key,
-                                                           const Snapshot* snapshot) const {
+                                                           const Snapshot* snapshot,
+                                                           ReadTier tier) const {
   RETURN_IF_ERROR(CheckUsable(family));
-  rocksdb::ReadOptions read_options;
+  rocksdb::ReadOptions read_options = ReadOptionsFor(tier);
   if (snapshot != nullptr) read_options.snapshot = snapshot->get();
   std::string value;
   rocksdb::Status status = db_->Get(read_options, family, ToSlice(key), &value);
   if (status.IsNotFound()) return std::nullopt;
+  if (status.IsIncomplete() && tier == ReadTier::kMemoryOnly) {
+    return WouldBlock(OperationName("Get", family));
+  }
   RETURN_IF_ERROR(Convert(status, "Get", family));
   return value;
 }
 
 absl::Status RocksStore::MultiGet(const std::vector<rocksdb::ColumnFamilyHandle*>& families,
                                   const std::vector<rocksdb::Slice>& keys,
-                                  rocksdb::PinnableSlice* values, bool* found) const {
+                                  rocksdb::PinnableSlice* values, bool* found,
+                                  ReadTier tier) const {
   if (families.size() != keys.size()) {
     return absl::InvalidArgumentError("RocksStore::MultiGet: families and keys differ in number");
+  }
+  if (tier == ReadTier::kMemoryOnly) {
+    // RocksDB 7.8's MultiGet reads data blocks from files despite
+    // kBlockCacheTier (and skips caching them); Get honours it.
+    for (size_t i = 0; i < keys.size(); ++i) {
+      RETURN_IF_ERROR(CheckUsable(families[i]));
+      const rocksdb::Status status =
+          db_->Get(ReadOptionsFor(tier), families[i], keys[i], &values[i]);
+      found[i] = status.ok();
+      if (status.IsIncomplete()) return WouldBlock(OperationName("MultiGet", families[i]));
+      if (!status.ok() && !status.IsNotFound()) return Convert(status, "MultiGet", families[i]);
+    }
+    return absl::OkStatus();
   }
   for (const rocksdb::ColumnFamilyHandle* family : families) RETURN_IF_ERROR(CheckUsable(family));
   std::vector<rocksdb::Status> statuses(keys.size());

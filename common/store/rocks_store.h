@@ -53,6 +53,11 @@ namespace cxp::store {
 
 class WalSyncer;
 
+// Where a read may look. kMemoryOnly reads memtables and the block cache and
+// answers WouldBlock (common/status/would_block.h) instead of reading a file,
+// so it may run on a thread that must not block.
+enum class ReadTier { kAny, kMemoryOnly };
+
 struct RocksStoreOptions {
   // Database directory; created (with missing parents) if absent.
   std::string path;
@@ -125,13 +130,14 @@ class RocksStore {
 
   absl::StatusOr<std::optional<std::string>> Get(rocksdb::ColumnFamilyHandle* family,
                                                  std::string_view key,
-                                                 const Snapshot* snapshot = nullptr) const;
+                                                 const Snapshot* snapshot = nullptr,
+                                                 ReadTier tier = ReadTier::kAny) const;
   // Reads several keys, possibly of different families, from one consistent
   // view with batched lookups: values[i] gets keys[i] of families[i] (pinned,
   // no copy) and found[i] whether it exists. The spans have equal sizes.
   absl::Status MultiGet(const std::vector<rocksdb::ColumnFamilyHandle*>& families,
                         const std::vector<rocksdb::Slice>& keys, rocksdb::PinnableSlice* values,
-                        bool* found) const;
+                        bool* found, ReadTier tier = ReadTier::kAny) const;
   absl::Status Put(rocksdb::ColumnFamilyHandle* family, std::string_view key,
                    std::string_view value);
   absl::Status Delete(rocksdb::ColumnFamilyHandle* family, std::string_view key);

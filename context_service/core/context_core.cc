@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "common/status/errors.h"
 #include "common/status/status_macros.h"
+#include "common/status/would_block.h"
 #include "context_service/core/contact_stats.h"
 #include "context_service/core/interaction_head.h"
 #include "context_service/core/list_filters.h"
@@ -537,7 +538,8 @@ absl::Status ContextCore::RemoveIdentity(const Tenant& tenant,
 
 absl::StatusOr<std::string> ContextCore::ResolveRef(const Tenant& tenant,
                                                     const cxp::type::v1::CustomerRef& ref,
-                                                    absl::string_view field) const {
+                                                    absl::string_view field,
+                                                    store::ReadTier tier) const {
   switch (ref.ref_case()) {
     case cxp::type::v1::CustomerRef::kCustomer:
       return ParseCustomerName(ref.customer(), absl::StrCat(field, ".customer"));
@@ -545,7 +547,7 @@ absl::StatusOr<std::string> ContextCore::ResolveRef(const Tenant& tenant,
       ASSIGN_OR_RETURN(cxp::type::v1::Identity identity,
                        normalizer_.Normalize(ref.identity(), absl::StrCat(field, ".identity")));
       ASSIGN_OR_RETURN(std::optional<std::string> owner,
-                       store_.GetIdentityOwner(tenant, validation::IdentityKey(identity)));
+                       store_.GetIdentityOwner(tenant, validation::IdentityKey(identity), tier));
       if (!owner) {
         return absl::NotFoundError(
             absl::StrCat(field, ".identity: no customer has ", identity.value()));
@@ -896,18 +898,19 @@ absl::Status ContextCore::UpdateContactPreferences(
 
 absl::Status ContextCore::ReadCustomerContext(const Tenant& tenant,
                                               const v1::GetCustomerContextRequest& request,
-                                              CustomerContextWire& out) {
+                                              CustomerContextWire& out,
+                                              store::ReadTier tier) {
   if (request.interaction_limit() < 0) {
     return InvalidArgument("interaction_limit", "must not be negative");
   }
   const int limit = request.interaction_limit() == 0
                         ? kDefaultContextInteractions
                         : std::min(request.interaction_limit(), kMaxContextInteractions);
-  ASSIGN_OR_RETURN(std::string id, ResolveRef(tenant, request.customer(), "customer"));
+  ASSIGN_OR_RETURN(std::string id, ResolveRef(tenant, request.customer(), "customer", tier));
   // One MultiGet for the profile, the state rows and the interaction head.
   using Rows = ContextStore::ContextRows;
   Rows rows;
-  RETURN_IF_ERROR(store_.ReadContextRows(tenant, id, rows));
+  RETURN_IF_ERROR(store_.ReadContextRows(tenant, id, rows, tier));
   if (!rows.found[Rows::kProfile]) return NotFound(CustomerName(id));
   CustomerRecord record;
   storage::ContactStats stats;
@@ -927,6 +930,8 @@ absl::Status ContextCore::ReadCustomerContext(const Tenant& tenant,
   if (from_head >= limit || stats.interaction_count() <= from_head) {
     out.interactions_wire.assign(head.data(), head_bytes);
   } else {
+    // Scans may read files.
+    if (tier == store::ReadTier::kMemoryOnly) return WouldBlock("GetCustomerContext timeline scan");
     ASSIGN_OR_RETURN(std::vector<std::string> newest,
                      store_.NewestInteractions(tenant, id, static_cast<size_t>(limit)));
     out.interactions_wire = EncodeHead({newest.begin(), newest.end()}, limit);
@@ -954,9 +959,9 @@ absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
 }
 
 absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
-    const Tenant& tenant, const v1::GetCustomerContextRequest& request) {
+    const Tenant& tenant, const v1::GetCustomerContextRequest& request, store::ReadTier tier) {
   CustomerContextWire wire;
-  RETURN_IF_ERROR(ReadCustomerContext(tenant, request, wire));
+  RETURN_IF_ERROR(ReadCustomerContext(tenant, request, wire, tier));
   return EncodeGetCustomerContextResponse(wire);
 }
 

@@ -108,11 +108,15 @@ class ContextCore {
   // The same view, with the interactions left in wire form (no parse), and
   // that view already serialized as a GetCustomerContextResponse: the hot
   // read's path at the gRPC edge.
+  // With ReadTier::kMemoryOnly they answer WouldBlock rather than read a
+  // file (the edge then retries on the handler pool).
   absl::Status ReadCustomerContext(const Tenant& tenant,
                                    const v1::GetCustomerContextRequest& request,
-                                   CustomerContextWire& out);
+                                   CustomerContextWire& out,
+                                   store::ReadTier tier = store::ReadTier::kAny);
   absl::StatusOr<std::string> GetCustomerContextEncoded(
-      const Tenant& tenant, const v1::GetCustomerContextRequest& request);
+      const Tenant& tenant, const v1::GetCustomerContextRequest& request,
+      store::ReadTier tier = store::ReadTier::kAny);
 
   // Calls `done` once everything written before this call is durable.
   void AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done) const {
@@ -128,7 +132,8 @@ class ContextCore {
   // The customer id a CustomerRef names (by name, or the owner of an identity).
   absl::StatusOr<std::string> ResolveRef(const Tenant& tenant,
                                          const cxp::type::v1::CustomerRef& ref,
-                                         absl::string_view field) const;
+                                         absl::string_view field,
+                                         store::ReadTier tier = store::ReadTier::kAny) const;
 
   // Paging: the resume key in a page token (empty for the first page), and
   // the token for the next page ("" when there is none).

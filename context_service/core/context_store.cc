@@ -201,8 +201,8 @@ absl::StatusOr<std::optional<storage::CustomerRecord>> ContextStore::GetCustomer
 }
 
 absl::StatusOr<std::optional<std::string>> ContextStore::GetIdentityOwner(
-    const std::string& tenant, const std::string& identity_key) const {
-  return store_->Get(identities_, IdentityRowKey(tenant, identity_key));
+    const std::string& tenant, const std::string& identity_key, store::ReadTier tier) const {
+  return store_->Get(identities_, IdentityRowKey(tenant, identity_key), nullptr, tier);
 }
 
 absl::StatusOr<std::optional<storage::StoredResponse>> ContextStore::GetStoredResponse(
@@ -222,7 +222,7 @@ absl::StatusOr<storage::ContactStats> ContextStore::GetStats(const std::string& 
 }
 
 absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std::string& id,
-                                           ContextRows& rows) const {
+                                           ContextRows& rows, store::ReadTier tier) const {
   const std::string profile_key = CustomerKey(tenant, id);
   const std::string stats_key = StateKey(tenant, id, kStatsTag);
   const std::string consent_key = StateKey(tenant, id, kConsentTag);
@@ -230,7 +230,8 @@ absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std:
   const std::string head_key = StateKey(tenant, id, kHeadTag);
   return store_->MultiGet(
       {profiles_, customer_state_, customer_state_, customer_state_, customer_state_},
-      {profile_key, stats_key, consent_key, preferences_key, head_key}, rows.values, rows.found);
+      {profile_key, stats_key, consent_key, preferences_key, head_key}, rows.values, rows.found,
+      tier);
 }
 
 absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(

@@ -101,7 +101,8 @@ class ContextStore {
   absl::StatusOr<std::optional<storage::CustomerRecord>> GetCustomer(const std::string& tenant,
                                                                      const std::string& id) const;
   absl::StatusOr<std::optional<std::string>> GetIdentityOwner(
-      const std::string& tenant, const std::string& identity_key) const;
+      const std::string& tenant, const std::string& identity_key,
+      store::ReadTier tier = store::ReadTier::kAny) const;
   absl::StatusOr<std::optional<storage::StoredResponse>> GetStoredResponse(
       const std::string& tenant, const std::string& method, const std::string& request_id) const;
 
@@ -118,7 +119,8 @@ class ContextStore {
     std::string_view bytes(Row row) const { return values[row].ToStringView(); }
   };
   absl::Status ReadContextRows(const std::string& tenant, const std::string& id,
-                               ContextRows& rows) const;
+                               ContextRows& rows,
+                               store::ReadTier tier = store::ReadTier::kAny) const;
 
   // The per-customer state rows, read together with one MultiGet.
   struct CustomerState {

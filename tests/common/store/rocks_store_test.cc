@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/status/would_block.h"
 #include "common/store/key_codec.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -385,6 +386,38 @@ TEST(RocksStoreTest, TuneHookRunsAndUnsyncedWritesWork) {
   }
   auto store = OpenOrDie(SmallOptions(dir.path()));
   EXPECT_THAT(GetOrDie(*store, store->DefaultColumnFamily(), "k"), Optional(std::string("v")));
+}
+
+}  // namespace
+}  // namespace cxp::store
+
+namespace cxp::store {
+namespace {
+
+TEST(RocksStoreTest, MemoryOnlyReadsAnswerWouldBlockUntilCached) {
+  testing::ScopedTempDir dir;
+  {
+    auto store = OpenOrDie(SmallOptions(dir.path()));
+    ASSERT_TRUE(store->Put(store->DefaultColumnFamily(), "k", "v").ok());
+    ASSERT_TRUE(store->Flush().ok());
+  }
+  auto store = OpenOrDie(SmallOptions(dir.path()));  // cold block cache
+  rocksdb::ColumnFamilyHandle* family = store->DefaultColumnFamily();
+  EXPECT_TRUE(IsWouldBlock(store->Get(family, "k", nullptr, ReadTier::kMemoryOnly).status()));
+  rocksdb::PinnableSlice values[1];
+  bool found[1] = {};
+  EXPECT_TRUE(IsWouldBlock(
+      store->MultiGet({family}, {rocksdb::Slice("k")}, values, found, ReadTier::kMemoryOnly)));
+  EXPECT_THAT(GetOrDie(*store, family, "k"), Optional(std::string("v")));  // reads the file
+  EXPECT_THAT(store->Get(family, "k", nullptr, ReadTier::kMemoryOnly).value(),
+              Optional(std::string("v")));
+  values[0].Reset();
+  ASSERT_TRUE(
+      store->MultiGet({family}, {rocksdb::Slice("k")}, values, found, ReadTier::kMemoryOnly).ok());
+  EXPECT_TRUE(found[0]);
+  EXPECT_EQ(values[0].ToString(), "v");
+  // Absent keys are simply absent, also from memory (the bloom filter says so).
+  EXPECT_EQ(store->Get(family, "absent", nullptr, ReadTier::kMemoryOnly).value(), std::nullopt);
 }
 
 }  // namespace
