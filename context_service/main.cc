@@ -1,5 +1,6 @@
 // context_service: serves cxp.context.v1.ContextService on the shared runtime.
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "common/server/json_log.h"
 #include "common/server/service_main.h"
 #include "common/server/service_store.h"
@@ -11,6 +12,11 @@ ABSL_FLAG(std::string, default_phone_region, "KR",
           "ISO 3166-1 region used to read phone numbers written in national "
           "format (e.g. 010-1234-5678 with KR is +821012345678), unless the "
           "identity carries its own region_code.");
+
+ABSL_FLAG(int, context_cache_mb, 256,
+          "Memory in MiB for assembled customer views (GetCustomerContext "
+          "answers from it without reading storage; writes invalidate). "
+          "Size it to the customers active at once; 0 turns it off.");
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -32,7 +38,13 @@ int main(int argc, char** argv) {
                                           }));
          ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * requests, rocks->ColumnFamily("requests"));
          expiry->set_column_family_id(requests->GetID());
-         ASSIGN_OR_RETURN(auto store, cxp::context::ContextStore::Attach(*rocks));
+         const int cache_mb = absl::GetFlag(FLAGS_context_cache_mb);
+         if (cache_mb < 0) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("context_cache_mb: must be >= 0 (MiB), got ", cache_mb));
+         }
+         ASSIGN_OR_RETURN(auto store, cxp::context::ContextStore::Attach(
+                                          *rocks, static_cast<size_t>(cache_mb) << 20));
          RETURN_IF_ERROR(store.MigrateLayout([](const std::string& step) {
            cxp::server::LogEvent("info", "context_service", step);
          }));

@@ -896,10 +896,28 @@ absl::Status ContextCore::UpdateContactPreferences(
 
 // ---------------------------------------------------- single customer view
 
-absl::Status ContextCore::ReadCustomerContext(const Tenant& tenant,
-                                              const v1::GetCustomerContextRequest& request,
-                                              CustomerContextWire& out,
-                                              store::ReadTier tier) {
+namespace {
+
+// A customer view from the cache, or built from the store when it was not
+// cached (or could not be).
+struct ContextView {
+  ContextCache::Pinned pinned;
+  CachedContext owned;
+  const CachedContext& get() const { return pinned ? *pinned : owned; }
+};
+
+void WriteField(google::protobuf::io::CodedOutputStream& output, int field,
+                std::string_view bytes) {
+  using google::protobuf::internal::WireFormatLite;
+  output.WriteTag(WireFormatLite::MakeTag(field, WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+  output.WriteVarint32(static_cast<uint32_t>(bytes.size()));
+  output.WriteRaw(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
+    const Tenant& tenant, const v1::GetCustomerContextRequest& request, store::ReadTier tier) {
   if (request.interaction_limit() < 0) {
     return InvalidArgument("interaction_limit", "must not be negative");
   }
@@ -907,84 +925,95 @@ absl::Status ContextCore::ReadCustomerContext(const Tenant& tenant,
                         ? kDefaultContextInteractions
                         : std::min(request.interaction_limit(), kMaxContextInteractions);
   ASSIGN_OR_RETURN(std::string id, ResolveRef(tenant, request.customer(), "customer", tier));
-  // One MultiGet for the profile, the state rows and the interaction head.
-  using Rows = ContextStore::ContextRows;
-  Rows rows;
-  RETURN_IF_ERROR(store_.ReadContextRows(tenant, id, rows, tier));
-  if (!rows.found[Rows::kProfile]) return NotFound(CustomerName(id));
-  CustomerRecord record;
-  storage::ContactStats stats;
-  storage::ConsentRecord consent;
-  storage::PreferencesRecord preferences;
-  if (!ParseRow(rows.bytes(Rows::kProfile), record) || !ParseRow(rows.bytes(Rows::kStats), stats) ||
-      !ParseRow(rows.bytes(Rows::kConsent), consent) ||
-      !ParseRow(rows.bytes(Rows::kPreferences), preferences)) {
-    return absl::DataLossError("corrupt customer record");
+
+  ContextCache& cache = store_.cache();
+  const std::string key = ContextCache::Key(tenant, id);
+  ContextView view;
+  view.pinned = cache.Lookup(key);
+  if (!view.pinned) {
+    // Not cached: with a cache, that means storage, which may block.
+    if (tier == store::ReadTier::kMemoryOnly && cache.enabled()) {
+      return WouldBlock("GetCustomerContext: customer view not cached");
+    }
+    const uint64_t epoch = cache.Epoch(key);
+    // One MultiGet for the profile, the state rows and the interaction head.
+    using Rows = ContextStore::ContextRows;
+    Rows rows;
+    RETURN_IF_ERROR(store_.ReadContextRows(tenant, id, rows, tier));
+    if (!rows.found[Rows::kProfile]) return NotFound(CustomerName(id));
+    CustomerRecord record;
+    storage::ConsentRecord consent;
+    storage::PreferencesRecord preferences;
+    CachedContext& built = view.owned;
+    if (!ParseRow(rows.bytes(Rows::kProfile), record) ||
+        !ParseRow(rows.bytes(Rows::kStats), built.stats) ||
+        !ParseRow(rows.bytes(Rows::kConsent), consent) ||
+        !ParseRow(rows.bytes(Rows::kPreferences), preferences)) {
+      return absl::DataLossError("corrupt customer record");
+    }
+    v1::Customer customer;
+    MoveToApi(id, record, customer);
+    customer.SerializeToString(&built.customer);
+    ToApiConsent(id, consent).SerializeToString(&built.consent);
+    ToApiPreferences(id, preferences).SerializeToString(&built.preferences);
+    built.head.assign(rows.bytes(Rows::kHead));
+    cache.Insert(key, epoch, built);
   }
-  // The head holds the newest interactions; it answers unless the request
-  // wants more than it holds and the customer has more. Either way the
-  // interactions stay in their stored wire form.
+  const CachedContext& context = view.get();
+
+  // The head holds the newest interactions, in wire form; it answers unless
+  // the request wants more than it holds and the customer has more.
   int from_head = 0;
-  const std::string_view head = rows.bytes(Rows::kHead);
-  ASSIGN_OR_RETURN(const size_t head_bytes, HeadPrefixBytes(head, limit, &from_head));
-  if (from_head >= limit || stats.interaction_count() <= from_head) {
-    out.interactions_wire.assign(head.data(), head_bytes);
-  } else {
-    // Scans may read files.
-    if (tier == store::ReadTier::kMemoryOnly) return WouldBlock("GetCustomerContext timeline scan");
+  ASSIGN_OR_RETURN(const size_t head_bytes, HeadPrefixBytes(context.head, limit, &from_head));
+  std::string scanned;
+  std::string_view interactions(context.head.data(), head_bytes);
+  if (from_head < limit && context.stats.interaction_count() > from_head) {
+    if (tier == store::ReadTier::kMemoryOnly) return WouldBlock("GetCustomerContext: timeline scan");
     ASSIGN_OR_RETURN(std::vector<std::string> newest,
                      store_.NewestInteractions(tenant, id, static_cast<size_t>(limit)));
-    out.interactions_wire = EncodeHead({newest.begin(), newest.end()}, limit);
+    scanned = EncodeHead({newest.begin(), newest.end()}, limit);
+    interactions = scanned;
   }
-  v1::CustomerContext& context = out.context;
-  MoveToApi(id, record, *context.mutable_customer());
-  *context.mutable_consent() = ToApiConsent(id, consent);
-  *context.mutable_contact_preferences() = ToApiPreferences(id, preferences);
-  *context.mutable_computed_attributes() = ComputeAttributes(stats, options_.clock());
-  return absl::OkStatus();
+  const std::string computed =
+      ComputeAttributes(context.stats, options_.clock()).SerializeAsString();
+
+  // CustomerContext fields may come in any order on the wire and repeated
+  // entries accumulate, so the stored pieces are framed, not re-encoded.
+  const size_t context_size = [&] {
+    using google::protobuf::io::CodedOutputStream;
+    auto field = [](size_t bytes) {
+      return 1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(bytes)) + bytes;
+    };
+    return field(context.customer.size()) + interactions.size() + field(context.consent.size()) +
+           field(context.preferences.size()) + field(computed.size());
+  }();
+  std::string encoded;
+  encoded.reserve(context_size + 8);
+  {
+    google::protobuf::io::StringOutputStream stream(&encoded);
+    google::protobuf::io::CodedOutputStream output(&stream);
+    using google::protobuf::internal::WireFormatLite;
+    output.WriteTag(WireFormatLite::MakeTag(
+        v1::GetCustomerContextResponse::kCustomerContextFieldNumber,
+        WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    output.WriteVarint32(static_cast<uint32_t>(context_size));
+    WriteField(output, v1::CustomerContext::kCustomerFieldNumber, context.customer);
+    output.WriteRaw(interactions.data(), static_cast<int>(interactions.size()));
+    WriteField(output, v1::CustomerContext::kConsentFieldNumber, context.consent);
+    WriteField(output, v1::CustomerContext::kContactPreferencesFieldNumber, context.preferences);
+    WriteField(output, v1::CustomerContext::kComputedAttributesFieldNumber, computed);
+  }
+  return encoded;
 }
 
 absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
                                              const v1::GetCustomerContextRequest& request,
                                              v1::GetCustomerContextResponse& response) {
-  CustomerContextWire wire;
-  RETURN_IF_ERROR(ReadCustomerContext(tenant, request, wire));
-  v1::CustomerContext& context = *response.mutable_customer_context();
-  // Parsing the interactions first keeps them ahead of the other fields.
-  if (!context.ParseFromString(wire.interactions_wire)) {
-    return absl::DataLossError("corrupt interaction head");
+  ASSIGN_OR_RETURN(std::string encoded, GetCustomerContextEncoded(tenant, request));
+  if (!response.ParseFromString(encoded)) {
+    return absl::DataLossError("corrupt customer context");
   }
-  context.MergeFrom(wire.context);
   return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
-    const Tenant& tenant, const v1::GetCustomerContextRequest& request, store::ReadTier tier) {
-  CustomerContextWire wire;
-  RETURN_IF_ERROR(ReadCustomerContext(tenant, request, wire, tier));
-  return EncodeGetCustomerContextResponse(wire);
-}
-
-std::string EncodeGetCustomerContextResponse(const CustomerContextWire& wire) {
-  using google::protobuf::internal::WireFormatLite;
-  // CustomerContext fields may come in any order on the wire, and repeated
-  // entries accumulate, so the stored interaction entries can follow the
-  // other fields unchanged.
-  const std::string rest = wire.context.SerializeAsString();
-  const size_t context_size = rest.size() + wire.interactions_wire.size();
-  std::string encoded;
-  encoded.reserve(context_size + 16);
-  {
-    google::protobuf::io::StringOutputStream stream(&encoded);
-    google::protobuf::io::CodedOutputStream output(&stream);
-    output.WriteTag(WireFormatLite::MakeTag(
-        v1::GetCustomerContextResponse::kCustomerContextFieldNumber,
-        WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
-    output.WriteVarint64(context_size);
-    output.WriteRaw(rest.data(), static_cast<int>(rest.size()));
-    output.WriteRaw(wire.interactions_wire.data(), static_cast<int>(wire.interactions_wire.size()));
-  }
-  return encoded;
 }
 
 }  // namespace cxp::context

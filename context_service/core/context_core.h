@@ -41,19 +41,6 @@
 
 namespace cxp::context {
 
-// The single customer view split for forwarding without re-encoding the
-// interactions: `context` has every field but recent_interactions, which
-// `interactions_wire` holds as serialized CustomerContext entries (field 2),
-// exactly as stored.
-struct CustomerContextWire {
-  v1::CustomerContext context;
-  std::string interactions_wire;
-};
-
-// A serialized GetCustomerContextResponse of `wire`, byte for byte what a
-// client parses into the full view.
-std::string EncodeGetCustomerContextResponse(const CustomerContextWire& wire);
-
 struct ContextCoreOptions {
   std::string default_phone_region = "KR";  // for national-format numbers
   absl::Duration request_id_ttl = absl::Hours(24);
@@ -105,15 +92,11 @@ class ContextCore {
   absl::Status GetCustomerContext(const Tenant& tenant,
                                   const v1::GetCustomerContextRequest& request,
                                   v1::GetCustomerContextResponse& response);
-  // The same view, with the interactions left in wire form (no parse), and
-  // that view already serialized as a GetCustomerContextResponse: the hot
-  // read's path at the gRPC edge.
-  // With ReadTier::kMemoryOnly they answer WouldBlock rather than read a
-  // file (the edge then retries on the handler pool).
-  absl::Status ReadCustomerContext(const Tenant& tenant,
-                                   const v1::GetCustomerContextRequest& request,
-                                   CustomerContextWire& out,
-                                   store::ReadTier tier = store::ReadTier::kAny);
+  // The same view as a serialized GetCustomerContextResponse, assembled
+  // from the cached or stored pieces without parsing the interactions: the
+  // hot read's path at the gRPC edge. With ReadTier::kMemoryOnly it answers
+  // WouldBlock rather than read storage (the edge then retries on the
+  // handler pool); with a warm ContextCache it reads no storage at all.
   absl::StatusOr<std::string> GetCustomerContextEncoded(
       const Tenant& tenant, const v1::GetCustomerContextRequest& request,
       store::ReadTier tier = store::ReadTier::kAny);

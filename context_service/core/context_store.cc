@@ -97,9 +97,11 @@ void ContextStore::ConfigureOptions(rocksdb::Options& options) {
   options.merge_operator = std::make_shared<InteractionHeadMergeOperator>();
 }
 
-absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks) {
+absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks,
+                                                 size_t context_cache_bytes) {
   ContextStore store;
   store.store_ = &rocks;
+  store.cache_ = std::make_shared<ContextCache>(context_cache_bytes);
   ASSIGN_OR_RETURN(store.profiles_, rocks.ColumnFamily("profiles"));
   ASSIGN_OR_RETURN(store.profiles_by_time_, rocks.ColumnFamily("profiles_by_time"));
   ASSIGN_OR_RETURN(store.customer_state_, rocks.ColumnFamily("customer_state"));
@@ -110,8 +112,13 @@ absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks) {
   return store;
 }
 
+void ContextStore::Batch::Touch(const std::string& tenant, const std::string& id) {
+  touched_.push_back(ContextCache::Key(tenant, id));
+}
+
 void ContextStore::Batch::PutCustomer(const std::string& tenant, const std::string& id,
                                       const storage::CustomerRecord& record) {
+  Touch(tenant, id);
   batch_.Put(store_->profiles_, CustomerKey(tenant, id), record.SerializeAsString());
 }
 
@@ -133,6 +140,7 @@ void ContextStore::Batch::DeleteIdentity(const std::string& tenant,
 void ContextStore::Batch::PutInteraction(const std::string& tenant, const std::string& id,
                                          int64_t occur_micros, uint64_t seq,
                                          const cxp::context::v1::Interaction& interaction) {
+  Touch(tenant, id);
   const std::string bytes = interaction.SerializeAsString();
   batch_.Put(store_->interactions_, InteractionKey(tenant, id, occur_micros, seq), bytes);
   // The operand is the interaction itself; the merge operator places it.
@@ -141,16 +149,19 @@ void ContextStore::Batch::PutInteraction(const std::string& tenant, const std::s
 
 void ContextStore::Batch::PutHead(const std::string& tenant, const std::string& id,
                                   const std::string& head) {
+  Touch(tenant, id);
   batch_.Put(store_->customer_state_, StateKey(tenant, id, kHeadTag), head);
 }
 
 void ContextStore::Batch::PutStats(const std::string& tenant, const std::string& id,
                                    const storage::ContactStats& stats) {
+  Touch(tenant, id);
   batch_.Put(store_->customer_state_, StateKey(tenant, id, kStatsTag), stats.SerializeAsString());
 }
 
 void ContextStore::Batch::PutConsent(const std::string& tenant, const std::string& id,
                                      const storage::ConsentRecord& consent) {
+  Touch(tenant, id);
   batch_.Put(store_->customer_state_, StateKey(tenant, id, kConsentTag),
              consent.SerializeAsString());
 }
@@ -165,6 +176,7 @@ void ContextStore::Batch::PutConsentChange(const std::string& tenant, const std:
 
 void ContextStore::Batch::PutPreferences(const std::string& tenant, const std::string& id,
                                          const storage::PreferencesRecord& preferences) {
+  Touch(tenant, id);
   batch_.Put(store_->customer_state_, StateKey(tenant, id, kPreferencesTag),
              preferences.SerializeAsString());
 }
@@ -178,6 +190,7 @@ void ContextStore::Batch::PutStoredResponse(const std::string& tenant, const std
 
 void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const std::string& id,
                                              int64_t create_micros) {
+  Touch(tenant, id);
   const std::string prefix = CustomerKey(tenant, id);
   const std::string end = PrefixSuccessor(prefix);
   batch_.Delete(store_->profiles_, prefix);
@@ -190,7 +203,10 @@ void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const st
 }
 
 absl::Status ContextStore::Commit(Batch& batch) const {
-  return store_->WriteUnsynced(&batch.batch_);
+  const absl::Status written = store_->WriteUnsynced(&batch.batch_);
+  // After the write, so a reader can't cache what it read before it.
+  for (const std::string& key : batch.touched_) cache_->Invalidate(key);
+  return written;
 }
 
 absl::StatusOr<std::optional<storage::CustomerRecord>> ContextStore::GetCustomer(
@@ -280,6 +296,7 @@ absl::Status ContextStore::MigrateLayout(
     }
     if (++customers % 10000 == 0) {
       RETURN_IF_ERROR(store_->Write(&batch.batch_));
+      for (const std::string& key : batch.touched_) cache_->Invalidate(key);
       batch = NewBatch();
       progress(absl::StrCat("  ", customers, " customers"));
     }
@@ -289,6 +306,7 @@ absl::Status ContextStore::MigrateLayout(
   }
   batch.batch_.Put(store_->DefaultColumnFamily(), kLayoutVersionKey, kCurrentLayoutVersion);
   RETURN_IF_ERROR(store_->Write(&batch.batch_));
+  for (const std::string& key : batch.touched_) cache_->Invalidate(key);
   if (customers > 0) progress(absl::StrCat("data layout 2 ready: ", customers, " customers"));
   return absl::OkStatus();
 }

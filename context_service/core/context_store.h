@@ -38,6 +38,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "common/store/rocks_store.h"
+#include "context_service/core/context_cache.h"
 #include "context_service/core/records.pb.h"
 #include "cxp/context/v1/consent.pb.h"
 #include "cxp/context/v1/interaction.pb.h"
@@ -51,7 +52,10 @@ class ContextStore {
   // RocksDB options the layout needs (the head's merge operator); apply them
   // to every store opened for ContextStore.
   static void ConfigureOptions(rocksdb::Options& options);
-  static absl::StatusOr<ContextStore> Attach(store::RocksStore& store);
+  // `context_cache_bytes` bounds the cache of assembled customer views
+  // (context_cache.h); 0 turns it off.
+  static absl::StatusOr<ContextStore> Attach(store::RocksStore& store,
+                                             size_t context_cache_bytes = size_t{64} << 20);
 
   // Brings a store written by an older version to the current layout
   // (version 2 added interaction heads) before it serves; a no-op when
@@ -90,12 +94,15 @@ class ContextStore {
    private:
     friend class ContextStore;
     explicit Batch(const ContextStore* store) : store_(store) {}
+    void Touch(const std::string& tenant, const std::string& id);
     const ContextStore* store_;
     rocksdb::WriteBatch batch_;
+    std::vector<std::string> touched_;  // ContextCache keys to invalidate on commit
   };
 
   Batch NewBatch() const { return Batch(this); }
-  // Applies the batch (visible at once); see AfterDurable for durability.
+  // Applies the batch (visible at once; cached views of the customers it
+  // touches are invalidated); see AfterDurable for durability.
   absl::Status Commit(Batch& batch) const;
 
   absl::StatusOr<std::optional<storage::CustomerRecord>> GetCustomer(const std::string& tenant,
@@ -160,10 +167,12 @@ class ContextStore {
                                   ConsentChangeVisitor visit) const;
 
   store::RocksStore& rocks() const { return *store_; }
+  ContextCache& cache() const { return *cache_; }
 
  private:
   ContextStore() = default;
   store::RocksStore* store_ = nullptr;
+  std::shared_ptr<ContextCache> cache_;
   rocksdb::ColumnFamilyHandle* profiles_ = nullptr;
   rocksdb::ColumnFamilyHandle* profiles_by_time_ = nullptr;
   rocksdb::ColumnFamilyHandle* customer_state_ = nullptr;

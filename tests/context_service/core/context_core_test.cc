@@ -452,6 +452,63 @@ TEST_F(ContextCoreTest, DeleteRemovesEverything) {
   EXPECT_EQ(Context(ref).recent_interactions_size(), 1);
 }
 
+// Every write a customer view shows is visible in the next read, although
+// the view is cached after the first one.
+TEST_F(ContextCoreTest, CachedViewFollowsEveryWrite) {
+  v1::Customer created = Create("c1");
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  EXPECT_EQ(Context(ref).customer().tier(), "");  // now cached
+
+  v1::UpdateCustomerRequest update;
+  update.mutable_customer()->set_name("customers/c1");
+  update.mutable_customer()->set_tier("VIP");
+  update.mutable_update_mask()->add_paths("tier");
+  v1::UpdateCustomerResponse updated;
+  ASSERT_TRUE(core_->UpdateCustomer(kTenant, update, updated).ok());
+  EXPECT_EQ(Context(ref).customer().tier(), "VIP");
+  EXPECT_EQ(Context(ref).customer().etag(), updated.customer().etag());
+
+  v1::AddIdentityRequest add;
+  add.set_customer("customers/c1");
+  *add.mutable_identity() = Email("Minji@Example.com");
+  v1::AddIdentityResponse added;
+  ASSERT_TRUE(core_->AddIdentity(kTenant, add, added).ok());
+  EXPECT_EQ(Context(ref).customer().identities_size(), 1);
+
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_).ok());
+  v1::CustomerContext context = Context(ref);
+  EXPECT_EQ(context.recent_interactions_size(), 1);
+  EXPECT_EQ(context.computed_attributes().all_channels().last_24_hours(), 1);
+
+  v1::UpdateConsentRequest consent;
+  consent.set_customer("customers/c1");
+  consent.set_channel(cxp::type::v1::CHANNEL_EMAIL);
+  consent.set_purpose(cxp::type::v1::PURPOSE_MARKETING);
+  consent.set_state(v1::CONSENT_STATE_GRANTED);
+  consent.mutable_evidence()->set_source("web-form");
+  v1::UpdateConsentResponse consented;
+  ASSERT_TRUE(core_->UpdateConsent(kTenant, consent, consented).ok());
+  EXPECT_EQ(Context(ref).consent().entries_size(), 1);
+
+  v1::UpdateContactPreferencesRequest preferences;
+  preferences.mutable_contact_preferences()->set_name("customers/c1/contactPreferences");
+  preferences.mutable_contact_preferences()->set_language_code("ko-KR");
+  v1::UpdateContactPreferencesResponse preferred;
+  ASSERT_TRUE(core_->UpdateContactPreferences(kTenant, preferences, preferred).ok());
+  EXPECT_EQ(Context(ref).contact_preferences().language_code(), "ko-KR");
+
+  v1::DeleteCustomerRequest remove;
+  remove.set_name("customers/c1");
+  v1::DeleteCustomerResponse removed;
+  ASSERT_TRUE(core_->DeleteCustomer(kTenant, remove, removed).ok());
+  v1::GetCustomerContextRequest request;
+  *request.mutable_customer() = ref;
+  v1::GetCustomerContextResponse response;
+  EXPECT_EQ(core_->GetCustomerContext(kTenant, request, response).code(),
+            absl::StatusCode::kNotFound);
+}
+
 // The names of the newest `limit` interactions as ListInteractions has them.
 std::vector<std::string> TimelineNames(ContextCore& core, const std::string& parent, int limit) {
   v1::ListInteractionsRequest request;
