@@ -24,7 +24,7 @@
 #       [--customers N] [--interactions K] [--id-prefix P] [--load-concurrency N]
 #       [--load-sync-writes true|false] [--scenarios "get_customer_context append_interaction"]
 #       [--concurrency "16 64"] [--rounds 3] [--duration 10s] [--warmup 2s]
-#       [--out-dir DIR] [--server-arg ARG]... [-- EXTRA_BENCH_RATIO_ARGS...]
+#       [--out-dir DIR] [--server-arg ARG]... [--server-warmup D] [-- EXTRA_BENCH_RATIO_ARGS...]
 #
 #   --build-dir DIR        build tree with context_service/context_service,
 #                          bench/cxp_loadgen, bench/cxp_null_server and
@@ -46,10 +46,15 @@
 #                          "get_customer_context append_interaction")
 #   --concurrency "C D"    concurrencies (default "16 64")
 #   --rounds, --duration, --warmup   passed to bench_ratio.sh (3, 10s, 2s)
+#   --server-warmup D      unmeasured get_customer_context load on the measured
+#                          server before the first round, so its caches are
+#                          warm as in a long run (default 60s; 0 to skip)
 #   --out-dir DIR          where the outputs go (default: a new
 #                          ${TMPDIR:-/tmp}/cxp-bench-context.XXXXXX, kept)
-#   --server-arg ARG       extra context_service flag for the measured server
-#                          (repeatable), e.g. --server-arg=--sync_writes=false
+#   --server-arg ARG       context_service flag for the measured server
+#                          (repeatable), e.g. --server-arg=--sync_writes=false;
+#                          replaces the default --block_cache_mb=1024
+#                          --context_cache_mb=1024 (caches sized to the dataset)
 #   -- ARGS                passed on to every bench_ratio.sh run
 #
 # Exit status: 0 when every run succeeded (whether targets are met is in the
@@ -78,7 +83,9 @@ rounds=3
 duration="10s"
 warmup="2s"
 out_dir=""
+server_warmup="60s"
 server_args=()
+server_args_given=false
 ratio_args=()
 
 need_value() { [[ $# -ge 2 ]] || die "$1 needs a value"; }
@@ -112,8 +119,10 @@ while [[ $# -gt 0 ]]; do
     --warmup=*) warmup="${1#*=}"; shift ;;
     --out-dir) need_value "$@"; out_dir="$2"; shift 2 ;;
     --out-dir=*) out_dir="${1#*=}"; shift ;;
-    --server-arg) need_value "$@"; server_args+=("$2"); shift 2 ;;
-    --server-arg=*) server_args+=("${1#*=}"); shift ;;
+    --server-arg) need_value "$@"; server_args+=("$2"); server_args_given=true; shift 2 ;;
+    --server-arg=*) server_args+=("${1#*=}"); server_args_given=true; shift ;;
+    --server-warmup) need_value "$@"; server_warmup="$2"; shift 2 ;;
+    --server-warmup=*) server_warmup="${1#*=}"; shift ;;
     -h|--help) usage; exit 0 ;;
     --) shift; ratio_args=("$@"); break ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -277,8 +286,21 @@ else
 fi
 $load_only && exit 0
 
+# Caches sized to the dataset's hot set (~600 MB for 100 000 customers), as an
+# operator would size them; --server-arg replaces these.
+$server_args_given || server_args=(--block_cache_mb=1024 --context_cache_mb=1024)
 start_server "$out_dir/context_service.log" ${server_args[@]+"${server_args[@]}"}
 say "context_service on $server_addr (flags: ${server_args[*]:-defaults}), outputs in $out_dir"
+if [[ "$server_warmup" != "0" && "$server_warmup" != "0s" ]]; then
+  # A long-running server's caches hold its hot data; measure that state,
+  # not the first pass over a cold cache.
+  wait_idle
+  say "warming the server's caches: get_customer_context for $server_warmup (not measured)"
+  "$build_dir/bench/cxp_loadgen" --target "$server_addr" --scenario get_customer_context \
+    --concurrency 64 --duration "$server_warmup" --warmup 0s \
+    "--scenario_param=customers=$customers,id_prefix=$id_prefix" >"$out_dir/warmup.txt" 2>&1 ||
+    die "warm-up failed: $(tail -3 "$out_dir/warmup.txt")"
+fi
 
 # The scenario's request log also goes to /dev/null; params address the dataset.
 results=()

@@ -137,4 +137,21 @@ cxp::context::v1::ComputedAttributes ComputeAttributes(const ContactStats& stats
   return attributes;
 }
 
+AttributesValidity ComputedAttributesValidity(const ContactStats& stats, absl::Time now) {
+  const int64_t hour = FloorDiv(absl::ToUnixSeconds(now), kSecondsPerHour);
+  AttributesValidity validity{absl::FromUnixSeconds(hour * kSecondsPerHour),
+                              absl::FromUnixSeconds((hour + 1) * kSecondsPerHour)};
+  const auto& recent = stats.recent_inbound_micros();
+  if (recent.size() >= 2) {
+    // repeat_contact holds while now <= recent[1] + kRepeatWindow.
+    const absl::Time last_repeat = absl::FromUnixMicros(recent[1]) + kRepeatWindow;
+    if (last_repeat >= now) {
+      validity.until = std::min(validity.until, last_repeat);
+    } else {
+      validity.from = std::max(validity.from, last_repeat + absl::Microseconds(1));
+    }
+  }
+  return validity;
+}
+
 }  // namespace cxp::context

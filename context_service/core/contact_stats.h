@@ -28,6 +28,17 @@ void RecordContact(const cxp::context::v1::Interaction& interaction, absl::Time 
 cxp::context::v1::ComputedAttributes ComputeAttributes(
     const cxp::context::storage::ContactStats& stats, absl::Time now);
 
+// The interval [from, until) around `now` in which ComputeAttributes gives
+// the same answer apart from compute_time: counts change only at hour
+// boundaries, and the repeat-contact flag when its 7-day window passes the
+// second-newest inbound contact. Lets callers reuse a computed answer.
+struct AttributesValidity {
+  absl::Time from;
+  absl::Time until;
+};
+AttributesValidity ComputedAttributesValidity(const cxp::context::storage::ContactStats& stats,
+                                              absl::Time now);
+
 }  // namespace cxp::context
 
 #endif  // CXP_CONTEXT_SERVICE_CORE_CONTACT_STATS_H_

@@ -25,18 +25,34 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 #include "context_service/core/records.pb.h"
 #include "rocksdb/cache.h"
 
 namespace cxp::context {
 
+// The computed attributes of an entry, serialized without compute_time,
+// reused while the clock stays inside [from, until) (ComputedAttributesValidity).
+struct ComputedMemo {
+  absl::Mutex mu;
+  std::string attributes ABSL_GUARDED_BY(mu);
+  absl::Time from ABSL_GUARDED_BY(mu) = absl::InfiniteFuture();
+  absl::Time until ABSL_GUARDED_BY(mu) = absl::InfinitePast();
+};
+
 struct CachedContext {
   std::string customer;     // serialized v1::Customer (name and etag set)
   std::string consent;      // serialized v1::Consent
   std::string preferences;  // serialized v1::ContactPreferences
   storage::ContactStats stats;
-  std::string head;  // interaction head row (interaction_head.h)
+  std::string head;                 // interaction head row (interaction_head.h)
+  std::vector<uint32_t> head_ends;  // byte offset after each head entry
+  std::shared_ptr<ComputedMemo> computed = std::make_shared<ComputedMemo>();
 };
 
 class ContextCache {

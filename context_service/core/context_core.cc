@@ -957,14 +957,15 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
     ToApiConsent(id, consent).SerializeToString(&built.consent);
     ToApiPreferences(id, preferences).SerializeToString(&built.preferences);
     built.head.assign(rows.bytes(Rows::kHead));
+    ASSIGN_OR_RETURN(built.head_ends, HeadEntryEnds(built.head));
     cache.Insert(key, epoch, built);
   }
   const CachedContext& context = view.get();
 
   // The head holds the newest interactions, in wire form; it answers unless
   // the request wants more than it holds and the customer has more.
-  int from_head = 0;
-  ASSIGN_OR_RETURN(const size_t head_bytes, HeadPrefixBytes(context.head, limit, &from_head));
+  const int from_head = std::min(limit, static_cast<int>(context.head_ends.size()));
+  const size_t head_bytes = from_head == 0 ? 0 : context.head_ends[from_head - 1];
   std::string scanned;
   std::string_view interactions(context.head.data(), head_bytes);
   if (from_head < limit && context.stats.interaction_count() > from_head) {
@@ -974,8 +975,30 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
     scanned = EncodeHead({newest.begin(), newest.end()}, limit);
     interactions = scanned;
   }
-  const std::string computed =
-      ComputeAttributes(context.stats, options_.clock()).SerializeAsString();
+  const absl::Time now = options_.clock();
+  std::string computed;
+  {
+    // Counts change only hourly: reuse the entry's last answer while valid,
+    // adding this call's compute_time.
+    ComputedMemo& memo = *context.computed;
+    absl::MutexLock lock(&memo.mu);
+    if (now < memo.from || now >= memo.until) {
+      v1::ComputedAttributes attributes = ComputeAttributes(context.stats, now);
+      attributes.clear_compute_time();
+      memo.attributes = attributes.SerializeAsString();
+      const AttributesValidity validity = ComputedAttributesValidity(context.stats, now);
+      memo.from = validity.from;
+      memo.until = validity.until;
+    }
+    computed = memo.attributes;
+  }
+  {
+    google::protobuf::Timestamp compute_time = ToTimestamp(now);
+    google::protobuf::io::StringOutputStream stream(&computed);
+    google::protobuf::io::CodedOutputStream output(&stream);
+    WriteField(output, v1::ComputedAttributes::kComputeTimeFieldNumber,
+               compute_time.SerializeAsString());
+  }
 
   // CustomerContext fields may come in any order on the wire and repeated
   // entries accumulate, so the stored pieces are framed, not re-encoded.

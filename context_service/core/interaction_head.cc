@@ -90,6 +90,16 @@ absl::StatusOr<std::vector<std::string_view>> HeadEntries(std::string_view head)
   return entries;
 }
 
+absl::StatusOr<std::vector<uint32_t>> HeadEntryEnds(std::string_view head) {
+  std::vector<uint32_t> ends;
+  absl::Status status = ForEachEntry(head, std::numeric_limits<int>::max(),
+                                     [&](std::string_view, size_t end) {
+                                       ends.push_back(static_cast<uint32_t>(end));
+                                     });
+  if (!status.ok()) return status;
+  return ends;
+}
+
 absl::StatusOr<size_t> HeadPrefixBytes(std::string_view head, int limit, int* entries) {
   size_t end = 0;
   int count = 0;

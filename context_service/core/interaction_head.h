@@ -42,6 +42,9 @@ absl::StatusOr<int64_t> InteractionOccurMicros(std::string_view interaction_byte
 // The serialized Interactions of a head row, newest first.
 absl::StatusOr<std::vector<std::string_view>> HeadEntries(std::string_view head);
 
+// The byte offset just past each entry of a head row.
+absl::StatusOr<std::vector<uint32_t>> HeadEntryEnds(std::string_view head);
+
 // The byte length of the first `limit` entries of a head row (all of them
 // when it holds fewer); `*entries` gets how many that is.
 absl::StatusOr<size_t> HeadPrefixBytes(std::string_view head, int limit, int* entries);
