@@ -659,17 +659,23 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
       batch.PutCustomer(tenant, id, record);
       batch.PutCustomerTimeIndex(tenant, id, absl::ToUnixMicros(now));
       batch.PutIdentity(tenant, identity_key, id);
-    } else {
-      ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
-      RETURN_IF_ERROR(CheckNotMerged(id, record));
+    }
+    storage::ContactStats stats;
+    if (!create) {
+      // A stats row exists only for a live customer (it goes with the
+      // profile) and mirrors its merged state, so usually the profile need
+      // not be read; without one (no interaction yet) the profile decides.
+      ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stored,
+                       store_.FindStats(tenant, id));
+      if (!stored || stored->customer_merged()) {
+        ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+        RETURN_IF_ERROR(CheckNotMerged(id, record));
+      }
+      if (stored) stats = *std::move(stored);
     }
     if (!interaction.journey().empty() &&
         !absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
       return InvalidArgument("interaction.journey", "belongs to another customer");
-    }
-    storage::ContactStats stats;
-    if (!create) {
-      ASSIGN_OR_RETURN(stats, store_.GetStats(tenant, id));
     }
     const uint64_t seq = stats.next_interaction_seq() + 1;
     stats.set_next_interaction_seq(seq);

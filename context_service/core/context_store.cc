@@ -228,13 +228,11 @@ absl::StatusOr<std::optional<storage::StoredResponse>> ContextStore::GetStoredRe
   return ParseOptional<storage::StoredResponse>(bytes, "stored response");
 }
 
-absl::StatusOr<storage::ContactStats> ContextStore::GetStats(const std::string& tenant,
-                                                            const std::string& id) const {
+absl::StatusOr<std::optional<storage::ContactStats>> ContextStore::FindStats(
+    const std::string& tenant, const std::string& id) const {
   ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                    store_->Get(customer_state_, StateKey(tenant, id, kStatsTag)));
-  ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stats,
-                   ParseOptional<storage::ContactStats>(bytes, "contact stats"));
-  return stats.value_or(storage::ContactStats());
+  return ParseOptional<storage::ContactStats>(bytes, "contact stats");
 }
 
 absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std::string& id,

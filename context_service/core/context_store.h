@@ -113,8 +113,10 @@ class ContextStore {
   absl::StatusOr<std::optional<storage::StoredResponse>> GetStoredResponse(
       const std::string& tenant, const std::string& method, const std::string& request_id) const;
 
-  // Just the contact stats row (one point read; the append path needs no more).
-  absl::StatusOr<storage::ContactStats> GetStats(const std::string& tenant, const std::string& id) const;
+  // Just the contact stats row (one point read; the append path needs no
+  // more); nullopt when the customer has none.
+  absl::StatusOr<std::optional<storage::ContactStats>> FindStats(const std::string& tenant,
+                                                                 const std::string& id) const;
 
   // Everything the single customer view reads, from one consistent view
   // with one MultiGet. The slices stay valid while the ContextRows lives.
