@@ -1,5 +1,7 @@
 #include "common/server/handler_pool.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 namespace cxp::server {
@@ -13,7 +15,12 @@ HandlerPool::HandlerPool(int threads, size_t max_queued) : max_queued_(max_queue
     threads = 4 * static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
   threads_.reserve(threads);
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { WorkLoop(); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "cxp-handler");  // for top -H, perf
+      WorkLoop();
+    });
+  }
 }
 
 HandlerPool::~HandlerPool() {
