@@ -342,6 +342,7 @@ class CrashTest : public ::testing::Test {
     std::map<std::string, Interaction> stored;  // by name
     std::map<std::string, int> tag_count;
     std::map<std::string, std::vector<const Interaction*>> by_customer;
+    std::map<std::string, std::vector<std::string>> newest_names;  // timeline order, first 20
     std::vector<Interaction> all;
     for (const std::string& customer : customers) {
       v1::ListInteractionsRequest request;
@@ -355,6 +356,8 @@ class CrashTest : public ::testing::Test {
               << "listed twice: " << interaction.name();
           EXPECT_EQ(CustomerOf(interaction.name()), customer);
           ++tag_count[interaction.case_id()];
+          std::vector<std::string>& newest = newest_names[customer];
+          if (newest.size() < 20) newest.push_back(interaction.name());
         }
         if (response->next_page_token().empty()) break;
         request.set_page_token(response->next_page_token());
@@ -459,6 +462,15 @@ class CrashTest : public ::testing::Test {
       }
       EXPECT_EQ(context->customer_context().recent_interactions_size(), std::min(total, 100))
           << customer;
+      // The interaction head (what a context of up to 32 reads) agrees with
+      // the timeline after the crash.
+      request.set_interaction_limit(20);
+      auto head = CALL(*client_, GetCustomerContext, request);
+      ASSERT_TRUE(head.ok()) << customer << ": " << head.status();
+      std::vector<std::string> head_names;
+      for (const Interaction& interaction : head->customer_context().recent_interactions())
+        head_names.push_back(interaction.name());
+      EXPECT_EQ(head_names, newest_names[customer]) << customer;
     }
 
     RecordProgress(cycle);
