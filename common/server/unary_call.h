@@ -28,6 +28,7 @@
 #define CXP_COMMON_SERVER_UNARY_CALL_H_
 
 #include <chrono>
+#include <optional>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -47,9 +48,9 @@ namespace internal {
 template <typename Handler, typename Finish>
 void RunOnPool(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
                CallContext call, HandlerPool& pool, Handler handler, Finish finish) {
-  const bool queued = pool.TrySubmit(
-      [context, reactor, call = std::move(call), handler = std::move(handler),
-       finish = std::move(finish)]() mutable {
+  const bool queued =
+      pool.TrySubmit([context, reactor, call = std::move(call), handler = std::move(handler),
+                      finish = std::move(finish)]() mutable {
         if (context->IsCancelled()) {
           reactor->Finish(grpc::Status(grpc::StatusCode::CANCELLED, "call cancelled"));
           return;
@@ -67,16 +68,25 @@ void RunOnPool(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* r
   }
 }
 
-template <typename Handler, typename Finish>
-grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, HandlerPool& pool,
-                                       Handler handler, Finish finish) {
+// The call's reactor and, if it authenticated, its CallContext; an
+// unauthenticated call is already finished.
+inline std::pair<grpc::ServerUnaryReactor*, std::optional<CallContext>> StartCall(
+    grpc::CallbackServerContext* context) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   absl::StatusOr<CallContext> call = GetCallContext(*context);
   if (!call.ok()) {
     reactor->Finish(ToGrpcStatus(call.status()));
-    return reactor;
+    return {reactor, std::nullopt};
   }
-  RunOnPool(context, reactor, *std::move(call), pool, std::move(handler), std::move(finish));
+  return {reactor, *std::move(call)};
+}
+
+template <typename Handler, typename Finish>
+grpc::ServerUnaryReactor* HandleOnPool(grpc::CallbackServerContext* context, HandlerPool& pool,
+                                       Handler handler, Finish finish) {
+  auto [reactor, call] = StartCall(context);
+  if (call)
+    RunOnPool(context, reactor, *std::move(call), pool, std::move(handler), std::move(finish));
   return reactor;
 }
 
@@ -96,12 +106,8 @@ grpc::ServerUnaryReactor* HandleUnary(grpc::CallbackServerContext* context, Hand
 template <typename Handler>
 grpc::ServerUnaryReactor* HandleUnaryInlineFirst(grpc::CallbackServerContext* context,
                                                  HandlerPool& pool, Handler handler) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::StatusOr<CallContext> call = GetCallContext(*context);
-  if (!call.ok()) {
-    reactor->Finish(ToGrpcStatus(call.status()));
-    return reactor;
-  }
+  auto [reactor, call] = internal::StartCall(context);
+  if (!call) return reactor;
   const absl::Status status = handler(*call, /*may_block=*/false);
   if (!IsWouldBlock(status)) {
     reactor->Finish(ToGrpcStatus(status));

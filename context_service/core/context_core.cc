@@ -41,6 +41,26 @@ constexpr size_t kMaxRequestIdLength = 128;
 // Rows a List call examines before answering with a partial page: bounds the
 // cost of a selective filter over a large tenant.
 constexpr size_t kListScanBudget = 20000;
+
+// Bookkeeping of one page of a filtered scan: every examined row moves the
+// resume point; the page ends when full or when the scan budget is spent.
+struct ScanPage {
+  int page_size;
+  size_t examined = 0;
+  std::string last_key;
+  bool full = false;
+
+  void Examined(const std::string& key) {
+    ++examined;
+    last_key = key;
+  }
+  // After adding a row that made the page `size` long: whether to go on.
+  bool Added(int size) {
+    full = size >= page_size;
+    return !full;
+  }
+  bool more() const { return full || examined >= kListScanBudget; }
+};
 constexpr char kCustomersPrefix[] = "customers/";
 
 google::protobuf::Timestamp ToTimestamp(absl::Time time) {
@@ -410,14 +430,11 @@ absl::Status ContextCore::ListCustomers(const Tenant& tenant,
   const std::string fingerprint =
       paging::RequestFingerprint({"ListCustomers", filter.CanonicalText()});
   ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
-  std::string last_key;
+  ScanPage page{page_size};
   absl::Status failure;
-  bool page_full = false;
-  size_t examined = 0;
   RETURN_IF_ERROR(store_.ScanCustomersByTime(
       tenant, resume_key, kListScanBudget, [&](const std::string& key, const std::string& id) {
-        ++examined;
-        last_key = key;
+        page.Examined(key);
         absl::StatusOr<std::optional<CustomerRecord>> record = store_.GetCustomer(tenant, id);
         if (!record.ok()) {
           failure = record.status();
@@ -426,15 +443,10 @@ absl::Status ContextCore::ListCustomers(const Tenant& tenant,
         if (!*record || !(*record)->customer().merged_into().empty()) return true;
         if (!filter.Matches(CustomerFieldResolver((*record)->customer()))) return true;
         *response.add_customers() = ToApi(id, **record);
-        if (response.customers_size() >= page_size) {
-          page_full = true;
-          return false;
-        }
-        return true;
+        return page.Added(response.customers_size());
       }));
   RETURN_IF_ERROR(failure);
-  response.set_next_page_token(
-      NextPageToken(page_full || examined >= kListScanBudget, fingerprint, last_key));
+  response.set_next_page_token(NextPageToken(page.more(), fingerprint, page.last_key));
   return absl::OkStatus();
 }
 
@@ -708,21 +720,16 @@ absl::Status ContextCore::ListInteractions(const Tenant& tenant,
   ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
   const TimeBounds bounds = OccurTimeBounds(filter);
-  std::string last_key;
-  bool page_full = false;
-  size_t examined = 0;
+  ScanPage page{page_size};
   RETURN_IF_ERROR(store_.ScanInteractions(
       tenant, id, resume_key, bounds.newest_micros, bounds.oldest_micros, kListScanBudget,
       [&](const std::string& key, const v1::Interaction& interaction) {
-        ++examined;
-        last_key = key;
+        page.Examined(key);
         if (!filter.Matches(InteractionFieldResolver(interaction))) return true;
         *response.add_interactions() = interaction;
-        page_full = response.interactions_size() >= page_size;
-        return !page_full;
+        return page.Added(response.interactions_size());
       }));
-  response.set_next_page_token(
-      NextPageToken(page_full || examined >= kListScanBudget, fingerprint, last_key));
+  response.set_next_page_token(NextPageToken(page.more(), fingerprint, page.last_key));
   return absl::OkStatus();
 }
 
@@ -827,22 +834,17 @@ absl::Status ContextCore::ListConsentHistory(const Tenant& tenant,
       paging::RequestFingerprint({"ListConsentHistory", request.parent(), filter.CanonicalText()});
   ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
-  std::string last_key;
-  bool page_full = false;
-  size_t examined = 0;
+  ScanPage page{page_size};
   RETURN_IF_ERROR(
       store_.ScanConsentHistory(tenant, id, resume_key, kListScanBudget,
                                 [&](const std::string& key, const v1::ConsentChange& change) {
-                                  ++examined;
-                                  last_key = key;
+                                  page.Examined(key);
                                   if (!filter.Matches(ConsentChangeFieldResolver(change)))
                                     return true;
                                   *response.add_consent_changes() = change;
-                                  page_full = response.consent_changes_size() >= page_size;
-                                  return !page_full;
+                                  return page.Added(response.consent_changes_size());
                                 }));
-  response.set_next_page_token(
-      NextPageToken(page_full || examined >= kListScanBudget, fingerprint, last_key));
+  response.set_next_page_token(NextPageToken(page.more(), fingerprint, page.last_key));
   return absl::OkStatus();
 }
 

@@ -98,7 +98,7 @@ void ContextStore::ConfigureOptions(rocksdb::Options& options) {
 }
 
 absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks,
-                                                 size_t context_cache_bytes) {
+                                                  size_t context_cache_bytes) {
   ContextStore store;
   store.store_ = &rocks;
   store.cache_ = std::make_shared<ContextCache>(context_cache_bytes);
@@ -250,15 +250,20 @@ absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std:
 
 absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
     const std::string& tenant, const std::string& id) const {
-  ContextRows rows;
-  RETURN_IF_ERROR(ReadContextRows(tenant, id, rows));
+  // Only the three state rows: callers have read the profile already.
+  const std::string stats_key = StateKey(tenant, id, kStatsTag);
+  const std::string consent_key = StateKey(tenant, id, kConsentTag);
+  const std::string preferences_key = StateKey(tenant, id, kPreferencesTag);
+  rocksdb::PinnableSlice values[3];
+  bool found[3] = {};
+  RETURN_IF_ERROR(store_->MultiGet({customer_state_, customer_state_, customer_state_},
+                                   {stats_key, consent_key, preferences_key}, values, found));
   CustomerState state;
-  auto parse = [&rows](ContextRows::Row row, google::protobuf::Message& message) {
-    const std::string_view bytes = rows.bytes(row);
+  auto parse = [](const rocksdb::PinnableSlice& bytes, google::protobuf::Message& message) {
     return message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
   };
-  if (!parse(ContextRows::kStats, state.stats) || !parse(ContextRows::kConsent, state.consent) ||
-      !parse(ContextRows::kPreferences, state.preferences)) {
+  if (!parse(values[0], state.stats) || !parse(values[1], state.consent) ||
+      !parse(values[2], state.preferences)) {
     return absl::DataLossError("corrupt customer state record");
   }
   return state;
@@ -272,13 +277,12 @@ absl::Status ContextStore::MigrateLayout(
   const std::string version = stored.value_or("1");
   if (version == kCurrentLayoutVersion) return absl::OkStatus();
   if (version != "1") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "data layout version ", version, " is not one this binary knows (",
-        kCurrentLayoutVersion, " or older); run a newer context_service"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("data layout version ", version, " is not one this binary knows (",
+                     kCurrentLayoutVersion, " or older); run a newer context_service"));
   }
   // 1 -> 2: build every customer's interaction head from its timeline.
-  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> profiles,
-                   store_->NewIterator(profiles_, {}));
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> profiles, store_->NewIterator(profiles_, {}));
   profiles->SeekToFirst();
   if (profiles->Valid()) progress("building interaction heads (data layout 1 -> 2)");
   Batch batch = NewBatch();
@@ -339,8 +343,9 @@ absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(
-    const std::string& tenant, const std::string& id, size_t limit) const {
+absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(const std::string& tenant,
+                                                                          const std::string& id,
+                                                                          size_t limit) const {
   std::vector<std::string> newest;
   RETURN_IF_ERROR(store_->ScanPrefix(interactions_, CustomerKey(tenant, id), limit,
                                      [&](std::string_view, std::string_view value) {

@@ -1,7 +1,6 @@
 #include "context_service/core/interaction_head.h"
 
 #include <algorithm>
-#include <limits>
 
 #include "absl/status/status.h"
 #include "cxp/context/v1/customer_context.pb.h"
@@ -33,18 +32,19 @@ absl::Status Corrupt(const char* what) {
   return absl::DataLossError(std::string("corrupt interaction head: ") + what);
 }
 
-// Calls visit(entry) for each entry; stops after `limit` entries.
+// Calls visit(entry, offset past it) for each entry of a head row.
 template <typename Visit>
-absl::Status ForEachEntry(std::string_view head, int limit, Visit visit) {
+absl::Status ForEachEntry(std::string_view head, Visit visit) {
   CodedInputStream input = InputOf(head);
-  for (int seen = 0; seen < limit; ++seen) {
+  while (true) {
     const uint32_t tag = input.ReadTag();
     if (tag == 0) break;  // end of row
     uint32_t length = 0;
     if (tag != kEntryTag || !input.ReadVarint32(&length)) return Corrupt("unexpected field");
     const int start = input.CurrentPosition();
     if (!input.Skip(static_cast<int>(length))) return Corrupt("truncated entry");
-    visit(head.substr(static_cast<size_t>(start), length), static_cast<size_t>(input.CurrentPosition()));
+    visit(head.substr(static_cast<size_t>(start), length),
+          static_cast<size_t>(input.CurrentPosition()));
   }
   return absl::OkStatus();
 }
@@ -84,32 +84,18 @@ absl::StatusOr<int64_t> InteractionOccurMicros(std::string_view interaction_byte
 
 absl::StatusOr<std::vector<std::string_view>> HeadEntries(std::string_view head) {
   std::vector<std::string_view> entries;
-  absl::Status status = ForEachEntry(head, std::numeric_limits<int>::max(),
-                                     [&](std::string_view entry, size_t) { entries.push_back(entry); });
+  absl::Status status =
+      ForEachEntry(head, [&](std::string_view entry, size_t) { entries.push_back(entry); });
   if (!status.ok()) return status;
   return entries;
 }
 
 absl::StatusOr<std::vector<uint32_t>> HeadEntryEnds(std::string_view head) {
   std::vector<uint32_t> ends;
-  absl::Status status = ForEachEntry(head, std::numeric_limits<int>::max(),
-                                     [&](std::string_view, size_t end) {
-                                       ends.push_back(static_cast<uint32_t>(end));
-                                     });
+  absl::Status status = ForEachEntry(
+      head, [&](std::string_view, size_t end) { ends.push_back(static_cast<uint32_t>(end)); });
   if (!status.ok()) return status;
   return ends;
-}
-
-absl::StatusOr<size_t> HeadPrefixBytes(std::string_view head, int limit, int* entries) {
-  size_t end = 0;
-  int count = 0;
-  absl::Status status = ForEachEntry(head, limit, [&](std::string_view, size_t entry_end) {
-    end = entry_end;
-    ++count;
-  });
-  if (!status.ok()) return status;
-  *entries = count;
-  return end;
 }
 
 std::string EncodeHead(const std::vector<std::string_view>& newest_first, int max_entries) {

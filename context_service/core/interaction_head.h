@@ -7,7 +7,7 @@
 // first in timeline order (occur_time desc, then newest write first), at most
 // kInteractionHeadCapacity of them. Field 2 is CustomerContext's
 // recent_interactions, so a prefix of the row parses straight into a
-// CustomerContext (HeadPrefixBytes).
+// CustomerContext (HeadEntryEnds gives the prefix lengths).
 //
 // Maintenance: AppendInteraction adds a RocksDB Merge operand that is just
 // the serialized Interaction; InteractionHeadMergeOperator inserts operands
@@ -44,10 +44,6 @@ absl::StatusOr<std::vector<std::string_view>> HeadEntries(std::string_view head)
 
 // The byte offset just past each entry of a head row.
 absl::StatusOr<std::vector<uint32_t>> HeadEntryEnds(std::string_view head);
-
-// The byte length of the first `limit` entries of a head row (all of them
-// when it holds fewer); `*entries` gets how many that is.
-absl::StatusOr<size_t> HeadPrefixBytes(std::string_view head, int limit, int* entries);
 
 // A head row of `newest_first` (already in timeline order), at most
 // `max_entries` of them.

@@ -51,20 +51,18 @@ TEST(InteractionHeadTest, OccurMicrosIsReadWithoutParsing) {
 TEST(InteractionHeadTest, PrefixOfARowParsesAsCustomerContext) {
   const std::string a = Serialized("a", 3), b = Serialized("b", 2), c = Serialized("c", 1);
   const std::string head = EncodeHead({a, b, c});
-  int entries = 0;
-  const size_t two = HeadPrefixBytes(head, 2, &entries).value();
-  EXPECT_EQ(entries, 2);
+  const std::vector<uint32_t> ends = HeadEntryEnds(head).value();
+  ASSERT_EQ(ends.size(), 3u);
+  const size_t two = ends[1];
   v1::CustomerContext context;
   ASSERT_TRUE(context.ParseFromArray(head.data(), static_cast<int>(two)));
   ASSERT_EQ(context.recent_interactions_size(), 2);
   EXPECT_EQ(context.recent_interactions(0).name(), "a");
   EXPECT_EQ(context.recent_interactions(1).name(), "b");
   EXPECT_EQ(context.recent_interactions(1).attributes().at("order").string_value(), "A-1");
-  EXPECT_EQ(HeadPrefixBytes(head, 10, &entries).value(), head.size());
-  EXPECT_EQ(entries, 3);
-  EXPECT_EQ(HeadPrefixBytes("", 10, &entries).value(), 0u);
-  EXPECT_EQ(entries, 0);
-  EXPECT_FALSE(HeadPrefixBytes("\x08\x01", 1, &entries).ok());  // not field 2
+  EXPECT_EQ(ends.back(), head.size());
+  EXPECT_TRUE(HeadEntryEnds("").value().empty());
+  EXPECT_FALSE(HeadEntryEnds("\x08\x01").ok());  // not field 2
 }
 
 TEST(InteractionHeadTest, EncodeKeepsAtMostCapacity) {
@@ -111,8 +109,8 @@ class InteractionHeadMergeTest : public ::testing::Test {
 
 TEST_F(InteractionHeadMergeTest, OperandsLandInTimelineOrder) {
   Merge(Serialized("t20", 20));
-  Merge(Serialized("t10", 10));      // backdated: goes below t20
-  Merge(Serialized("t30", 30));      // newest
+  Merge(Serialized("t10", 10));        // backdated: goes below t20
+  Merge(Serialized("t30", 30));        // newest
   Merge(Serialized("t20-later", 20));  // tie with t20: the later write first
   EXPECT_EQ(Names(Head()), (std::vector<std::string>{"t30", "t20-later", "t20", "t10"}));
   ASSERT_TRUE(rocks_->Flush().ok());
