@@ -16,8 +16,11 @@
 # (req/s, p99, null req/s, ratio, target verdict) ends the output; every
 # bench_ratio output and JSON is kept in --out-dir.
 #
-# AppendInteraction runs add rows to the dataset (a few hundred thousand per
-# run); GetCustomerContext runs first. Use --reload for a pristine dataset.
+# Once loaded, the dataset is settled: every column family is compacted
+# (cxp_context_core_bench --op compact) and the result kept in DIR/settled.
+# Every run starts by copying DIR/settled over DIR/db, so each one measures
+# the same store — not one grown by earlier AppendInteraction runs or
+# carrying another run's compaction debt. Use --reload to load anew.
 #
 # Usage:
 #   scripts/bench_context.sh [--build-dir DIR] [--data-dir DIR] [--reload] [--load-only]
@@ -139,8 +142,9 @@ if [[ "$build_dir" != /* ]]; then
 fi
 SERVER="$build_dir/context_service/context_service"
 LOADER="$build_dir/bench/cxp_context_loader"
-for bin in "$SERVER" "$LOADER" "$build_dir/bench/cxp_loadgen" "$build_dir/bench/cxp_null_server"; do
-  [[ -x "$bin" ]] || die "missing $bin; build it with: cmake --build $build_dir --target context_service cxp_loadgen cxp_null_server cxp_context_loader"
+CORE_BENCH="$build_dir/bench/cxp_context_core_bench"
+for bin in "$SERVER" "$LOADER" "$CORE_BENCH" "$build_dir/bench/cxp_loadgen" "$build_dir/bench/cxp_null_server"; do
+  [[ -x "$bin" ]] || die "missing $bin; build it with: cmake --build $build_dir --target context_service cxp_loadgen cxp_null_server cxp_context_loader cxp_context_core_bench"
 done
 mkdir -p "$(dirname "$data_dir")"
 data_dir="$(cd "$(dirname "$data_dir")" && pwd)/$(basename "$data_dir")"
@@ -252,7 +256,7 @@ load_dataset() {
     die "$data_dir exists and is not a dataset of this script; not touching it (choose another --data-dir)"
   fi
   say "loading $dataset_shape into $data_dir (context_service --sync_writes=$load_sync_writes)"
-  rm -rf "$data_dir/db" "$data_dir/dataset.txt"
+  rm -rf "$data_dir/db" "$data_dir/settled" "$data_dir/dataset.txt"
   mkdir -p "$data_dir"
   date -u +%Y-%m-%dT%H:%M:%SZ >"$data_dir/loading"
   start_server "$data_dir/load_server.log" --sync_writes="$load_sync_writes" --log_requests=false
@@ -278,13 +282,32 @@ load_dataset() {
   say "dataset ready: $(tr '\n' ';' <"$data_dir/dataset.txt")"
 }
 
+# settle_dataset: compacts the loaded db/ fully and keeps it as settled/.
+settle_dataset() {
+  say "settling the dataset: compacting every column family (a minute or two)"
+  rm -rf "$data_dir/settled"
+  if ! run_child "$CORE_BENCH" --data_dir "$data_dir/db" --op compact >"$data_dir/settle.out" 2>&1; then
+    cat "$data_dir/settle.out" >&2
+    say "compacting the dataset failed"
+    exit 1
+  fi
+  cp -a "$data_dir/db" "$data_dir/settled.tmp"
+  mv "$data_dir/settled.tmp" "$data_dir/settled"
+  echo "settled: $(date -u +%Y-%m-%dT%H:%M:%SZ) $(cat "$data_dir/settle.out"), $(du -sh "$data_dir/settled" | cut -f1)" \
+    >>"$data_dir/dataset.txt"
+}
+
 say "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if $reload || ! dataset_ready; then
   load_dataset
 else
   say "reusing the dataset in $data_dir: $(tr '\n' ';' <"$data_dir/dataset.txt")"
 fi
+[[ -d "$data_dir/settled" ]] || settle_dataset
 $load_only && exit 0
+# Every run measures the settled store, whatever earlier runs appended.
+rm -rf "$data_dir/db"
+cp -a "$data_dir/settled" "$data_dir/db"
 
 # Caches sized to the dataset's hot set (~600 MB for 100 000 customers), as an
 # operator would size them; --server-arg replaces these.
