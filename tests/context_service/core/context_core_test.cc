@@ -452,6 +452,49 @@ TEST_F(ContextCoreTest, DeleteRemovesEverything) {
   EXPECT_EQ(Context(ref).recent_interactions_size(), 1);
 }
 
+// Appends number and count from the customer's stats row: a rejected
+// append changes nothing, a deleted and re-created customer starts again at
+// 1, and a reopened store goes on where the last commit left off.
+TEST_F(ContextCoreTest, AppendsNumberFromTheCommittedStatsRow) {
+  Create("c1", {Email("minji@example.com")});
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_).ok());
+  }
+  // Rejected after the stats row was read (the journey check of an append by
+  // identity needs the resolved customer).
+  v1::AppendInteractionRequest bad;
+  *bad.mutable_customer()->mutable_identity() = Email("minji@example.com");
+  bad.mutable_interaction()->set_channel(cxp::type::v1::CHANNEL_SMS);
+  bad.mutable_interaction()->set_direction(v1::Interaction::DIRECTION_INBOUND);
+  bad.mutable_interaction()->set_type("message");
+  bad.mutable_interaction()->set_journey("customers/c2/journeys/j1");
+  v1::AppendInteractionResponse ignored;
+  EXPECT_EQ(core_->AppendInteraction(kTenant, bad, ignored).code(),
+            absl::StatusCode::kInvalidArgument);
+  absl::StatusOr<v1::Interaction> fourth = Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_);
+  ASSERT_TRUE(fourth.ok()) << fourth.status();
+  EXPECT_EQ(fourth->name(), "customers/c1/interactions/0000000000000004");
+
+  v1::DeleteCustomerRequest remove;
+  remove.set_name("customers/c1");
+  v1::DeleteCustomerResponse removed;
+  ASSERT_TRUE(core_->DeleteCustomer(kTenant, remove, removed).ok());
+  EXPECT_EQ(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_).status().code(),
+            absl::StatusCode::kNotFound);
+  Create("c1");
+  absl::StatusOr<v1::Interaction> first = Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->name(), "customers/c1/interactions/0000000000000001");
+
+  Reopen();
+  absl::StatusOr<v1::Interaction> second = Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->name(), "customers/c1/interactions/0000000000000002");
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  EXPECT_EQ(Context(ref).recent_interactions_size(), 2);
+}
+
 // Every write a customer view shows is visible in the next read, although
 // the view is cached after the first one.
 TEST_F(ContextCoreTest, CachedViewFollowsEveryWrite) {
