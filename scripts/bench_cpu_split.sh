@@ -87,7 +87,8 @@ snapshot() {
 sleep "$before"
 start=$(snapshot)
 # End a little early: the loadgen exits as its window closes.
-sleep "$(awk -v w="$window" 'BEGIN {print w - 0.05}')"
+cpu_window=$(awk -v w="$window" 'BEGIN {print w - 0.05}')
+sleep "$cpu_window"
 end=$(snapshot)
 wait "$load_pid" || die "loadgen failed: $(tail -3 "$load_out")"
 load_pid=
@@ -100,7 +101,7 @@ hz=$(getconf CLK_TCK)
 echo "scenario $scenario, concurrency $concurrency: $rps req/s in the ${window}s window"
 echo "CPU µs per call in that window:"
 join <(sort <<<"$start") <(sort <<<"$end") |
-  awk -v hz="$hz" -v rps="$rps" -v window="$window" \
+  awk -v hz="$hz" -v rps="$rps" -v window="$cpu_window" \
     '{d = $3 - $2; if (d <= 0) next; us = d / hz * 1e6 / (rps * window)
       printf "  %-18s %7.1f\n", $1, us; if ($1 != "LOADGEN") server += us}
       END {printf "  %-18s %7.1f\n", "(server total)", server}' |
