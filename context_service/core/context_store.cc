@@ -16,10 +16,13 @@ constexpr char kStatsTag[] = "s";
 constexpr char kConsentTag[] = "c";
 constexpr char kPreferencesTag[] = "p";
 constexpr char kHeadTag[] = "h";
+constexpr char kTimelineTag[] = "t";
 
-// Layout versions: 1 = without interaction heads, 2 = with them.
+// Layout versions: 1 = without interaction heads; 2 = with them; 3 = the
+// timeline in customer_state, after the customer's state rows.
 constexpr char kLayoutVersionKey[] = "context_layout_version";
-constexpr char kCurrentLayoutVersion[] = "2";
+constexpr char kCurrentLayoutVersion[] = "3";
+constexpr int kMigrationBatchRows = 10000;
 
 std::string CustomerKey(const std::string& tenant, const std::string& id) {
   return KeyBuilder(tenant).AddString(id).key();
@@ -37,10 +40,16 @@ std::string IdentityRowKey(const std::string& tenant, const std::string& identit
   return KeyBuilder(tenant).AddString(identity_key).key();
 }
 
-std::string InteractionKey(const std::string& tenant, const std::string& id, int64_t occur_micros,
-                           uint64_t seq) {
-  return KeyBuilder(tenant)
-      .AddString(id)
+// The timeline's key prefix up to and including the occur time, if given.
+KeyBuilder TimelineKeyBuilder(const std::string& tenant, const std::string& id) {
+  KeyBuilder builder(tenant);
+  builder.AddString(id).AddFixedBytes(kTimelineTag);
+  return builder;
+}
+
+std::string TimelineKey(const std::string& tenant, const std::string& id, int64_t occur_micros,
+                        uint64_t seq) {
+  return TimelineKeyBuilder(tenant, id)
       .AddInt64Descending(occur_micros)
       .AddUint64Descending(seq)
       .key();
@@ -142,7 +151,7 @@ void ContextStore::Batch::PutInteraction(const std::string& tenant, const std::s
                                          const cxp::context::v1::Interaction& interaction) {
   Touch(tenant, id);
   const std::string bytes = interaction.SerializeAsString();
-  batch_.Put(store_->interactions_, InteractionKey(tenant, id, occur_micros, seq), bytes);
+  batch_.Put(store_->customer_state_, TimelineKey(tenant, id, occur_micros, seq), bytes);
   // The operand is the interaction itself; the merge operator places it.
   batch_.Merge(store_->customer_state_, StateKey(tenant, id, kHeadTag), bytes);
 }
@@ -195,10 +204,10 @@ void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const st
   const std::string end = PrefixSuccessor(prefix);
   batch_.Delete(store_->profiles_, prefix);
   batch_.Delete(store_->profiles_by_time_, TimeIndexKey(tenant, id, create_micros));
-  // The customer key's string encoding is terminated, so this range holds
-  // exactly this customer's rows, never those of an id it is a prefix of.
+  // The customer key's string encoding is terminated, so each range holds
+  // exactly this customer's rows (in customer_state: state rows and the
+  // timeline), never those of an id it is a prefix of.
   batch_.DeleteRange(store_->customer_state_, prefix, end);
-  batch_.DeleteRange(store_->interactions_, prefix, end);
   batch_.DeleteRange(store_->consent_history_, prefix, end);
 }
 
@@ -276,15 +285,75 @@ absl::Status ContextStore::MigrateLayout(
   // Stores written before versions were recorded are layout 1.
   const std::string version = stored.value_or("1");
   if (version == kCurrentLayoutVersion) return absl::OkStatus();
-  if (version != "1") {
+  if (version != "1" && version != "2") {
     return absl::FailedPreconditionError(
         absl::StrCat("data layout version ", version, " is not one this binary knows (",
                      kCurrentLayoutVersion, " or older); run a newer context_service"));
   }
-  // 1 -> 2: build every customer's interaction head from its timeline.
+  // Move first: the heads are built from the timeline where it now lives.
+  ASSIGN_OR_RETURN(const int64_t moved, MoveTimelineRows(progress));
+  int64_t heads = 0;
+  if (version == "1") {
+    ASSIGN_OR_RETURN(heads, BuildHeads(progress));
+  }
+  rocksdb::WriteBatch done;
+  done.Put(store_->DefaultColumnFamily(), kLayoutVersionKey, kCurrentLayoutVersion);
+  RETURN_IF_ERROR(store_->Write(&done));
+  // A new, empty store just gets its version, silently.
+  if (moved > 0 || heads > 0) {
+    progress(absl::StrCat("data layout ", kCurrentLayoutVersion, " ready (was ", version,
+                          "): ", moved, " timeline rows moved, ", heads, " heads built"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ContextStore::MoveTimelineRows(
+    absl::FunctionRef<void(const std::string&)> progress) const {
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> rows, store_->NewIterator(interactions_, {}));
+  rows->SeekToFirst();
+  if (rows->Valid()) progress("moving the timeline into customer_state (data layout 3)");
+  rocksdb::WriteBatch batch;
+  int64_t moved = 0;
+  for (; rows->Valid(); rows->Next()) {
+    // (tenant, customer, occur desc, seq desc) -> (tenant, customer, 't', occur desc, seq desc)
+    const std::string_view key = rows->key().ToStringView();
+    store::KeyReader reader(key);
+    ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    const std::string moved_key =
+        TimelineKeyBuilder(tenant, id).AddFixedBytes(reader.remaining()).key();
+    // Put and Delete together: a batch repeated after a crash changes nothing.
+    batch.Put(customer_state_, moved_key, rows->value());
+    batch.Delete(interactions_, rows->key());
+    if (++moved % kMigrationBatchRows == 0) {
+      RETURN_IF_ERROR(store_->Write(&batch));
+      batch.Clear();
+      if (moved % (kMigrationBatchRows * 20) == 0) progress(absl::StrCat("  ", moved, " rows"));
+    }
+  }
+  if (!rows->status().ok()) {
+    return absl::InternalError("migration scan failed: " + rows->status().ToString());
+  }
+  RETURN_IF_ERROR(store_->Write(&batch));
+  rows.reset();
+  if (moved == 0) return 0;
+  // Drop the tombstones now rather than over the next compactions.
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  const rocksdb::Status compacted =
+      store_->db()->CompactRange(compact, interactions_, nullptr, nullptr);
+  if (!compacted.ok()) {
+    return absl::InternalError("compacting the emptied interactions family failed: " +
+                               compacted.ToString());
+  }
+  return moved;
+}
+
+absl::StatusOr<int64_t> ContextStore::BuildHeads(
+    absl::FunctionRef<void(const std::string&)> progress) const {
   ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> profiles, store_->NewIterator(profiles_, {}));
   profiles->SeekToFirst();
-  if (profiles->Valid()) progress("building interaction heads (data layout 1 -> 2)");
+  if (profiles->Valid()) progress("building interaction heads (data layout 2)");
   Batch batch = NewBatch();
   int64_t customers = 0;
   for (; profiles->Valid(); profiles->Next()) {
@@ -296,7 +365,7 @@ absl::Status ContextStore::MigrateLayout(
     if (!newest.empty()) {
       batch.PutHead(tenant, id, EncodeHead({newest.begin(), newest.end()}));
     }
-    if (++customers % 10000 == 0) {
+    if (++customers % kMigrationBatchRows == 0) {
       RETURN_IF_ERROR(store_->Write(&batch.batch_));
       for (const std::string& key : batch.touched_) cache_->Invalidate(key);
       batch = NewBatch();
@@ -306,11 +375,9 @@ absl::Status ContextStore::MigrateLayout(
   if (!profiles->status().ok()) {
     return absl::InternalError("migration scan failed: " + profiles->status().ToString());
   }
-  batch.batch_.Put(store_->DefaultColumnFamily(), kLayoutVersionKey, kCurrentLayoutVersion);
   RETURN_IF_ERROR(store_->Write(&batch.batch_));
   for (const std::string& key : batch.touched_) cache_->Invalidate(key);
-  if (customers > 0) progress(absl::StrCat("data layout 2 ready: ", customers, " customers"));
-  return absl::OkStatus();
+  return customers;
 }
 
 absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std::string& id,
@@ -318,19 +385,17 @@ absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std
                                             std::optional<int64_t> newest_micros,
                                             std::optional<int64_t> oldest_micros, size_t max_rows,
                                             InteractionVisitor visit) const {
-  const std::string prefix = CustomerKey(tenant, id);
+  const std::string prefix = TimelineKeyBuilder(tenant, id).key();
   std::string lower = prefix;
   std::string upper = PrefixSuccessor(prefix);
   // Descending time encoding: newer rows sort first.
-  if (newest_micros)
-    lower = KeyBuilder(tenant).AddString(id).AddInt64Descending(*newest_micros).key();
+  if (newest_micros) lower = TimelineKeyBuilder(tenant, id).AddInt64Descending(*newest_micros).key();
   if (oldest_micros) {
-    upper =
-        PrefixSuccessor(KeyBuilder(tenant).AddString(id).AddInt64Descending(*oldest_micros).key());
+    upper = PrefixSuccessor(TimelineKeyBuilder(tenant, id).AddInt64Descending(*oldest_micros).key());
   }
   bool corrupt = false;
   RETURN_IF_ERROR(
-      Scan(*store_, interactions_, lower, upper, resume_key, max_rows,
+      Scan(*store_, customer_state_, lower, upper, resume_key, max_rows,
            [&](const std::string& key, std::string_view value) {
              cxp::context::v1::Interaction interaction;
              if (!interaction.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -347,7 +412,7 @@ absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(const 
                                                                           const std::string& id,
                                                                           size_t limit) const {
   std::vector<std::string> newest;
-  RETURN_IF_ERROR(store_->ScanPrefix(interactions_, CustomerKey(tenant, id), limit,
+  RETURN_IF_ERROR(store_->ScanPrefix(customer_state_, TimelineKeyBuilder(tenant, id).key(), limit,
                                      [&](std::string_view, std::string_view value) {
                                        newest.emplace_back(value);
                                        return true;

@@ -6,16 +6,22 @@
 //   customer_state    (tenant, customer, kind)                → ContactStats | ConsentRecord |
 //                                                                PreferencesRecord | interaction
 //                                                                head (interaction_head.h)
+//                     (tenant, customer, 't', occur desc, seq desc)
+//                                                             → Interaction (timeline, newest
+//                                                                first, stable)
 //   identities        (tenant, kind, namespace, value)        → customer id (ResolveCustomer:
 //                                                                one point read)
-//   interactions      (tenant, customer, occur desc, seq desc) → Interaction (timeline, newest
-//                                                                first, stable)
+//   interactions      empty since data layout 3 (held the timeline before)
 //   consent_history   (tenant, customer, seq desc)            → ConsentChange
 //   requests          (tenant, method, request_id)            → StoredResponse (idempotent
 //                                                                retries)
 // The single customer view reads the profile and the customer's state rows,
 // head included, with one MultiGet; it scans the timeline only for more
-// interactions than a head holds.
+// interactions than a head holds. The timeline sits in customer_state right
+// after the customer's state rows, so an append's reads and writes (stats
+// row, timeline row, head operand) all land in one neighbourhood of one
+// memtable: one cold skip-list walk per append instead of two (measured:
+// ~15 % less handler CPU than with the timeline in its own family).
 //
 // Writes go through ContextStore::Batch, committed as one RocksDB
 // WriteBatch: a change touching the profile, the identity index and the
@@ -58,8 +64,10 @@ class ContextStore {
                                              size_t context_cache_bytes = size_t{64} << 20);
 
   // Brings a store written by an older version to the current layout
-  // (version 2 added interaction heads) before it serves; a no-op when
-  // current. `progress` is told what is being done.
+  // (version 2 added interaction heads, 3 moved the timeline into
+  // customer_state) before it serves; a no-op when current. Each step is
+  // written in batches that are safe to repeat, so a migration cut short
+  // (kill -9) resumes on the next start. `progress` is told what is done.
   absl::Status MigrateLayout(absl::FunctionRef<void(const std::string&)> progress) const;
 
   class Batch {
@@ -179,7 +187,15 @@ class ContextStore {
   rocksdb::ColumnFamilyHandle* profiles_by_time_ = nullptr;
   rocksdb::ColumnFamilyHandle* customer_state_ = nullptr;
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;
-  rocksdb::ColumnFamilyHandle* interactions_ = nullptr;
+  // 1|2 -> 3: timeline rows from `interactions` to customer_state.
+  // Returns how many moved.
+  absl::StatusOr<int64_t> MoveTimelineRows(
+      absl::FunctionRef<void(const std::string&)> progress) const;
+  // 1 -> 2: every customer's interaction head, built from its timeline.
+  // Returns how many customers it looked at.
+  absl::StatusOr<int64_t> BuildHeads(absl::FunctionRef<void(const std::string&)> progress) const;
+
+  rocksdb::ColumnFamilyHandle* interactions_ = nullptr;  // layout <= 2 only
   rocksdb::ColumnFamilyHandle* consent_history_ = nullptr;
   rocksdb::ColumnFamilyHandle* requests_ = nullptr;
 };

@@ -1,10 +1,13 @@
 // ContextCore without a server: a real RocksDB in a temp dir, a fake clock.
 #include "context_service/core/context_core.h"
 
+#include <map>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/server/service_store.h"
+#include "common/store/key_codec.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
@@ -613,7 +616,50 @@ TEST_F(ContextCoreTest, ContextInteractionsAreTheTimelinesNewestForEveryLimit) {
 
 // A store written before interaction heads existed (layout 1) gets them
 // built by MigrateLayout, and the context reads the same afterwards.
-TEST_F(ContextCoreTest, MigrationBuildsHeadsForOldStores) {
+// Rewrites the store as data layout `version` (1: no heads, timeline in the
+// interactions family; 2: with heads, same timeline), as an older binary
+// left it — except for `keep_moved`'s timeline, as a migration killed
+// halfway leaves a store.
+void RewindLayout(store::RocksStore& rocks, int version, const std::string& keep_moved = "") {
+  rocksdb::ColumnFamilyHandle* state = rocks.ColumnFamily("customer_state").value();
+  rocksdb::ColumnFamilyHandle* interactions = rocks.ColumnFamily("interactions").value();
+  rocksdb::WriteBatch old_layout;
+  ASSERT_TRUE(rocks
+                  .ScanPrefix(state, "", store::RocksStore::kNoLimit,
+                              [&](std::string_view key, std::string_view value) {
+                                store::KeyReader reader(key);
+                                const std::string tenant = reader.ReadString().value();
+                                const std::string id = reader.ReadString().value();
+                                const std::string_view tag = reader.ReadFixedBytes(1).value();
+                                if (tag == "t" && id != keep_moved) {
+                                  EXPECT_TRUE(old_layout
+                                                  .Put(interactions,
+                                                       store::KeyBuilder(tenant)
+                                                           .AddString(id)
+                                                           .AddFixedBytes(reader.remaining())
+                                                           .key(),
+                                                       value)
+                                                  .ok());
+                                  EXPECT_TRUE(old_layout.Delete(state, key).ok());
+                                } else if (tag == "h" && version == 1) {
+                                  EXPECT_TRUE(old_layout.Delete(state, key).ok());
+                                }
+                                return true;
+                              })
+                  .ok());
+  if (version == 1) {
+    ASSERT_TRUE(old_layout.Delete(rocks.DefaultColumnFamily(), "context_layout_version").ok());
+  } else {
+    ASSERT_TRUE(
+        old_layout.Put(rocks.DefaultColumnFamily(), "context_layout_version", "2").ok());
+  }
+  ASSERT_TRUE(rocks.Write(&old_layout).ok());
+}
+
+// "1", "2", or "2-cut-short" (layout 2 with one customer's rows moved).
+class MigrationTest : public ContextCoreTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(MigrationTest, OldStoresComeToTheCurrentLayout) {
   for (const char* id : {"c1", "c2", "c3"}) {
     Create(id);
     for (int i = 0; i < 40; ++i) {
@@ -623,37 +669,52 @@ TEST_F(ContextCoreTest, MigrationBuildsHeadsForOldStores) {
     }
   }
   Create("empty");
-  // Make it layout 1: no heads (state rows ending in the head tag 'h') and
-  // no layout version.
-  rocksdb::ColumnFamilyHandle* state = rocks_->ColumnFamily("customer_state").value();
-  rocksdb::WriteBatch old_layout;
-  ASSERT_TRUE(rocks_
-                  ->ScanPrefix(state, "", store::RocksStore::kNoLimit,
-                               [&](std::string_view key, std::string_view) {
-                                 if (key.back() == 'h') {
-                                   EXPECT_TRUE(old_layout.Delete(state, key).ok());
-                                 }
-                                 return true;
-                               })
-                  .ok());
-  ASSERT_EQ(old_layout.Count(), 3u);
-  ASSERT_TRUE(old_layout.Delete(rocks_->DefaultColumnFamily(), "context_layout_version").ok());
-  ASSERT_TRUE(rocks_->Write(&old_layout).ok());
+  std::map<std::string, std::vector<std::string>> timelines;
+  for (const char* id : {"c1", "c2", "c3"}) {
+    timelines[id] = TimelineNames(*core_, absl::StrCat("customers/", id), 100);
+    ASSERT_EQ(timelines[id].size(), 40u);
+  }
+  RewindLayout(*rocks_, GetParam() == "1" ? 1 : 2, GetParam() == "2-cut-short" ? "c3" : "");
+  ASSERT_FALSE(HasFatalFailure());
+  Reopen();  // nothing cached from before the rewind
 
   std::vector<std::string> steps;
   ASSERT_TRUE(store_->MigrateLayout([&](const std::string& step) { steps.push_back(step); }).ok());
   EXPECT_FALSE(steps.empty());
   for (const char* id : {"c1", "c2", "c3"}) {
+    const std::string name = absl::StrCat("customers/", id);
+    EXPECT_EQ(TimelineNames(*core_, name, 100), timelines[id]);
     cxp::type::v1::CustomerRef ref;
-    ref.set_customer(absl::StrCat("customers/", id));
-    EXPECT_EQ(ContextNames(Context(ref, 32)),
-              TimelineNames(*core_, absl::StrCat("customers/", id), 32));
+    ref.set_customer(name);
+    EXPECT_EQ(ContextNames(Context(ref, 32)), TimelineNames(*core_, name, 32));
   }
+  // The old family is empty, and appends go on from the moved timeline.
+  rocksdb::ColumnFamilyHandle* interactions = rocks_->ColumnFamily("interactions").value();
+  int left = 0;
+  ASSERT_TRUE(rocks_
+                  ->ScanPrefix(interactions, "", store::RocksStore::kNoLimit,
+                               [&](std::string_view, std::string_view) {
+                                 ++left;
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(left, 0);
+  absl::StatusOr<v1::Interaction> next = Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->name(), "customers/c1/interactions/0000000000000029");  // the 41st
+  EXPECT_EQ(TimelineNames(*core_, "customers/c1", 1).front(), next->name());
   // Current stores are left alone.
   steps.clear();
   ASSERT_TRUE(store_->MigrateLayout([&](const std::string& step) { steps.push_back(step); }).ok());
   EXPECT_TRUE(steps.empty());
 }
+
+INSTANTIATE_TEST_SUITE_P(FromLayout, MigrationTest, ::testing::Values("1", "2", "2-cut-short"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           absl::StrReplaceAll({{"-", "_"}}, &name);
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace cxp::context
