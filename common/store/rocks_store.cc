@@ -266,6 +266,13 @@ absl::Status RocksStore::Write(rocksdb::WriteBatch* batch) {
   return Convert(db_->Write(write_options_, batch), "Write");
 }
 
+absl::Status RocksStore::CompactFully(rocksdb::ColumnFamilyHandle* family) {
+  RETURN_IF_ERROR(CheckUsable(family));
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  return Convert(db_->CompactRange(options, family, nullptr, nullptr), "CompactFully", family);
+}
+
 absl::Status RocksStore::WriteUnsynced(rocksdb::WriteBatch* batch) {
   RETURN_IF_ERROR(CheckUsable(default_family_));
   if (batch == nullptr) return absl::InvalidArgumentError("RocksStore::WriteUnsynced: null batch");

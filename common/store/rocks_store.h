@@ -143,6 +143,9 @@ class RocksStore {
   absl::Status Delete(rocksdb::ColumnFamilyHandle* family, std::string_view key);
   // Applies every change in `batch` atomically (across column families).
   absl::Status Write(rocksdb::WriteBatch* batch);
+  // Flushes `family` and compacts all of it down to the bottom level, now
+  // (blocking; for maintenance, migrations and benchmarks, not for serving).
+  absl::Status CompactFully(rocksdb::ColumnFamilyHandle* family);
   // Like Write, but returns once the batch is applied and in the WAL file,
   // before it is fsynced; readers see it at once. Durable only when an
   // AfterDurable() made after this call reports OK.

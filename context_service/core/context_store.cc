@@ -334,18 +334,11 @@ absl::StatusOr<int64_t> ContextStore::MoveTimelineRows(
   if (!rows->status().ok()) {
     return absl::InternalError("migration scan failed: " + rows->status().ToString());
   }
-  RETURN_IF_ERROR(store_->Write(&batch));
   rows.reset();
   if (moved == 0) return 0;
+  if (batch.Count() > 0) RETURN_IF_ERROR(store_->Write(&batch));
   // Drop the tombstones now rather than over the next compactions.
-  rocksdb::CompactRangeOptions compact;
-  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
-  const rocksdb::Status compacted =
-      store_->db()->CompactRange(compact, interactions_, nullptr, nullptr);
-  if (!compacted.ok()) {
-    return absl::InternalError("compacting the emptied interactions family failed: " +
-                               compacted.ToString());
-  }
+  RETURN_IF_ERROR(store_->CompactFully(interactions_));
   return moved;
 }
 
@@ -356,6 +349,7 @@ absl::StatusOr<int64_t> ContextStore::BuildHeads(
   if (profiles->Valid()) progress("building interaction heads (data layout 2)");
   Batch batch = NewBatch();
   int64_t customers = 0;
+  int64_t heads = 0;
   for (; profiles->Valid(); profiles->Next()) {
     store::KeyReader reader(profiles->key().ToStringView());
     ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
@@ -364,6 +358,7 @@ absl::StatusOr<int64_t> ContextStore::BuildHeads(
                      NewestInteractions(tenant, id, kInteractionHeadCapacity));
     if (!newest.empty()) {
       batch.PutHead(tenant, id, EncodeHead({newest.begin(), newest.end()}));
+      ++heads;
     }
     if (++customers % kMigrationBatchRows == 0) {
       RETURN_IF_ERROR(store_->Write(&batch.batch_));
@@ -375,9 +370,11 @@ absl::StatusOr<int64_t> ContextStore::BuildHeads(
   if (!profiles->status().ok()) {
     return absl::InternalError("migration scan failed: " + profiles->status().ToString());
   }
-  RETURN_IF_ERROR(store_->Write(&batch.batch_));
-  for (const std::string& key : batch.touched_) cache_->Invalidate(key);
-  return customers;
+  if (batch.batch_.Count() > 0) {
+    RETURN_IF_ERROR(store_->Write(&batch.batch_));
+    for (const std::string& key : batch.touched_) cache_->Invalidate(key);
+  }
+  return heads;
 }
 
 absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std::string& id,

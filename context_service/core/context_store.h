@@ -192,7 +192,7 @@ class ContextStore {
   absl::StatusOr<int64_t> MoveTimelineRows(
       absl::FunctionRef<void(const std::string&)> progress) const;
   // 1 -> 2: every customer's interaction head, built from its timeline.
-  // Returns how many customers it looked at.
+  // Returns how many heads it built.
   absl::StatusOr<int64_t> BuildHeads(absl::FunctionRef<void(const std::string&)> progress) const;
 
   rocksdb::ColumnFamilyHandle* interactions_ = nullptr;  // layout <= 2 only

@@ -98,6 +98,19 @@ class ContextCoreTest : public ::testing::Test {
     return response.interaction();
   }
 
+  // UpdateConsent of customers/<id> for marketing on `channel`.
+  absl::Status SetMarketingConsent(const std::string& id, cxp::type::v1::Channel channel,
+                                   v1::ConsentState state, const std::string& source) {
+    v1::UpdateConsentRequest request;
+    request.set_customer("customers/" + id);
+    request.set_channel(channel);
+    request.set_purpose(cxp::type::v1::PURPOSE_MARKETING);
+    request.set_state(state);
+    request.mutable_evidence()->set_source(source);
+    v1::UpdateConsentResponse response;
+    return core_->UpdateConsent(kTenant, request, response);
+  }
+
   v1::CustomerContext Context(const cxp::type::v1::CustomerRef& ref, int limit = 0) {
     v1::GetCustomerContextRequest request;
     *request.mutable_customer() = ref;
@@ -326,14 +339,9 @@ TEST_F(ContextCoreTest, CustomerContextHasEverythingAndCountersMatch) {
                      "", v1::Interaction::DIRECTION_OUTBOUND)
                   .ok());
 
-  v1::UpdateConsentRequest consent;
-  consent.set_customer("customers/c1");
-  consent.set_channel(cxp::type::v1::CHANNEL_SMS);
-  consent.set_purpose(cxp::type::v1::PURPOSE_MARKETING);
-  consent.set_state(v1::CONSENT_STATE_DENIED);
-  consent.mutable_evidence()->set_source("sms-keyword");
-  v1::UpdateConsentResponse consent_response;
-  ASSERT_TRUE(core_->UpdateConsent(kTenant, consent, consent_response).ok());
+  ASSERT_TRUE(
+      SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_DENIED, "sms-keyword")
+          .ok());
 
   cxp::type::v1::CustomerRef ref;
   *ref.mutable_identity() = Phone("01012345678");
@@ -363,14 +371,7 @@ TEST_F(ContextCoreTest, ConsentHistoryIsKept) {
   Create("c1");
   for (auto state :
        {v1::CONSENT_STATE_GRANTED, v1::CONSENT_STATE_DENIED, v1::CONSENT_STATE_UNSPECIFIED}) {
-    v1::UpdateConsentRequest request;
-    request.set_customer("customers/c1");
-    request.set_channel(cxp::type::v1::CHANNEL_EMAIL);
-    request.set_purpose(cxp::type::v1::PURPOSE_MARKETING);
-    request.set_state(state);
-    request.mutable_evidence()->set_source("web-form");
-    v1::UpdateConsentResponse response;
-    ASSERT_TRUE(core_->UpdateConsent(kTenant, request, response).ok());
+    ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_EMAIL, state, "web-form").ok());
     now_ += absl::Minutes(1);
   }
   v1::ListConsentHistoryRequest request;
@@ -527,14 +528,9 @@ TEST_F(ContextCoreTest, CachedViewFollowsEveryWrite) {
   EXPECT_EQ(context.recent_interactions_size(), 1);
   EXPECT_EQ(context.computed_attributes().all_channels().last_24_hours(), 1);
 
-  v1::UpdateConsentRequest consent;
-  consent.set_customer("customers/c1");
-  consent.set_channel(cxp::type::v1::CHANNEL_EMAIL);
-  consent.set_purpose(cxp::type::v1::PURPOSE_MARKETING);
-  consent.set_state(v1::CONSENT_STATE_GRANTED);
-  consent.mutable_evidence()->set_source("web-form");
-  v1::UpdateConsentResponse consented;
-  ASSERT_TRUE(core_->UpdateConsent(kTenant, consent, consented).ok());
+  ASSERT_TRUE(
+      SetMarketingConsent("c1", cxp::type::v1::CHANNEL_EMAIL, v1::CONSENT_STATE_GRANTED, "web-form")
+          .ok());
   EXPECT_EQ(Context(ref).consent().entries_size(), 1);
 
   v1::UpdateContactPreferencesRequest preferences;
