@@ -81,6 +81,8 @@ stat_ticks() {
        END {for (name in ticks) print name, ticks[name]}' "$@" 2>/dev/null
 }
 snapshot() {
+  # idle and iowait ticks of the whole machine, and all its ticks
+  awk '/^cpu / {print "MACHINE_IDLE", $5 + $6; print "MACHINE_ALL", $2+$3+$4+$5+$6+$7+$8+$9}' /proc/stat
   echo "LOADGEN $(stat_ticks /proc/"$load_pid"/stat | awk '{print $2}')"
   stat_ticks /proc/"$server_pid"/task/*/stat
 }
@@ -99,8 +101,13 @@ rm -f "$load_out"
 
 hz=$(getconf CLK_TCK)
 echo "scenario $scenario, concurrency $concurrency: $rps req/s in the ${window}s window"
-echo "CPU µs per call in that window:"
+# Idle time means the calls wait on something other than CPU (an fsync, a
+# serial stage) and adding concurrency or overlap would pay.
 join <(sort <<<"$start") <(sort <<<"$end") |
+  awk '$1 == "MACHINE_IDLE" {idle = $3 - $2} $1 == "MACHINE_ALL" {all = $3 - $2}
+       END {if (all > 0) printf "machine idle in the window: %.0f %%\n", 100 * idle / all}'
+echo "CPU µs per call in that window:"
+join <(sort <<<"$start") <(sort <<<"$end") | grep -v '^MACHINE_' |
   awk -v hz="$hz" -v rps="$rps" -v window="$cpu_window" \
     '{d = $3 - $2; if (d <= 0) next; us = d / hz * 1e6 / (rps * window)
       printf "  %-18s %7.1f\n", $1, us; if ($1 != "LOADGEN") server += us}
