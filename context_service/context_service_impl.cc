@@ -43,6 +43,10 @@ CXP_CONTEXT_WRITE_RPC(UpdateConsent)
 CXP_CONTEXT_READ_RPC(ListConsentHistory)
 CXP_CONTEXT_READ_RPC(GetContactPreferences)
 CXP_CONTEXT_WRITE_RPC(UpdateContactPreferences)
+CXP_CONTEXT_WRITE_RPC(StartJourney)
+CXP_CONTEXT_WRITE_RPC(AdvanceJourney)
+CXP_CONTEXT_READ_RPC(GetJourney)
+CXP_CONTEXT_READ_RPC(ListJourneys)
 
 grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,

@@ -3,8 +3,9 @@
 //
 // Each handler is one hand-off: HandleUnary authenticates the call, moves it
 // off the reactor thread and maps the core's absl::Status to a gRPC status;
-// ContextCore validates and decides. RPCs of part 2 (merge, journeys,
-// handoff, change stream, erasure) answer UNIMPLEMENTED until they land.
+// ContextCore validates and decides. RPCs of part 2 not built yet (merge,
+// handoff, change stream, erasure, export) answer UNIMPLEMENTED until they
+// land.
 //
 // Ownership: borrows the core, which must outlive the service.
 // Threading: handlers run concurrently on the handler pool.
@@ -59,6 +60,18 @@ class ContextServiceImpl final
   grpc::ServerUnaryReactor* ListInteractions(grpc::CallbackServerContext* context,
                                              const v1::ListInteractionsRequest* request,
                                              v1::ListInteractionsResponse* response) override;
+  grpc::ServerUnaryReactor* StartJourney(grpc::CallbackServerContext* context,
+                                         const v1::StartJourneyRequest* request,
+                                         v1::StartJourneyResponse* response) override;
+  grpc::ServerUnaryReactor* AdvanceJourney(grpc::CallbackServerContext* context,
+                                           const v1::AdvanceJourneyRequest* request,
+                                           v1::AdvanceJourneyResponse* response) override;
+  grpc::ServerUnaryReactor* GetJourney(grpc::CallbackServerContext* context,
+                                       const v1::GetJourneyRequest* request,
+                                       v1::GetJourneyResponse* response) override;
+  grpc::ServerUnaryReactor* ListJourneys(grpc::CallbackServerContext* context,
+                                         const v1::ListJourneysRequest* request,
+                                         v1::ListJourneysResponse* response) override;
   grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
                                        const v1::GetConsentRequest* request,
                                        v1::GetConsentResponse* response) override;

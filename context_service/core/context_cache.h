@@ -52,6 +52,7 @@ struct CachedContext {
   storage::ContactStats stats;
   std::string head;                 // interaction head row (interaction_head.h)
   std::vector<uint32_t> head_ends;  // byte offset after each head entry
+  std::string open_journeys;  // CustomerContext.open_journeys entries, in wire form
   std::shared_ptr<ComputedMemo> computed = std::make_shared<ComputedMemo>();
 };
 

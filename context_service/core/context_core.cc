@@ -3,6 +3,7 @@
 #include <openssl/sha.h>
 
 #include <algorithm>
+#include <limits>
 #include <optional>
 #include <random>
 #include <set>
@@ -12,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/status/errors.h"
 #include "common/status/status_macros.h"
@@ -21,6 +23,7 @@
 #include "context_service/core/list_filters.h"
 #include "context_service/validation/consent_validation.h"
 #include "context_service/validation/interaction_validation.h"
+#include "context_service/validation/journey_validation.h"
 #include "context_service/validation/profile_validation.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -37,6 +40,12 @@ constexpr int kMaxIdentities = 100;
 constexpr int kMaxCustomerAttributes = 200;
 constexpr int kDefaultContextInteractions = 10;
 constexpr int kMaxContextInteractions = 100;
+constexpr int kMaxOpenJourneys = 100;
+static_assert(static_cast<int>(storage::OpenJourneys::kJourneysFieldNumber) ==
+                  static_cast<int>(v1::CustomerContext::kOpenJourneysFieldNumber),
+              "the open journeys row is framed into the view as it is");
+constexpr int kContextOpenJourneys = 20;
+constexpr int kMaxJourneyTransitions = 100;
 constexpr size_t kMaxRequestIdLength = 128;
 // Rows a List call examines before answering with a partial page: bounds the
 // cost of a selective filter over a large tenant.
@@ -153,6 +162,58 @@ absl::Status CheckEtag(const std::string& supplied, uint64_t version, const std:
   if (!supplied.empty() && supplied != Etag(version))
     return StaleEtag(resource, supplied, Etag(version));
   return absl::OkStatus();
+}
+
+struct JourneyName {
+  std::string customer_id;
+  std::string journey_id;
+};
+
+std::string JourneyResourceName(const std::string& id, const std::string& journey_id) {
+  return absl::StrCat(kCustomersPrefix, id, "/journeys/", journey_id);
+}
+
+// "customers/{customer}/journeys/{journey}" → both ids.
+absl::StatusOr<JourneyName> ParseJourneyName(absl::string_view name, absl::string_view field) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  if (parts.size() != 4 || parts[0] != "customers" || parts[2] != "journeys") {
+    return InvalidArgument(std::string(field),
+                           absl::StrCat("must be customers/{customer}/journeys/{journey}, got \"",
+                                        name, "\""));
+  }
+  JourneyName parsed{std::string(parts[1]), std::string(parts[3])};
+  RETURN_IF_ERROR(validation::ValidateCustomerId(parsed.customer_id, field));
+  RETURN_IF_ERROR(validation::ValidateCustomerId(parsed.journey_id, field));
+  return parsed;
+}
+
+v1::Journey ToApi(const std::string& id, const std::string& journey_id,
+                  const storage::JourneyRecord& record) {
+  v1::Journey journey = record.journey();
+  journey.set_name(JourneyResourceName(id, journey_id));
+  journey.set_etag(Etag(record.version()));
+  return journey;
+}
+
+// The open-journeys row after `journey` (API view) changed: it leaves the
+// row when terminal, else it goes first (most recently updated), with only
+// its latest transition.
+void UpdateOpenJourneys(const v1::Journey& journey, storage::OpenJourneys& open) {
+  auto* journeys = open.mutable_journeys();
+  for (int i = 0; i < journeys->size(); ++i) {
+    if (journeys->Get(i).name() == journey.name()) {
+      journeys->DeleteSubrange(i, 1);
+      break;
+    }
+  }
+  if (validation::IsTerminal(journey.state())) return;
+  v1::Journey summary = journey;
+  if (summary.transitions_size() > 1) {
+    summary.mutable_transitions()->DeleteSubrange(0, summary.transitions_size() - 1);
+  }
+  journeys->Add(std::move(summary));
+  // Newest first: the new entry moves from the end to the front.
+  for (int i = journeys->size() - 1; i > 0; --i) journeys->SwapElements(i, i - 1);
 }
 
 absl::Status CheckNotMerged(const std::string& id, const CustomerRecord& record) {
@@ -470,6 +531,13 @@ absl::Status ContextCore::DeleteCustomer(const Tenant& tenant,
     RETURN_IF_ERROR(CheckEtag(request.etag(), record.version(), CustomerName(id)));
     ContextStore::Batch batch = store_.NewBatch();
     for (const std::string& key : identity_keys) batch.DeleteIdentity(tenant, key);
+    // Journeys change only under the customer's lock, so this list is whole.
+    RETURN_IF_ERROR(store_.ScanJourneysByTime(
+        tenant, id, "", std::numeric_limits<size_t>::max(),
+        [&](const std::string&, const ContextStore::JourneyIndexEntry& entry) {
+          batch.DeleteJourneyIndex(tenant, id, entry.journey_id, entry.update_micros);
+          return true;
+        }));
     batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
     return store_.Commit(batch);
   }
@@ -685,9 +753,18 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
       }
       if (stored) stats = *std::move(stored);
     }
-    if (!interaction.journey().empty() &&
-        !absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
-      return InvalidArgument("interaction.journey", "belongs to another customer");
+    if (!interaction.journey().empty()) {
+      if (!absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
+        return InvalidArgument("interaction.journey", "belongs to another customer");
+      }
+      ASSIGN_OR_RETURN(const JourneyName journey,
+                       ParseJourneyName(interaction.journey(), "interaction.journey"));
+      ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
+                       store_.GetJourney(tenant, id, journey.journey_id));
+      if (!stored) {
+        return absl::NotFoundError(
+            absl::StrCat("interaction.journey: ", interaction.journey(), " does not exist"));
+      }
     }
     const uint64_t seq = stats.next_interaction_seq() + 1;
     stats.set_next_interaction_seq(seq);
@@ -902,6 +979,171 @@ absl::Status ContextCore::UpdateContactPreferences(
   return absl::OkStatus();
 }
 
+// ----------------------------------------------------------------- journeys
+
+absl::Status ContextCore::StartJourney(const Tenant& tenant, const v1::StartJourneyRequest& request,
+                                       v1::StartJourneyResponse& response) {
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.parent(), "parent"));
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  RETURN_IF_ERROR(validation::ValidateStartJourney(request));
+  const std::string journey_id = request.journey_id().empty() ? NewId() : request.journey_id();
+
+  std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
+  if (!request.request_id().empty()) {
+    lock_keys.push_back(RequestLock(tenant, "StartJourney", request.request_id()));
+  }
+  store::ScopedStripeLock lock(locks_, lock_keys);
+  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
+  if (!request.request_id().empty()) {
+    ASSIGN_OR_RETURN(const bool replayed,
+                     ReplayStoredResponse(tenant, "StartJourney", request.request_id(),
+                                          fingerprint, now, response));
+    if (replayed) return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(CustomerRecord customer, LoadCustomer(tenant, id));
+  RETURN_IF_ERROR(CheckNotMerged(id, customer));
+  ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> existing,
+                   store_.GetJourney(tenant, id, journey_id));
+  if (existing) return AlreadyExists(JourneyResourceName(id, journey_id));
+  ASSIGN_OR_RETURN(storage::OpenJourneys open, store_.GetOpenJourneys(tenant, id));
+  if (open.journeys_size() >= kMaxOpenJourneys) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat(CustomerName(id), ": already has ", kMaxOpenJourneys,
+                     " open journeys; resolve or abandon one first"));
+  }
+
+  storage::JourneyRecord record;
+  v1::Journey& journey = *record.mutable_journey();
+  journey.set_type(request.journey().type());
+  journey.set_display_name(request.journey().display_name());
+  *journey.mutable_attributes() = request.journey().attributes();
+  journey.set_state(request.state() == v1::Journey::STATE_UNSPECIFIED ? v1::Journey::STATE_OPEN
+                                                                       : request.state());
+  journey.set_step(request.step());
+  v1::JourneyTransition& first = *journey.add_transitions();
+  first.set_step(journey.step());
+  first.set_state(journey.state());
+  first.set_channel(request.channel());
+  *first.mutable_transition_time() = ToTimestamp(now);
+  *journey.mutable_create_time() = ToTimestamp(now);
+  *journey.mutable_update_time() = ToTimestamp(now);
+  record.set_version(1);
+
+  *response.mutable_journey() = ToApi(id, journey_id, record);
+  UpdateOpenJourneys(response.journey(), open);
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutJourney(tenant, id, journey_id, record);
+  batch.PutJourneyIndex(tenant, id, journey_id, absl::ToUnixMicros(now));
+  batch.PutOpenJourneys(tenant, id, open);
+  if (!request.request_id().empty()) {
+    StoreResponse(tenant, "StartJourney", request.request_id(), fingerprint, now, response, batch);
+  }
+  return store_.Commit(batch);
+}
+
+absl::Status ContextCore::AdvanceJourney(const Tenant& tenant,
+                                         const v1::AdvanceJourneyRequest& request,
+                                         v1::AdvanceJourneyResponse& response) {
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(const JourneyName name, ParseJourneyName(request.name(), "name"));
+  RETURN_IF_ERROR(validation::ValidateAdvanceJourney(request));
+  const std::string& id = name.customer_id;
+  store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id)});
+  ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
+                   store_.GetJourney(tenant, id, name.journey_id));
+  if (!stored) return NotFound(request.name());
+  storage::JourneyRecord& record = *stored;
+  RETURN_IF_ERROR(CheckEtag(request.etag(), record.version(), request.name()));
+  v1::Journey& journey = *record.mutable_journey();
+  if (validation::IsTerminal(journey.state())) {
+    return FailedPrecondition(
+        request.name(), absl::StrCat("is ", v1::Journey::State_Name(journey.state()),
+                                     "; a finished journey does not change (start a new one)"));
+  }
+  for (const auto& [key, value] : request.attributes()) (*journey.mutable_attributes())[key] = value;
+  if (journey.attributes_size() > validation::kMaxJourneyAttributes) {
+    return InvalidArgument("attributes",
+                           absl::StrCat("the journey would have ", journey.attributes_size(),
+                                        " attributes; at most ",
+                                        validation::kMaxJourneyAttributes));
+  }
+  const int64_t old_update_micros = ToMicros(journey.update_time());
+  if (!request.step().empty()) journey.set_step(request.step());
+  if (request.state() != v1::Journey::STATE_UNSPECIFIED) journey.set_state(request.state());
+  v1::JourneyTransition& transition = *journey.add_transitions();
+  transition.set_step(journey.step());
+  transition.set_state(journey.state());
+  transition.set_channel(request.channel());
+  transition.set_note(request.note());
+  *transition.mutable_transition_time() = ToTimestamp(now);
+  if (journey.transitions_size() > kMaxJourneyTransitions) {
+    journey.mutable_transitions()->DeleteSubrange(
+        0, journey.transitions_size() - kMaxJourneyTransitions);
+  }
+  *journey.mutable_update_time() = ToTimestamp(now);
+  if (validation::IsTerminal(journey.state())) *journey.mutable_end_time() = ToTimestamp(now);
+  record.set_version(record.version() + 1);
+
+  *response.mutable_journey() = ToApi(id, name.journey_id, record);
+  ASSIGN_OR_RETURN(storage::OpenJourneys open, store_.GetOpenJourneys(tenant, id));
+  UpdateOpenJourneys(response.journey(), open);
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutJourney(tenant, id, name.journey_id, record);
+  batch.DeleteJourneyIndex(tenant, id, name.journey_id, old_update_micros);
+  batch.PutJourneyIndex(tenant, id, name.journey_id, absl::ToUnixMicros(now));
+  batch.PutOpenJourneys(tenant, id, open);
+  return store_.Commit(batch);
+}
+
+absl::Status ContextCore::GetJourney(const Tenant& tenant, const v1::GetJourneyRequest& request,
+                                     v1::GetJourneyResponse& response) {
+  ASSIGN_OR_RETURN(const JourneyName name, ParseJourneyName(request.name(), "name"));
+  ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
+                   store_.GetJourney(tenant, name.customer_id, name.journey_id));
+  if (!stored) return NotFound(request.name());
+  *response.mutable_journey() = ToApi(name.customer_id, name.journey_id, *stored);
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::ListJourneys(const Tenant& tenant, const v1::ListJourneysRequest& request,
+                                       v1::ListJourneysResponse& response) {
+  std::string id;  // empty: every customer of the tenant
+  if (request.parent() != "customers/-") {
+    ASSIGN_OR_RETURN(id, ParseCustomerName(request.parent(), "parent"));
+  }
+  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(filter::Filter filter,
+                   filter::ParseFilter(request.filter(), JourneyFilterSchema()));
+  const std::string fingerprint =
+      paging::RequestFingerprint({"ListJourneys", request.parent(), filter.CanonicalText()});
+  ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
+  if (!id.empty()) RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
+  ScanPage page{page_size};
+  absl::Status read = absl::OkStatus();
+  RETURN_IF_ERROR(store_.ScanJourneysByTime(
+      tenant, id, resume_key, kListScanBudget,
+      [&](const std::string& key, const ContextStore::JourneyIndexEntry& entry) {
+        page.Examined(key);
+        absl::StatusOr<std::optional<storage::JourneyRecord>> stored =
+            store_.GetJourney(tenant, entry.customer_id, entry.journey_id);
+        if (!stored.ok()) {
+          read = stored.status();
+          return false;
+        }
+        // The index and the journey are written in one batch; a miss is a
+        // row deleted after this scan's snapshot.
+        if (!*stored) return true;
+        v1::Journey journey = ToApi(entry.customer_id, entry.journey_id, **stored);
+        if (!filter.Matches(JourneyFieldResolver(journey))) return true;
+        *response.add_journeys() = std::move(journey);
+        return page.Added(response.journeys_size());
+      }));
+  RETURN_IF_ERROR(read);
+  response.set_next_page_token(NextPageToken(page.more(), fingerprint, page.last_key));
+  return absl::OkStatus();
+}
+
 // ---------------------------------------------------- single customer view
 
 namespace {
@@ -966,6 +1208,19 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
     ToApiPreferences(id, preferences).SerializeToString(&built.preferences);
     built.head.assign(rows.bytes(Rows::kHead));
     ASSIGN_OR_RETURN(built.head_ends, HeadEntryEnds(built.head));
+    if (rows.found[Rows::kOpenJourneys]) {
+      storage::OpenJourneys open;
+      if (!ParseRow(rows.bytes(Rows::kOpenJourneys), open)) {
+        return absl::DataLossError("corrupt open journeys record");
+      }
+      // The row's field number is CustomerContext's open_journeys, so the
+      // first entries serialize as that field.
+      if (open.journeys_size() > kContextOpenJourneys) {
+        open.mutable_journeys()->DeleteSubrange(kContextOpenJourneys,
+                                                open.journeys_size() - kContextOpenJourneys);
+      }
+      open.SerializeToString(&built.open_journeys);
+    }
     cache.Insert(key, epoch, built);
   }
   const CachedContext& context = view.get();
@@ -1015,8 +1270,9 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
     auto field = [](size_t bytes) {
       return 1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(bytes)) + bytes;
     };
-    return field(context.customer.size()) + interactions.size() + field(context.consent.size()) +
-           field(context.preferences.size()) + field(computed.size());
+    return field(context.customer.size()) + interactions.size() + context.open_journeys.size() +
+           field(context.consent.size()) + field(context.preferences.size()) +
+           field(computed.size());
   }();
   std::string encoded;
   encoded.reserve(context_size + 8);
@@ -1030,6 +1286,7 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
     output.WriteVarint32(static_cast<uint32_t>(context_size));
     WriteField(output, v1::CustomerContext::kCustomerFieldNumber, context.customer);
     output.WriteRaw(interactions.data(), static_cast<int>(interactions.size()));
+    output.WriteRaw(context.open_journeys.data(), static_cast<int>(context.open_journeys.size()));
     WriteField(output, v1::CustomerContext::kConsentFieldNumber, context.consent);
     WriteField(output, v1::CustomerContext::kContactPreferencesFieldNumber, context.preferences);
     WriteField(output, v1::CustomerContext::kComputedAttributesFieldNumber, computed);

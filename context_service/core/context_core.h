@@ -1,6 +1,6 @@
 // ContextCore — context_service's domain logic: customers, identities, the
-// cross-channel timeline, consent, contact preferences and the single
-// customer view. Plain C++: requests and responses are the API's protobuf
+// cross-channel timeline, consent, contact preferences, journeys and the
+// single customer view. Plain C++: requests and responses are the API's protobuf
 // messages, errors are absl::Status with the offending field named; no gRPC
 // types, so it is tested without a server.
 //
@@ -89,6 +89,14 @@ class ContextCore {
   absl::Status UpdateContactPreferences(const Tenant& tenant,
                                         const v1::UpdateContactPreferencesRequest& request,
                                         v1::UpdateContactPreferencesResponse& response);
+  absl::Status StartJourney(const Tenant& tenant, const v1::StartJourneyRequest& request,
+                            v1::StartJourneyResponse& response);
+  absl::Status AdvanceJourney(const Tenant& tenant, const v1::AdvanceJourneyRequest& request,
+                              v1::AdvanceJourneyResponse& response);
+  absl::Status GetJourney(const Tenant& tenant, const v1::GetJourneyRequest& request,
+                          v1::GetJourneyResponse& response);
+  absl::Status ListJourneys(const Tenant& tenant, const v1::ListJourneysRequest& request,
+                            v1::ListJourneysResponse& response);
   absl::Status GetCustomerContext(const Tenant& tenant,
                                   const v1::GetCustomerContextRequest& request,
                                   v1::GetCustomerContextResponse& response);

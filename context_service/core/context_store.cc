@@ -17,6 +17,11 @@ constexpr char kConsentTag[] = "c";
 constexpr char kPreferencesTag[] = "p";
 constexpr char kHeadTag[] = "h";
 constexpr char kTimelineTag[] = "t";
+constexpr char kJourneyTag[] = "j";
+constexpr char kOpenJourneysTag[] = "o";
+// journeys_by_time: per customer, and tenant-wide.
+constexpr char kCustomerJourneysTag[] = "c";
+constexpr char kTenantJourneysTag[] = "a";
 
 // Layout versions: 1 = without interaction heads; 2 = with them; 3 = the
 // timeline in customer_state, after the customer's state rows.
@@ -53,6 +58,55 @@ std::string TimelineKey(const std::string& tenant, const std::string& id, int64_
       .AddInt64Descending(occur_micros)
       .AddUint64Descending(seq)
       .key();
+}
+
+std::string JourneyKey(const std::string& tenant, const std::string& id,
+                       const std::string& journey_id) {
+  return KeyBuilder(tenant).AddString(id).AddFixedBytes(kJourneyTag).AddString(journey_id).key();
+}
+
+KeyBuilder CustomerJourneysPrefix(const std::string& tenant, const std::string& id) {
+  KeyBuilder builder(tenant);
+  builder.AddFixedBytes(kCustomerJourneysTag).AddString(id);
+  return builder;
+}
+
+std::string CustomerJourneyIndexKey(const std::string& tenant, const std::string& id,
+                                    const std::string& journey_id, int64_t update_micros) {
+  return CustomerJourneysPrefix(tenant, id)
+      .AddInt64Descending(update_micros)
+      .AddString(journey_id)
+      .key();
+}
+
+std::string TenantJourneyIndexKey(const std::string& tenant, const std::string& id,
+                                  const std::string& journey_id, int64_t update_micros) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kTenantJourneysTag)
+      .AddInt64Descending(update_micros)
+      .AddString(id)
+      .AddString(journey_id)
+      .key();
+}
+
+// (tenant, 'c', customer, update desc, journey) or
+// (tenant, 'a', update desc, customer, journey).
+absl::StatusOr<ContextStore::JourneyIndexEntry> ParseJourneyIndexKey(std::string_view key,
+                                                                    bool per_customer) {
+  store::KeyReader reader(key);
+  ContextStore::JourneyIndexEntry entry;
+  RETURN_IF_ERROR(reader.ReadString().status());  // tenant
+  RETURN_IF_ERROR(reader.ReadFixedBytes(1).status());
+  if (per_customer) {
+    ASSIGN_OR_RETURN(entry.customer_id, reader.ReadString());
+  }
+  ASSIGN_OR_RETURN(entry.update_micros, reader.ReadInt64Descending());
+  if (!per_customer) {
+    ASSIGN_OR_RETURN(entry.customer_id, reader.ReadString());
+  }
+  ASSIGN_OR_RETURN(entry.journey_id, reader.ReadString());
+  RETURN_IF_ERROR(reader.ExpectEnd());
+  return entry;
 }
 
 std::string RequestKey(const std::string& tenant, const std::string& method,
@@ -99,7 +153,7 @@ absl::Status Scan(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* f
 
 std::vector<std::string> ContextStore::ColumnFamilies() {
   return {"profiles",     "profiles_by_time", "customer_state", "identities",
-          "interactions", "consent_history",  "requests"};
+          "interactions", "consent_history",  "requests",       "journeys_by_time"};
 }
 
 void ContextStore::ConfigureOptions(rocksdb::Options& options) {
@@ -118,6 +172,7 @@ absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks,
   ASSIGN_OR_RETURN(store.interactions_, rocks.ColumnFamily("interactions"));
   ASSIGN_OR_RETURN(store.consent_history_, rocks.ColumnFamily("consent_history"));
   ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily("requests"));
+  ASSIGN_OR_RETURN(store.journeys_by_time_, rocks.ColumnFamily("journeys_by_time"));
   return store;
 }
 
@@ -197,6 +252,37 @@ void ContextStore::Batch::PutStoredResponse(const std::string& tenant, const std
              response.SerializeAsString());
 }
 
+void ContextStore::Batch::PutJourney(const std::string& tenant, const std::string& id,
+                                     const std::string& journey_id,
+                                     const storage::JourneyRecord& record) {
+  batch_.Put(store_->customer_state_, JourneyKey(tenant, id, journey_id),
+             record.SerializeAsString());
+}
+
+void ContextStore::Batch::PutJourneyIndex(const std::string& tenant, const std::string& id,
+                                          const std::string& journey_id, int64_t update_micros) {
+  batch_.Put(store_->journeys_by_time_,
+             CustomerJourneyIndexKey(tenant, id, journey_id, update_micros), "");
+  batch_.Put(store_->journeys_by_time_,
+             TenantJourneyIndexKey(tenant, id, journey_id, update_micros), "");
+}
+
+void ContextStore::Batch::DeleteJourneyIndex(const std::string& tenant, const std::string& id,
+                                             const std::string& journey_id,
+                                             int64_t update_micros) {
+  batch_.Delete(store_->journeys_by_time_,
+                CustomerJourneyIndexKey(tenant, id, journey_id, update_micros));
+  batch_.Delete(store_->journeys_by_time_,
+                TenantJourneyIndexKey(tenant, id, journey_id, update_micros));
+}
+
+void ContextStore::Batch::PutOpenJourneys(const std::string& tenant, const std::string& id,
+                                          const storage::OpenJourneys& open) {
+  Touch(tenant, id);
+  batch_.Put(store_->customer_state_, StateKey(tenant, id, kOpenJourneysTag),
+             open.SerializeAsString());
+}
+
 void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const std::string& id,
                                              int64_t create_micros) {
   Touch(tenant, id);
@@ -209,6 +295,8 @@ void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const st
   // timeline), never those of an id it is a prefix of.
   batch_.DeleteRange(store_->customer_state_, prefix, end);
   batch_.DeleteRange(store_->consent_history_, prefix, end);
+  const std::string journeys = CustomerJourneysPrefix(tenant, id).key();
+  batch_.DeleteRange(store_->journeys_by_time_, journeys, PrefixSuccessor(journeys));
 }
 
 absl::Status ContextStore::Commit(Batch& batch) const {
@@ -251,10 +339,11 @@ absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std:
   const std::string consent_key = StateKey(tenant, id, kConsentTag);
   const std::string preferences_key = StateKey(tenant, id, kPreferencesTag);
   const std::string head_key = StateKey(tenant, id, kHeadTag);
-  return store_->MultiGet(
-      {profiles_, customer_state_, customer_state_, customer_state_, customer_state_},
-      {profile_key, stats_key, consent_key, preferences_key, head_key}, rows.values, rows.found,
-      tier);
+  const std::string open_key = StateKey(tenant, id, kOpenJourneysTag);
+  return store_->MultiGet({profiles_, customer_state_, customer_state_, customer_state_,
+                           customer_state_, customer_state_},
+                          {profile_key, stats_key, consent_key, preferences_key, head_key, open_key},
+                          rows.values, rows.found, tier);
 }
 
 absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
@@ -415,6 +504,44 @@ absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(const 
                                        return true;
                                      }));
   return newest;
+}
+
+absl::StatusOr<std::optional<storage::JourneyRecord>> ContextStore::GetJourney(
+    const std::string& tenant, const std::string& id, const std::string& journey_id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(customer_state_, JourneyKey(tenant, id, journey_id)));
+  return ParseOptional<storage::JourneyRecord>(bytes, "journey");
+}
+
+absl::StatusOr<storage::OpenJourneys> ContextStore::GetOpenJourneys(const std::string& tenant,
+                                                                   const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(customer_state_, StateKey(tenant, id, kOpenJourneysTag)));
+  ASSIGN_OR_RETURN(std::optional<storage::OpenJourneys> open,
+                   ParseOptional<storage::OpenJourneys>(bytes, "open journeys"));
+  return open.value_or(storage::OpenJourneys());
+}
+
+absl::Status ContextStore::ScanJourneysByTime(const std::string& tenant, const std::string& id,
+                                              const std::string& resume_key, size_t max_rows,
+                                              JourneyIndexVisitor visit) const {
+  const bool one_customer = !id.empty();
+  const std::string prefix = one_customer
+                                 ? CustomerJourneysPrefix(tenant, id).key()
+                                 : KeyBuilder(tenant).AddFixedBytes(kTenantJourneysTag).key();
+  bool corrupt = false;
+  RETURN_IF_ERROR(Scan(*store_, journeys_by_time_, prefix, PrefixSuccessor(prefix), resume_key,
+                       max_rows, [&](const std::string& key, std::string_view) {
+                         absl::StatusOr<JourneyIndexEntry> entry =
+                             ParseJourneyIndexKey(key, one_customer);
+                         if (!entry.ok()) {
+                           corrupt = true;
+                           return false;
+                         }
+                         return visit(key, *entry);
+                       }));
+  if (corrupt) return absl::DataLossError("corrupt journey index key");
+  return absl::OkStatus();
 }
 
 absl::Status ContextStore::ScanCustomersByTime(const std::string& tenant,

@@ -9,6 +9,12 @@
 //                     (tenant, customer, 't', occur desc, seq desc)
 //                                                             → Interaction (timeline, newest
 //                                                                first, stable)
+//                     (tenant, customer, 'j', journey)        → JourneyRecord
+//                     (tenant, customer, 'o')                 → OpenJourneys (the view's
+//                                                                open journeys)
+//   journeys_by_time  (tenant, 'c', customer, update desc, journey) → ""  (a customer's journeys,
+//                                                                most recently updated first)
+//                     (tenant, 'a', update desc, customer, journey) → ""  (the tenant's)
 //   identities        (tenant, kind, namespace, value)        → customer id (ResolveCustomer:
 //                                                                one point read)
 //   interactions      empty since data layout 3 (held the timeline before)
@@ -94,8 +100,20 @@ class ContextStore {
                         const storage::PreferencesRecord& preferences);
     void PutStoredResponse(const std::string& tenant, const std::string& method,
                            const std::string& request_id, const storage::StoredResponse& response);
-    // Removes the profile, its index row, its state, timeline and consent
-    // history (identities are removed by the caller, who knows them).
+    void PutJourney(const std::string& tenant, const std::string& id,
+                    const std::string& journey_id, const storage::JourneyRecord& record);
+    // The journey's rows in journeys_by_time for `update_micros` (its
+    // update_time); an update deletes the old ones and puts the new.
+    void PutJourneyIndex(const std::string& tenant, const std::string& id,
+                         const std::string& journey_id, int64_t update_micros);
+    void DeleteJourneyIndex(const std::string& tenant, const std::string& id,
+                            const std::string& journey_id, int64_t update_micros);
+    void PutOpenJourneys(const std::string& tenant, const std::string& id,
+                         const storage::OpenJourneys& open);
+    // Removes the profile, its index row, its state, timeline, journeys,
+    // the customer's own journey index and consent history (identities and
+    // the tenant-wide journey index rows are removed by the caller, who
+    // knows them: DeleteJourneyIndex).
     void DeleteCustomerData(const std::string& tenant, const std::string& id,
                             int64_t create_micros);
 
@@ -129,7 +147,7 @@ class ContextStore {
   // Everything the single customer view reads, from one consistent view
   // with one MultiGet. The slices stay valid while the ContextRows lives.
   struct ContextRows {
-    enum Row { kProfile, kStats, kConsent, kPreferences, kHead, kRowCount };
+    enum Row { kProfile, kStats, kConsent, kPreferences, kHead, kOpenJourneys, kRowCount };
     rocksdb::PinnableSlice values[kRowCount];
     bool found[kRowCount] = {};
     // The row's bytes; empty when absent.
@@ -164,6 +182,25 @@ class ContextStore {
                                                               const std::string& id,
                                                               size_t limit) const;
 
+  absl::StatusOr<std::optional<storage::JourneyRecord>> GetJourney(
+      const std::string& tenant, const std::string& id, const std::string& journey_id) const;
+  // The customer's open journeys row (empty when it has none).
+  absl::StatusOr<storage::OpenJourneys> GetOpenJourneys(const std::string& tenant,
+                                                        const std::string& id) const;
+
+  // Journeys most recently updated first: of one customer (`id`), or of the
+  // whole tenant (`id` empty); from `resume_key` (exclusive) or the start.
+  struct JourneyIndexEntry {
+    std::string customer_id;
+    std::string journey_id;
+    int64_t update_micros = 0;
+  };
+  using JourneyIndexVisitor =
+      absl::FunctionRef<bool(const std::string& key, const JourneyIndexEntry& entry)>;
+  absl::Status ScanJourneysByTime(const std::string& tenant, const std::string& id,
+                                  const std::string& resume_key, size_t max_rows,
+                                  JourneyIndexVisitor visit) const;
+
   // Customers newest first, from `resume_key` (exclusive) or the start.
   using CustomerVisitor = absl::FunctionRef<bool(const std::string& key, const std::string& id)>;
   absl::Status ScanCustomersByTime(const std::string& tenant, const std::string& resume_key,
@@ -187,6 +224,7 @@ class ContextStore {
   rocksdb::ColumnFamilyHandle* profiles_by_time_ = nullptr;
   rocksdb::ColumnFamilyHandle* customer_state_ = nullptr;
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;
+  rocksdb::ColumnFamilyHandle* journeys_by_time_ = nullptr;
   // 1|2 -> 3: timeline rows from `interactions` to customer_state.
   // Returns how many moved.
   absl::StatusOr<int64_t> MoveTimelineRows(

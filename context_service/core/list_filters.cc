@@ -94,6 +94,18 @@ const FilterSchema& ConsentChangeFilterSchema() {
   return *schema;
 }
 
+const FilterSchema& JourneyFilterSchema() {
+  static const FilterSchema* schema = new FilterSchema(
+      FilterSchema()
+          .AddEnum("state", "STATE_", EnumValues(cxp::context::v1::Journey::State_descriptor()))
+          .AddString("type")
+          .AddString("step")
+          .AddTimestamp("create_time")
+          .AddTimestamp("update_time")
+          .AddMap("attributes"));
+  return *schema;
+}
+
 FilterValue CustomerFieldResolver::Resolve(const FieldPath& path) const {
   const absl::string_view field = path.field;
   if (field == "display_name") return FilterValue::String(customer_.display_name());
@@ -126,6 +138,17 @@ FilterValue ConsentChangeFieldResolver::Resolve(const FieldPath& path) const {
   if (field == "purpose") return FilterValue::Enum(change_.purpose());
   if (field == "state") return FilterValue::Enum(change_.state());
   if (field == "change_time") return Time(change_.change_time());
+  return FilterValue::Absent();
+}
+
+FilterValue JourneyFieldResolver::Resolve(const FieldPath& path) const {
+  const absl::string_view field = path.field;
+  if (field == "state") return FilterValue::Enum(journey_.state());
+  if (field == "type") return FilterValue::String(journey_.type());
+  if (field == "step") return FilterValue::String(journey_.step());
+  if (field == "create_time") return Time(journey_.create_time());
+  if (field == "update_time") return Time(journey_.update_time());
+  if (field == "attributes") return Attribute(journey_.attributes(), path.key);
   return FilterValue::Absent();
 }
 

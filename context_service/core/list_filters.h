@@ -17,6 +17,7 @@
 #include "cxp/context/v1/consent.pb.h"
 #include "cxp/context/v1/customer.pb.h"
 #include "cxp/context/v1/interaction.pb.h"
+#include "cxp/context/v1/journey.pb.h"
 
 namespace cxp::context {
 
@@ -26,6 +27,8 @@ const filter::FilterSchema& CustomerFilterSchema();
 const filter::FilterSchema& InteractionFilterSchema();
 // channel, purpose, state, change_time
 const filter::FilterSchema& ConsentChangeFilterSchema();
+// state, type, step, create_time, update_time, attributes.<key>
+const filter::FilterSchema& JourneyFilterSchema();
 
 class CustomerFieldResolver : public filter::FieldResolver {
  public:
@@ -55,6 +58,15 @@ class ConsentChangeFieldResolver : public filter::FieldResolver {
 
  private:
   const cxp::context::v1::ConsentChange& change_;
+};
+
+class JourneyFieldResolver : public filter::FieldResolver {
+ public:
+  explicit JourneyFieldResolver(const cxp::context::v1::Journey& journey) : journey_(journey) {}
+  filter::FilterValue Resolve(const filter::FieldPath& path) const override;
+
+ private:
+  const cxp::context::v1::Journey& journey_;
 };
 
 // Inclusive occur_time bounds implied by the filter's top-level AND terms.

@@ -1320,6 +1320,87 @@ TEST_F(ContextServiceTest, ContactPreferencesWithEtag) {
             absl::StatusCode::kNotFound);
 }
 
+// ---------------------------------------------------------------- journeys
+
+// A missed-delivery journey as the domain texts tell it: reported by phone,
+// continued in chat, seen by the next agent in the customer view, resolved.
+TEST_F(ContextServiceTest, JourneyResumesAcrossChannelsThroughTheClient) {
+  Create(kAcme, NewCustomer("jrn-1", {Phone("010-3100-0001")}));
+  v1::StartJourneyRequest start;
+  start.set_parent(Name("jrn-1"));
+  start.mutable_journey()->set_type("missed_delivery");
+  (*start.mutable_journey()->mutable_attributes())["parcel_id"].set_string_value("P-4711");
+  start.set_step("reported");
+  start.set_channel(type::CHANNEL_VOICE);
+  start.set_request_id("5d2f0c1e-3b7a-4c9e-8f21-0a6b4d3c2e19");
+  ASSERT_OK_AND_ASSIGN(started, CALL(client(), StartJourney, kAcme, start));
+  ASSERT_OK_AND_ASSIGN(retried, CALL(client(), StartJourney, kAcme, start));
+  EXPECT_TRUE(MessageDifferencer::Equals(started.journey(), retried.journey()));
+  const std::string name = started.journey().name();
+  EXPECT_THAT(name, ::testing::StartsWith("customers/jrn-1/journeys/"));
+
+  // The chat channel references the journey and moves it on.
+  v1::AppendInteractionRequest chat;
+  *chat.mutable_customer() = ByIdentity(Phone("010-3100-0001"));
+  chat.mutable_interaction()->set_channel(type::CHANNEL_CHAT);
+  chat.mutable_interaction()->set_direction(Interaction::DIRECTION_INBOUND);
+  chat.mutable_interaction()->set_type("message");
+  chat.mutable_interaction()->set_journey(name);
+  Append(kAcme, chat);
+  v1::AdvanceJourneyRequest advance;
+  advance.set_name(name);
+  advance.set_step("redelivery_booked");
+  advance.set_state(v1::Journey::STATE_WAITING_ON_CUSTOMER);
+  advance.set_channel(type::CHANNEL_CHAT);
+  advance.set_etag(started.journey().etag());
+  ASSERT_OK_AND_ASSIGN(advanced, CALL(client(), AdvanceJourney, kAcme, advance));
+  EXPECT_EQ(advanced.journey().transitions_size(), 2);
+  EXPECT_ERROR(CALL(client(), AdvanceJourney, kAcme, advance), absl::StatusCode::kAborted, "etag");
+
+  // The next agent sees where the customer left off.
+  v1::GetCustomerContextRequest view;
+  *view.mutable_customer() = ByIdentity(Phone("010-3100-0001"));
+  ASSERT_OK_AND_ASSIGN(context, CALL(client(), GetCustomerContext, kAcme, view));
+  ASSERT_EQ(context.customer_context().open_journeys_size(), 1);
+  EXPECT_EQ(context.customer_context().open_journeys(0).step(), "redelivery_booked");
+  EXPECT_EQ(context.customer_context().recent_interactions(0).journey(), name);
+
+  v1::ListJourneysRequest list;
+  list.set_parent(Name("jrn-1"));
+  list.set_filter("state = WAITING_ON_CUSTOMER");
+  ASSERT_OK_AND_ASSIGN(listed, CALL(client(), ListJourneys, kAcme, list));
+  ASSERT_EQ(listed.journeys_size(), 1);
+  EXPECT_TRUE(MessageDifferencer::Equals(listed.journeys(0), advanced.journey()));
+
+  advance.set_etag("");
+  advance.set_step("");
+  advance.set_state(v1::Journey::STATE_RESOLVED);
+  ASSERT_OK_AND_ASSIGN(resolved, CALL(client(), AdvanceJourney, kAcme, advance));
+  EXPECT_TRUE(resolved.journey().has_end_time());
+  EXPECT_ERROR(CALL(client(), AdvanceJourney, kAcme, advance),
+               absl::StatusCode::kFailedPrecondition, "RESOLVED");
+  ASSERT_OK_AND_ASSIGN(after, CALL(client(), GetCustomerContext, kAcme, view));
+  EXPECT_EQ(after.customer_context().open_journeys_size(), 0);
+
+  // Errors name the field; other tenants see nothing.
+  v1::StartJourneyRequest bad = start;
+  bad.set_request_id("");
+  bad.mutable_journey()->set_type("Missed Delivery");
+  EXPECT_ERROR(CALL(client(), StartJourney, kAcme, bad), absl::StatusCode::kInvalidArgument,
+               "journey.type");
+  chat.mutable_interaction()->set_journey(Name("jrn-1") + "/journeys/nope");
+  EXPECT_ERROR(CALL(client(), AppendInteraction, kAcme, chat), absl::StatusCode::kNotFound,
+               "interaction.journey");
+  v1::GetJourneyRequest get;
+  get.set_name(name);
+  EXPECT_TRUE(CALL(client(), GetJourney, kAcme, get).ok());
+  EXPECT_EQ(CALL(client(), GetJourney, kGlobex, get).status().code(), absl::StatusCode::kNotFound);
+  list.set_parent("customers/-");
+  list.set_filter("");
+  ASSERT_OK_AND_ASSIGN(other_tenant, CALL(client(), ListJourneys, kQuiet, list));
+  EXPECT_THAT(other_tenant.journeys(), IsEmpty());
+}
+
 // ------------------------------------------------------ GetCustomerContext
 
 TEST_F(ContextServiceTest, CustomerContextHasEverythingInOneCall) {

@@ -456,6 +456,312 @@ TEST_F(ContextCoreTest, DeleteRemovesEverything) {
   EXPECT_EQ(Context(ref).recent_interactions_size(), 1);
 }
 
+// ------------------------------------------------------------------ journeys
+
+v1::StartJourneyRequest NewJourney(const std::string& customer_id, const std::string& journey_id,
+                                   const std::string& type = "missed_delivery",
+                                   const std::string& step = "reported") {
+  v1::StartJourneyRequest request;
+  request.set_parent("customers/" + customer_id);
+  request.set_journey_id(journey_id);
+  request.mutable_journey()->set_type(type);
+  request.mutable_journey()->set_display_name("Parcel did not arrive");
+  (*request.mutable_journey()->mutable_attributes())["parcel_id"].set_string_value("P-1");
+  request.set_step(step);
+  request.set_channel(cxp::type::v1::CHANNEL_VOICE);
+  return request;
+}
+
+v1::AdvanceJourneyRequest Advance(const std::string& name, const std::string& step,
+                                  v1::Journey::State state, const std::string& etag = "") {
+  v1::AdvanceJourneyRequest request;
+  request.set_name(name);
+  request.set_step(step);
+  request.set_state(state);
+  request.set_channel(cxp::type::v1::CHANNEL_CHAT);
+  request.set_etag(etag);
+  return request;
+}
+
+TEST_F(ContextCoreTest, JourneyStartsAdvancesWithEtagsAndEnds) {
+  Create("c1");
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  const v1::Journey& journey = started.journey();
+  EXPECT_EQ(journey.name(), "customers/c1/journeys/j1");
+  EXPECT_EQ(journey.state(), v1::Journey::STATE_OPEN);
+  EXPECT_EQ(journey.step(), "reported");
+  EXPECT_EQ(journey.etag(), "1");
+  ASSERT_EQ(journey.transitions_size(), 1);
+  EXPECT_EQ(journey.transitions(0).channel(), cxp::type::v1::CHANNEL_VOICE);
+  EXPECT_FALSE(journey.has_end_time());
+
+  now_ += absl::Minutes(5);
+  v1::AdvanceJourneyRequest advance = Advance(journey.name(), "redelivery_booked",
+                                              v1::Journey::STATE_WAITING_ON_CUSTOMER, "1");
+  (*advance.mutable_attributes())["order_number"].set_string_value("O-9");
+  advance.set_note("customer picks a slot");
+  v1::AdvanceJourneyResponse advanced;
+  ASSERT_TRUE(core_->AdvanceJourney(kTenant, advance, advanced).ok());
+  EXPECT_EQ(advanced.journey().etag(), "2");
+  EXPECT_EQ(advanced.journey().step(), "redelivery_booked");
+  EXPECT_EQ(advanced.journey().attributes().at("parcel_id").string_value(), "P-1");  // kept
+  EXPECT_EQ(advanced.journey().attributes().at("order_number").string_value(), "O-9");
+  ASSERT_EQ(advanced.journey().transitions_size(), 2);
+  EXPECT_EQ(advanced.journey().transitions(1).channel(), cxp::type::v1::CHANNEL_CHAT);
+  EXPECT_EQ(advanced.journey().transitions(1).note(), "customer picks a slot");
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(advanced.journey().update_time()),
+            absl::ToUnixMicros(now_));
+
+  // A stale etag is ABORTED and changes nothing.
+  v1::AdvanceJourneyResponse ignored;
+  EXPECT_EQ(core_->AdvanceJourney(kTenant, Advance(journey.name(), "x", {}, "1"), ignored).code(),
+            absl::StatusCode::kAborted);
+  // Neither step nor state: INVALID_ARGUMENT.
+  absl::Status empty = core_->AdvanceJourney(kTenant, Advance(journey.name(), "", {}), ignored);
+  EXPECT_EQ(empty.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(empty.message()), HasSubstr("step"));
+  v1::GetJourneyRequest get;
+  get.set_name(journey.name());
+  v1::GetJourneyResponse got;
+  ASSERT_TRUE(core_->GetJourney(kTenant, get, got).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got.journey(), advanced.journey()));
+
+  // Only the step changes: the state stays; then resolving ends it.
+  ASSERT_TRUE(core_->AdvanceJourney(kTenant, Advance(journey.name(), "slot_chosen", {}), advanced)
+                  .ok());
+  EXPECT_EQ(advanced.journey().state(), v1::Journey::STATE_WAITING_ON_CUSTOMER);
+  ASSERT_TRUE(core_->AdvanceJourney(
+                       kTenant, Advance(journey.name(), "", v1::Journey::STATE_RESOLVED), advanced)
+                  .ok());
+  EXPECT_EQ(advanced.journey().step(), "slot_chosen");
+  EXPECT_TRUE(advanced.journey().has_end_time());
+  absl::Status finished = core_->AdvanceJourney(
+      kTenant, Advance(journey.name(), "", v1::Journey::STATE_OPEN), ignored);
+  EXPECT_EQ(finished.code(), absl::StatusCode::kFailedPrecondition) << finished;
+
+  get.set_name("customers/c1/journeys/nope");
+  EXPECT_EQ(core_->GetJourney(kTenant, get, got).code(), absl::StatusCode::kNotFound);
+  get.set_name("customers/c1/cases/j1");
+  EXPECT_EQ(core_->GetJourney(kTenant, get, got).code(), absl::StatusCode::kInvalidArgument);
+  // Another tenant sees nothing.
+  get.set_name(journey.name());
+  EXPECT_EQ(core_->GetJourney("other", get, got).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(ContextCoreTest, StartJourneyErrorsChangeNothingAndRetriesStartOnce) {
+  Create("c1");
+  v1::StartJourneyResponse response;
+  EXPECT_EQ(core_->StartJourney(kTenant, NewJourney("nobody", "j1"), response).code(),
+            absl::StatusCode::kNotFound);
+  absl::Status bad_type = core_->StartJourney(kTenant, NewJourney("c1", "j1", "Missed Delivery"),
+                                              response);
+  EXPECT_EQ(bad_type.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(bad_type.message()), HasSubstr("journey.type"));
+  v1::StartJourneyRequest terminal = NewJourney("c1", "j1");
+  terminal.set_state(v1::Journey::STATE_RESOLVED);
+  EXPECT_EQ(core_->StartJourney(kTenant, terminal, response).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  v1::StartJourneyRequest request = NewJourney("c1", "");
+  request.set_request_id("0b8e5c3e-7a4f-4e0b-9a51-6f3c2a1d9e77");
+  v1::StartJourneyResponse first, retried;
+  ASSERT_TRUE(core_->StartJourney(kTenant, request, first).ok());
+  ASSERT_TRUE(core_->StartJourney(kTenant, request, retried).ok());
+  EXPECT_EQ(first.journey().name(), retried.journey().name());
+  EXPECT_EQ(core_->StartJourney(kTenant, NewJourney("c1", first.journey().name().substr(22)),
+                                response)
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+  v1::ListJourneysRequest list;
+  list.set_parent("customers/c1");
+  v1::ListJourneysResponse listed;
+  ASSERT_TRUE(core_->ListJourneys(kTenant, list, listed).ok());
+  EXPECT_EQ(listed.journeys_size(), 1);  // the failed and retried starts added nothing
+}
+
+TEST_F(ContextCoreTest, ListJourneysMostRecentlyUpdatedFirstPagedAndFiltered) {
+  Create("c1");
+  Create("c2");
+  v1::StartJourneyResponse started;
+  for (const char* id : {"j1", "j2", "j3"}) {
+    ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", id), started).ok());
+    now_ += absl::Seconds(1);
+  }
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c2", "k1", "card_replacement"), started)
+                  .ok());
+  now_ += absl::Seconds(1);
+  v1::AdvanceJourneyResponse advanced;
+  ASSERT_TRUE(core_->AdvanceJourney(kTenant,
+                                    Advance("customers/c1/journeys/j1", "approved",
+                                            v1::Journey::STATE_WAITING_ON_BUSINESS),
+                                    advanced)
+                  .ok());
+
+  auto list_all = [&](const std::string& parent, const std::string& filter) {
+    std::vector<std::string> names;
+    v1::ListJourneysRequest request;
+    request.set_parent(parent);
+    request.set_filter(filter);
+    request.set_page_size(2);
+    for (int page = 0; page < 10; ++page) {
+      v1::ListJourneysResponse response;
+      absl::Status status = core_->ListJourneys(kTenant, request, response);
+      EXPECT_TRUE(status.ok()) << status;
+      for (const v1::Journey& journey : response.journeys()) names.push_back(journey.name());
+      if (response.next_page_token().empty()) break;
+      request.set_page_token(response.next_page_token());
+    }
+    return names;
+  };
+  EXPECT_THAT(list_all("customers/c1", ""),
+              ::testing::ElementsAre("customers/c1/journeys/j1", "customers/c1/journeys/j3",
+                                     "customers/c1/journeys/j2"));
+  EXPECT_THAT(list_all("customers/-", ""),
+              ::testing::ElementsAre("customers/c1/journeys/j1", "customers/c2/journeys/k1",
+                                     "customers/c1/journeys/j3", "customers/c1/journeys/j2"));
+  EXPECT_THAT(list_all("customers/-", "state = WAITING_ON_BUSINESS"),
+              ::testing::ElementsAre("customers/c1/journeys/j1"));
+  EXPECT_THAT(list_all("customers/-", "type = \"card_replacement\" AND attributes.parcel_id = \"P-1\""),
+              ::testing::ElementsAre("customers/c2/journeys/k1"));
+
+  v1::ListJourneysRequest request;
+  request.set_parent("customers/nobody");
+  v1::ListJourneysResponse response;
+  EXPECT_EQ(core_->ListJourneys(kTenant, request, response).code(), absl::StatusCode::kNotFound);
+  request.set_parent("customers/c1");
+  request.set_filter("colour = \"red\"");
+  EXPECT_EQ(core_->ListJourneys(kTenant, request, response).code(),
+            absl::StatusCode::kInvalidArgument);
+  request.set_filter("");
+  request.set_parent("customers/-");
+  ASSERT_TRUE(core_->ListJourneys("other", request, response).ok());
+  EXPECT_EQ(response.journeys_size(), 0);  // tenant isolation
+}
+
+TEST_F(ContextCoreTest, OpenJourneysAppearInTheCustomerViewAndFollowChanges) {
+  Create("c1");
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  EXPECT_EQ(Context(ref).open_journeys_size(), 0);
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  now_ += absl::Seconds(1);
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j2"), started).ok());
+  v1::CustomerContext context = Context(ref);  // cached from here on
+  ASSERT_EQ(context.open_journeys_size(), 2);
+  EXPECT_EQ(context.open_journeys(0).name(), "customers/c1/journeys/j2");
+
+  now_ += absl::Seconds(1);
+  v1::AdvanceJourneyResponse advanced;
+  ASSERT_TRUE(core_->AdvanceJourney(kTenant,
+                                    Advance("customers/c1/journeys/j1", "slot_chosen",
+                                            v1::Journey::STATE_WAITING_ON_CUSTOMER),
+                                    advanced)
+                  .ok());
+  context = Context(ref);
+  ASSERT_EQ(context.open_journeys_size(), 2);
+  EXPECT_EQ(context.open_journeys(0).name(), "customers/c1/journeys/j1");  // updated last
+  EXPECT_EQ(context.open_journeys(0).step(), "slot_chosen");
+  EXPECT_EQ(context.open_journeys(0).etag(), "2");
+  ASSERT_EQ(context.open_journeys(0).transitions_size(), 1);  // only the latest
+  EXPECT_EQ(context.open_journeys(0).transitions(0).step(), "slot_chosen");
+
+  ASSERT_TRUE(core_->AdvanceJourney(
+                       kTenant, Advance("customers/c1/journeys/j2", "", v1::Journey::STATE_ABANDONED),
+                       advanced)
+                  .ok());
+  context = Context(ref);
+  ASSERT_EQ(context.open_journeys_size(), 1);
+  EXPECT_EQ(context.open_journeys(0).name(), "customers/c1/journeys/j1");
+  Reopen();  // from storage, not the cache
+  EXPECT_EQ(Context(ref).open_journeys_size(), 1);
+}
+
+TEST_F(ContextCoreTest, AtMostAHundredOpenJourneysAndTheViewShowsTwenty) {
+  Create("c1");
+  v1::StartJourneyResponse started;
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", absl::StrCat("j", i)), started).ok());
+    now_ += absl::Milliseconds(1);
+  }
+  absl::Status full = core_->StartJourney(kTenant, NewJourney("c1", "j100"), started);
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  v1::CustomerContext context = Context(ref);
+  ASSERT_EQ(context.open_journeys_size(), 20);
+  EXPECT_EQ(context.open_journeys(0).name(), "customers/c1/journeys/j99");
+  // Ending one makes room.
+  v1::AdvanceJourneyResponse advanced;
+  ASSERT_TRUE(core_->AdvanceJourney(
+                       kTenant, Advance("customers/c1/journeys/j0", "", v1::Journey::STATE_RESOLVED),
+                       advanced)
+                  .ok());
+  EXPECT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j100"), started).ok());
+}
+
+TEST_F(ContextCoreTest, InteractionsReferenceExistingJourneys) {
+  Create("c1");
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  v1::AppendInteractionRequest request;
+  request.mutable_customer()->set_customer("customers/c1");
+  request.mutable_interaction()->set_channel(cxp::type::v1::CHANNEL_CHAT);
+  request.mutable_interaction()->set_direction(v1::Interaction::DIRECTION_INBOUND);
+  request.mutable_interaction()->set_type("message");
+  request.mutable_interaction()->set_journey("customers/c1/journeys/j1");
+  v1::AppendInteractionResponse appended;
+  ASSERT_TRUE(core_->AppendInteraction(kTenant, request, appended).ok());
+  request.mutable_interaction()->set_journey("customers/c1/journeys/j2");
+  absl::Status missing = core_->AppendInteraction(kTenant, request, appended);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound) << missing;
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("interaction.journey"));
+  v1::ListInteractionsRequest list;
+  list.set_parent("customers/c1");
+  list.set_filter("journey = \"customers/c1/journeys/j1\"");
+  v1::ListInteractionsResponse listed;
+  ASSERT_TRUE(core_->ListInteractions(kTenant, list, listed).ok());
+  EXPECT_EQ(listed.interactions_size(), 1);
+}
+
+TEST_F(ContextCoreTest, DeletingACustomerRemovesItsJourneys) {
+  Create("c1");
+  Create("c2");
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c2", "k1"), started).ok());
+  v1::DeleteCustomerRequest erase;
+  erase.set_name("customers/c1");
+  v1::DeleteCustomerResponse erased;
+  ASSERT_TRUE(core_->DeleteCustomer(kTenant, erase, erased).ok());
+  v1::GetJourneyRequest get;
+  get.set_name("customers/c1/journeys/j1");
+  v1::GetJourneyResponse got;
+  EXPECT_EQ(core_->GetJourney(kTenant, get, got).code(), absl::StatusCode::kNotFound);
+  v1::ListJourneysRequest list;
+  list.set_parent("customers/-");
+  v1::ListJourneysResponse listed;
+  ASSERT_TRUE(core_->ListJourneys(kTenant, list, listed).ok());
+  ASSERT_EQ(listed.journeys_size(), 1);
+  EXPECT_EQ(listed.journeys(0).name(), "customers/c2/journeys/k1");
+  // The tenant-wide index holds no row of the deleted customer either.
+  int rows = 0;
+  ASSERT_TRUE(store_
+                  ->ScanJourneysByTime(kTenant, "", "", 100,
+                                       [&](const std::string&,
+                                           const ContextStore::JourneyIndexEntry&) {
+                                         ++rows;
+                                         return true;
+                                       })
+                  .ok());
+  EXPECT_EQ(rows, 1);
+  Create("c1");  // a re-created id starts without journeys
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  EXPECT_EQ(Context(ref).open_journeys_size(), 0);
+}
+
 // Appends number and count from the customer's stats row: a rejected
 // append changes nothing, a deleted and re-created customer starts again at
 // 1, and a reopened store goes on where the last commit left off.
