@@ -1,6 +1,7 @@
 #include "context_service/context_service_impl.h"
 
 #include "common/server/unary_call.h"
+#include "context_service/watch_changes_reactor.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 
@@ -75,5 +76,10 @@ grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
 
 #undef CXP_CONTEXT_READ_RPC
 #undef CXP_CONTEXT_WRITE_RPC
+
+grpc::ServerWriteReactor<v1::WatchChangesResponse>* ContextServiceImpl::WatchChanges(
+    grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) {
+  return new WatchChangesReactor(changes_, pool_, context, *request);
+}
 
 }  // namespace cxp::context

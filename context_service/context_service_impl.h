@@ -3,11 +3,12 @@
 //
 // Each handler is one hand-off: HandleUnary authenticates the call, moves it
 // off the reactor thread and maps the core's absl::Status to a gRPC status;
-// ContextCore validates and decides. RPCs of part 2 not built yet (merge,
-// handoff, change stream, erasure, export) answer UNIMPLEMENTED until they
-// land.
+// ContextCore validates and decides. WatchChanges streams from the
+// ChangeFeed. RPCs of part 2 not built yet (merge, handoff, erasure,
+// export) answer UNIMPLEMENTED until they land.
 //
-// Ownership: borrows the core, which must outlive the service.
+// Ownership: borrows the core and the change feed, which must outlive the
+// service.
 // Threading: handlers run concurrently on the handler pool.
 
 #ifndef CXP_CONTEXT_SERVICE_CONTEXT_SERVICE_IMPL_H_
@@ -15,6 +16,7 @@
 
 #include "common/server/handler_pool.h"
 #include "common/server/server.h"
+#include "context_service/core/change_feed.h"
 #include "context_service/core/context_core.h"
 #include "cxp/context/v1/context_service.grpc.pb.h"
 
@@ -27,8 +29,13 @@ class ContextServiceImpl final
     : public v1::ContextService::WithRawCallbackMethod_GetCustomerContext<
           v1::ContextService::CallbackService> {
  public:
-  ContextServiceImpl(const server::ServerOptions& options, ContextCore& core)
-      : pool_(options.worker_threads), core_(core) {}
+  ContextServiceImpl(const server::ServerOptions& options, ContextCore& core,
+                     const ChangeFeed& changes)
+      : pool_(options.worker_threads), core_(core), changes_(changes) {}
+
+  // Server streaming; see watch_changes_reactor.h.
+  grpc::ServerWriteReactor<v1::WatchChangesResponse>* WatchChanges(
+      grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) override;
 
   grpc::ServerUnaryReactor* CreateCustomer(grpc::CallbackServerContext* context,
                                            const v1::CreateCustomerRequest* request,
@@ -94,6 +101,7 @@ class ContextServiceImpl final
  private:
   server::HandlerPool pool_;
   ContextCore& core_;
+  const ChangeFeed& changes_;
 };
 
 }  // namespace cxp::context

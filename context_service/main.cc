@@ -62,11 +62,15 @@ int main(int argc, char** argv) {
              cxp::context::ContextCore::Create(
                  *shared_store, {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
                                  .page_token_key = *token_key}));
+         auto changes = std::make_shared<cxp::context::ChangeFeed>(*shared_store);
          ServiceSet set;
          set.Add(cxp::context::v1::ContextService::service_full_name(),
-                 std::make_unique<cxp::context::ContextServiceImpl>(options, *core));
+                 std::make_unique<cxp::context::ContextServiceImpl>(options, *core, *changes));
+         // Open WatchChanges streams end (UNAVAILABLE, resume) instead of
+         // holding the drain for its whole timeout.
+         set.on_shutdown = [shared_store] { shared_store->sequencer().Stop(); };
          // The core and store live until the server has drained.
-         set.on_drained = [rocks, shared_store, core] { (void)rocks->Close(); };
+         set.on_drained = [rocks, shared_store, core, changes] { (void)rocks->Close(); };
          return set;
        }},
       argc, argv);

@@ -70,6 +70,8 @@ struct ServiceSet {
   }
   // Full proto name → the service (owned).
   std::vector<std::pair<std::string, std::unique_ptr<grpc::Service>>> services;
+  // Runs when shutdown starts, before draining: end long-lived streams here.
+  std::function<void()> on_shutdown;
   // Runs once the server has drained and stopped: close stores here.
   std::function<void()> on_drained;
 };

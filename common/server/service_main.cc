@@ -87,6 +87,7 @@ int RunServiceMain(const ServiceDefinition& definition, int argc, char** argv) {
            absl::StrCat("received ", strsignal(signal_number), "; draining for up to ",
                         absl::FormatDuration(options.drain_timeout)));
   const absl::Time drain_start = absl::Now();
+  if (services->on_shutdown) services->on_shutdown();
   (*server)->Shutdown(options.drain_timeout);
   server->reset();
   if (services->on_drained) services->on_drained();

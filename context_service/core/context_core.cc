@@ -216,6 +216,13 @@ void UpdateOpenJourneys(const v1::Journey& journey, storage::OpenJourneys& open)
   for (int i = journeys->size() - 1; i > 0; --i) journeys->SwapElements(i, i - 1);
 }
 
+v1::ChangeEvent NewChange(v1::ChangeKind kind, absl::Time now) {
+  v1::ChangeEvent event;
+  event.set_kind(kind);
+  *event.mutable_change_time() = ToTimestamp(now);
+  return event;
+}
+
 absl::Status CheckNotMerged(const std::string& id, const CustomerRecord& record) {
   if (!record.customer().merged_into().empty()) {
     return FailedPrecondition(CustomerName(id),
@@ -303,14 +310,15 @@ void ContextCore::StoreResponse(const Tenant& tenant, const std::string& method,
 }
 
 absl::Status ContextCore::SaveCustomer(const Tenant& tenant, const std::string& id, absl::Time now,
-                                       CustomerRecord& record, ContextStore::Batch& batch,
-                                       v1::Customer& out) const {
+                                       CustomerRecord& record, v1::ChangeEvent change,
+                                       ContextStore::Batch& batch, v1::Customer& out) const {
   *record.mutable_customer()->mutable_update_time() = ToTimestamp(now);
   record.set_version(record.version() + 1);  // a new etag
   batch.PutCustomer(tenant, id, record);
-  RETURN_IF_ERROR(store_.Commit(batch));
   out = ToApi(id, record);
-  return absl::OkStatus();
+  if (change.kind() == v1::CHANGE_KIND_CUSTOMER_UPDATED) *change.mutable_customer_snapshot() = out;
+  batch.AddChange(tenant, id, std::move(change));
+  return store_.Commit(batch);
 }
 
 // ---------------------------------------------------------------- customers
@@ -393,6 +401,9 @@ absl::Status ContextCore::CreateCustomer(const Tenant& tenant,
   batch.PutCustomerTimeIndex(tenant, id, absl::ToUnixMicros(now));
   for (const std::string& key : identity_keys) batch.PutIdentity(tenant, key, id);
   *response.mutable_customer() = ToApi(id, record);
+  v1::ChangeEvent created = NewChange(v1::CHANGE_KIND_CUSTOMER_CREATED, now);
+  *created.mutable_customer_snapshot() = response.customer();
+  batch.AddChange(tenant, id, std::move(created));
   if (!request.request_id().empty()) {
     StoreResponse(tenant, "CreateCustomer", request.request_id(), fingerprint, now, response,
                   batch);
@@ -479,7 +490,8 @@ absl::Status ContextCore::UpdateCustomer(const Tenant& tenant,
   RETURN_IF_ERROR(validation::ValidateAttributes(customer.attributes(), kMaxCustomerAttributes,
                                                  "customer.attributes"));
   ContextStore::Batch batch = store_.NewBatch();
-  return SaveCustomer(tenant, id, now, record, batch, *response.mutable_customer());
+  return SaveCustomer(tenant, id, now, record, NewChange(v1::CHANGE_KIND_CUSTOMER_UPDATED, now),
+                      batch, *response.mutable_customer());
 }
 
 absl::Status ContextCore::ListCustomers(const Tenant& tenant,
@@ -539,6 +551,7 @@ absl::Status ContextCore::DeleteCustomer(const Tenant& tenant,
           return true;
         }));
     batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
+    batch.AddChange(tenant, id, NewChange(v1::CHANGE_KIND_CUSTOMER_DELETED, options_.clock()));
     return store_.Commit(batch);
   }
   return absl::AbortedError(absl::StrCat(CustomerName(id), ": changed concurrently, retry"));
@@ -587,7 +600,10 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
   }
   ContextStore::Batch batch = store_.NewBatch();
   batch.PutIdentity(tenant, key, id);
-  return SaveCustomer(tenant, id, now, record, batch, *response.mutable_customer());
+  v1::ChangeEvent added = NewChange(v1::CHANGE_KIND_IDENTITY_ADDED, now);
+  *added.mutable_identity() = identity;
+  return SaveCustomer(tenant, id, now, record, std::move(added), batch,
+                      *response.mutable_customer());
 }
 
 absl::Status ContextCore::RemoveIdentity(const Tenant& tenant,
@@ -613,7 +629,10 @@ absl::Status ContextCore::RemoveIdentity(const Tenant& tenant,
   identities->erase(it);
   ContextStore::Batch batch = store_.NewBatch();
   batch.DeleteIdentity(tenant, key);
-  return SaveCustomer(tenant, id, now, record, batch, *response.mutable_customer());
+  v1::ChangeEvent removed = NewChange(v1::CHANGE_KIND_IDENTITY_REMOVED, now);
+  *removed.mutable_identity() = identity;
+  return SaveCustomer(tenant, id, now, record, std::move(removed), batch,
+                      *response.mutable_customer());
 }
 
 absl::StatusOr<std::string> ContextCore::ResolveRef(const Tenant& tenant,
@@ -739,6 +758,9 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
       batch.PutCustomer(tenant, id, record);
       batch.PutCustomerTimeIndex(tenant, id, absl::ToUnixMicros(now));
       batch.PutIdentity(tenant, identity_key, id);
+      v1::ChangeEvent created = NewChange(v1::CHANGE_KIND_CUSTOMER_CREATED, now);
+      *created.mutable_customer_snapshot() = ToApi(id, record);
+      batch.AddChange(tenant, id, std::move(created));
     }
     storage::ContactStats stats;
     if (!create) {
@@ -774,7 +796,10 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     RecordContact(interaction, now, stats);
     batch.PutInteraction(tenant, id, ToMicros(interaction.occur_time()), seq, interaction);
     batch.PutStats(tenant, id, stats);
-    *response.mutable_interaction() = interaction;
+    v1::ChangeEvent appended = NewChange(v1::CHANGE_KIND_INTERACTION_APPENDED, now);
+    *appended.mutable_interaction() = interaction;
+    batch.AddChange(tenant, id, std::move(appended));
+    *response.mutable_interaction() = std::move(interaction);
     response.set_customer_created(create);
     if (!request.request_id().empty()) {
       StoreResponse(tenant, "AppendInteraction", request.request_id(), fingerprint, now, response,
@@ -895,6 +920,9 @@ absl::Status ContextCore::UpdateConsent(const Tenant& tenant,
   ContextStore::Batch batch = store_.NewBatch();
   batch.PutConsent(tenant, id, consent);
   batch.PutConsentChange(tenant, id, seq, change);
+  v1::ChangeEvent consent_updated = NewChange(v1::CHANGE_KIND_CONSENT_UPDATED, now);
+  *consent_updated.mutable_consent_change() = change;
+  batch.AddChange(tenant, id, std::move(consent_updated));
   RETURN_IF_ERROR(store_.Commit(batch));
   *response.mutable_consent() = ToApiConsent(id, consent);
   return absl::OkStatus();
@@ -974,9 +1002,12 @@ absl::Status ContextCore::UpdateContactPreferences(
   preferences.set_version(preferences.version() + 1);
   ContextStore::Batch batch = store_.NewBatch();
   batch.PutPreferences(tenant, id, preferences);
-  RETURN_IF_ERROR(store_.Commit(batch));
   *response.mutable_contact_preferences() = ToApiPreferences(id, preferences);
-  return absl::OkStatus();
+  v1::ChangeEvent preferences_updated =
+      NewChange(v1::CHANGE_KIND_CONTACT_PREFERENCES_UPDATED, now);
+  *preferences_updated.mutable_contact_preferences() = response.contact_preferences();
+  batch.AddChange(tenant, id, std::move(preferences_updated));
+  return store_.Commit(batch);
 }
 
 // ----------------------------------------------------------------- journeys
@@ -1036,6 +1067,9 @@ absl::Status ContextCore::StartJourney(const Tenant& tenant, const v1::StartJour
   batch.PutJourney(tenant, id, journey_id, record);
   batch.PutJourneyIndex(tenant, id, journey_id, absl::ToUnixMicros(now));
   batch.PutOpenJourneys(tenant, id, open);
+  v1::ChangeEvent journey_started = NewChange(v1::CHANGE_KIND_JOURNEY_STARTED, now);
+  *journey_started.mutable_journey() = response.journey();
+  batch.AddChange(tenant, id, std::move(journey_started));
   if (!request.request_id().empty()) {
     StoreResponse(tenant, "StartJourney", request.request_id(), fingerprint, now, response, batch);
   }
@@ -1093,6 +1127,9 @@ absl::Status ContextCore::AdvanceJourney(const Tenant& tenant,
   batch.DeleteJourneyIndex(tenant, id, name.journey_id, old_update_micros);
   batch.PutJourneyIndex(tenant, id, name.journey_id, absl::ToUnixMicros(now));
   batch.PutOpenJourneys(tenant, id, open);
+  v1::ChangeEvent journey_advanced = NewChange(v1::CHANGE_KIND_JOURNEY_ADVANCED, now);
+  *journey_advanced.mutable_journey() = response.journey();
+  batch.AddChange(tenant, id, std::move(journey_advanced));
   return store_.Commit(batch);
 }
 

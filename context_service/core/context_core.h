@@ -144,11 +144,12 @@ class ContextCore {
                      const google::protobuf::Message& response, ContextStore::Batch& batch) const;
 
   // Bumps the version (etag) and update_time of a changed profile, adds it
-  // to `batch` (which may hold related index changes), commits, and fills
-  // `out` with the API view.
+  // and its change event to `batch` (which may hold related index changes),
+  // commits, and fills `out` with the API view. A CUSTOMER_UPDATED event
+  // gets the new profile as its snapshot.
   absl::Status SaveCustomer(const Tenant& tenant, const std::string& id, absl::Time now,
-                            storage::CustomerRecord& record, ContextStore::Batch& batch,
-                            v1::Customer& out) const;
+                            storage::CustomerRecord& record, v1::ChangeEvent change,
+                            ContextStore::Batch& batch, v1::Customer& out) const;
 
   const ContextStore& store_;
   const ContextCoreOptions options_;

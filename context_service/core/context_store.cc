@@ -1,5 +1,8 @@
 #include "context_service/core/context_store.h"
 
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
@@ -18,6 +21,7 @@ constexpr char kPreferencesTag[] = "p";
 constexpr char kHeadTag[] = "h";
 constexpr char kTimelineTag[] = "t";
 constexpr char kJourneyTag[] = "j";
+constexpr char kChangeTag[] = "e";
 constexpr char kOpenJourneysTag[] = "o";
 // journeys_by_time: per customer, and tenant-wide.
 constexpr char kCustomerJourneysTag[] = "c";
@@ -109,6 +113,19 @@ absl::StatusOr<ContextStore::JourneyIndexEntry> ParseJourneyIndexKey(std::string
   return entry;
 }
 
+std::string ChangeKey(const std::string& tenant, int64_t sequence) {
+  return KeyBuilder(tenant).AddUint64(static_cast<uint64_t>(sequence)).key();
+}
+
+std::string CustomerChangeKey(const std::string& tenant, const std::string& id,
+                              int64_t sequence) {
+  return KeyBuilder(tenant)
+      .AddString(id)
+      .AddFixedBytes(kChangeTag)
+      .AddUint64(static_cast<uint64_t>(sequence))
+      .key();
+}
+
 std::string RequestKey(const std::string& tenant, const std::string& method,
                        const std::string& request_id) {
   return KeyBuilder(tenant).AddString(method).AddString(request_id).key();
@@ -153,7 +170,8 @@ absl::Status Scan(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* f
 
 std::vector<std::string> ContextStore::ColumnFamilies() {
   return {"profiles",     "profiles_by_time", "customer_state", "identities",
-          "interactions", "consent_history",  "requests",       "journeys_by_time"};
+          "interactions", "consent_history",  "requests",       "journeys_by_time",
+          "changes"};
 }
 
 void ContextStore::ConfigureOptions(rocksdb::Options& options) {
@@ -173,6 +191,9 @@ absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks,
   ASSIGN_OR_RETURN(store.consent_history_, rocks.ColumnFamily("consent_history"));
   ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily("requests"));
   ASSIGN_OR_RETURN(store.journeys_by_time_, rocks.ColumnFamily("journeys_by_time"));
+  ASSIGN_OR_RETURN(store.changes_, rocks.ColumnFamily("changes"));
+  ASSIGN_OR_RETURN(const int64_t last_sequence, store.LastChangeSequence());
+  store.sequencer_ = std::make_shared<ChangeSequencer>(last_sequence);
   return store;
 }
 
@@ -283,6 +304,12 @@ void ContextStore::Batch::PutOpenJourneys(const std::string& tenant, const std::
              open.SerializeAsString());
 }
 
+void ContextStore::Batch::AddChange(const std::string& tenant, const std::string& id,
+                                    cxp::context::v1::ChangeEvent event) {
+  event.set_customer(absl::StrCat("customers/", id));
+  changes_.push_back({tenant, id, std::move(event)});
+}
+
 void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const std::string& id,
                                              int64_t create_micros) {
   Touch(tenant, id);
@@ -300,10 +327,98 @@ void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const st
 }
 
 absl::Status ContextStore::Commit(Batch& batch) const {
+  const int count = static_cast<int>(batch.changes_.size());
+  int64_t first = 0;
+  if (count > 0) {
+    first = sequencer_->Allocate(count);
+    for (int i = 0; i < count; ++i) {
+      Batch::PendingChange& change = batch.changes_[i];
+      change.event.set_sequence(first + i);
+      batch.batch_.Put(changes_, ChangeKey(change.tenant, first + i),
+                       change.event.SerializeAsString());
+      batch.batch_.Put(customer_state_, CustomerChangeKey(change.tenant, change.id, first + i),
+                       "");
+    }
+  }
   const absl::Status written = store_->WriteUnsynced(&batch.batch_);
   // After the write, so a reader can't cache what it read before it.
   for (const std::string& key : batch.touched_) cache_->Invalidate(key);
+  if (count > 0) {
+    // Watchers see the events once durable: a crash then cannot take back
+    // an event somebody has seen, nor reuse its number.
+    if (written.ok()) {
+      store_->AfterDurable([sequencer = sequencer_, first, count](absl::Status) {
+        sequencer->Complete(first, count);
+      });
+    } else {
+      sequencer_->Complete(first, count);  // a gap
+    }
+  }
   return written;
+}
+
+absl::StatusOr<int64_t> ContextStore::LastChangeSequence() const {
+  int64_t last = 0;
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it, store_->NewIterator(changes_, {}));
+  // One seek to each tenant's first row (its purge floor, if any) and one
+  // to its last.
+  it->SeekToFirst();
+  while (it->Valid()) {
+    store::KeyReader first_key(it->key().ToStringView());
+    ASSIGN_OR_RETURN(const std::string tenant, first_key.ReadString());
+    ASSIGN_OR_RETURN(const uint64_t first_sequence, first_key.ReadUint64());
+    if (first_sequence == 0) {
+      int64_t floor = 0;
+      if (!absl::SimpleAtoi(absl::string_view(it->value().data(), it->value().size()), &floor)) {
+        return absl::DataLossError("corrupt change log floor of tenant " + tenant);
+      }
+      last = std::max(last, floor);
+    }
+    const std::string end = PrefixSuccessor(store::TenantPrefix(tenant));
+    it->SeekForPrev(end);
+    if (it->Valid()) {
+      store::KeyReader last_key(it->key().ToStringView());
+      RETURN_IF_ERROR(last_key.ReadString().status());
+      ASSIGN_OR_RETURN(const uint64_t last_sequence, last_key.ReadUint64());
+      last = std::max(last, static_cast<int64_t>(last_sequence));
+    }
+    it->Seek(end);
+  }
+  if (!it->status().ok()) {
+    return absl::InternalError("change log scan failed: " + it->status().ToString());
+  }
+  return last;
+}
+
+absl::Status ContextStore::ReadChanges(const std::string& tenant, int64_t after, int64_t up_to,
+                                       size_t max_rows, ChangeVisitor visit) const {
+  if (up_to <= after) return absl::OkStatus();
+  const std::string lower = ChangeKey(tenant, after + 1);
+  const std::string upper = ChangeKey(tenant, up_to + 1);
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(changes_, {.lower_bound = lower, .upper_bound = upper}));
+  size_t rows = 0;
+  for (it->Seek(lower); it->Valid() && rows < max_rows; it->Next(), ++rows) {
+    cxp::context::v1::ChangeEvent event;
+    if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("corrupt change event");
+    }
+    if (!visit(event)) break;
+  }
+  if (!it->status().ok()) {
+    return absl::InternalError("change log read failed: " + it->status().ToString());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> ContextStore::PurgedChangesUpTo(const std::string& tenant) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> floor, store_->Get(changes_, ChangeKey(tenant, 0)));
+  if (!floor) return 0;
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(*floor, &value)) {
+    return absl::DataLossError("corrupt change log floor of tenant " + tenant);
+  }
+  return value;
 }
 
 absl::StatusOr<std::optional<storage::CustomerRecord>> ContextStore::GetCustomer(

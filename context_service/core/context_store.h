@@ -15,6 +15,11 @@
 //   journeys_by_time  (tenant, 'c', customer, update desc, journey) → ""  (a customer's journeys,
 //                                                                most recently updated first)
 //                     (tenant, 'a', update desc, customer, journey) → ""  (the tenant's)
+//                     (tenant, customer, 'e', sequence)       → ""  (the customer's change
+//                                                                events, for erasure)
+//   changes           (tenant, sequence)                      → ChangeEvent (the change log;
+//                                                                sequence 0 holds the highest
+//                                                                sequence purged, as text)
 //   identities        (tenant, kind, namespace, value)        → customer id (ResolveCustomer:
 //                                                                one point read)
 //   interactions      empty since data layout 3 (held the timeline before)
@@ -31,7 +36,8 @@
 //
 // Writes go through ContextStore::Batch, committed as one RocksDB
 // WriteBatch: a change touching the profile, the identity index and the
-// counters is atomic. Commit returns once the batch is applied and in the
+// counters is atomic, and so is its change event: Commit numbers the
+// batch's events (ChangeSequencer) and writes them with the change. Commit returns once the batch is applied and in the
 // WAL file; it is durable when RocksStore::AfterDurable says so (the gRPC
 // edge answers only then), so no thread waits for an fsync.
 //
@@ -50,8 +56,10 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "common/store/rocks_store.h"
+#include "context_service/core/change_sequencer.h"
 #include "context_service/core/context_cache.h"
 #include "context_service/core/records.pb.h"
+#include "cxp/context/v1/change_event.pb.h"
 #include "cxp/context/v1/consent.pb.h"
 #include "cxp/context/v1/interaction.pb.h"
 #include "rocksdb/write_batch.h"
@@ -110,6 +118,10 @@ class ContextStore {
                             const std::string& journey_id, int64_t update_micros);
     void PutOpenJourneys(const std::string& tenant, const std::string& id,
                          const storage::OpenJourneys& open);
+    // Records a change event of customer `id` (its `customer` field is set
+    // here); Commit gives it its sequence number.
+    void AddChange(const std::string& tenant, const std::string& id,
+                   cxp::context::v1::ChangeEvent event);
     // Removes the profile, its index row, its state, timeline, journeys,
     // the customer's own journey index and consent history (identities and
     // the tenant-wide journey index rows are removed by the caller, who
@@ -124,12 +136,29 @@ class ContextStore {
     const ContextStore* store_;
     rocksdb::WriteBatch batch_;
     std::vector<std::string> touched_;  // ContextCache keys to invalidate on commit
+    struct PendingChange {
+      std::string tenant;
+      std::string id;
+      cxp::context::v1::ChangeEvent event;
+    };
+    std::vector<PendingChange> changes_;
   };
 
   Batch NewBatch() const { return Batch(this); }
   // Applies the batch (visible at once; cached views of the customers it
-  // touches are invalidated); see AfterDurable for durability.
+  // touches are invalidated); see AfterDurable for durability. Its change
+  // events get sequence numbers (set in the batch's events) and reach
+  // watchers once durable.
   absl::Status Commit(Batch& batch) const;
+
+  // The change log. Events of `tenant` with after < sequence <= up_to, in
+  // order; the visitor returns false to stop; at most `max_rows` read.
+  using ChangeVisitor = absl::FunctionRef<bool(const cxp::context::v1::ChangeEvent&)>;
+  absl::Status ReadChanges(const std::string& tenant, int64_t after, int64_t up_to,
+                           size_t max_rows, ChangeVisitor visit) const;
+  // The highest sequence of `tenant` purged so far (0 if none).
+  absl::StatusOr<int64_t> PurgedChangesUpTo(const std::string& tenant) const;
+  ChangeSequencer& sequencer() const { return *sequencer_; }
 
   absl::StatusOr<std::optional<storage::CustomerRecord>> GetCustomer(const std::string& tenant,
                                                                      const std::string& id) const;
@@ -220,6 +249,10 @@ class ContextStore {
   ContextStore() = default;
   store::RocksStore* store_ = nullptr;
   std::shared_ptr<ContextCache> cache_;
+  std::shared_ptr<ChangeSequencer> sequencer_;
+  rocksdb::ColumnFamilyHandle* changes_ = nullptr;
+  // The highest sequence in the log or purged, over all tenants.
+  absl::StatusOr<int64_t> LastChangeSequence() const;
   rocksdb::ColumnFamilyHandle* profiles_ = nullptr;
   rocksdb::ColumnFamilyHandle* profiles_by_time_ = nullptr;
   rocksdb::ColumnFamilyHandle* customer_state_ = nullptr;
