@@ -6,6 +6,7 @@
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
 #include "context_service/context_service_impl.h"
+#include "context_service/core/change_retention.h"
 #include "context_service/core/expired_response_filter.h"
 
 ABSL_FLAG(std::string, default_phone_region, "KR",
@@ -17,6 +18,13 @@ ABSL_FLAG(int, context_cache_mb, 256,
           "Memory in MiB for assembled customer views (GetCustomerContext "
           "answers from it without reading storage; writes invalidate). "
           "Size it to the customers active at once; 0 turns it off.");
+
+ABSL_FLAG(absl::Duration, change_retention, absl::Hours(24 * 7),
+          "How long WatchChanges can replay: change events older than this are "
+          "purged, and a watcher resuming from before them gets OUT_OF_RANGE.");
+
+ABSL_FLAG(absl::Duration, change_purge_interval, absl::Minutes(1),
+          "How often the change-log retention purge runs.");
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -63,6 +71,19 @@ int main(int argc, char** argv) {
                  *shared_store, {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
                                  .page_token_key = *token_key}));
          auto changes = std::make_shared<cxp::context::ChangeFeed>(*shared_store);
+         const absl::Duration retention = absl::GetFlag(FLAGS_change_retention);
+         const absl::Duration purge_interval = absl::GetFlag(FLAGS_change_purge_interval);
+         if (retention <= absl::ZeroDuration() || purge_interval <= absl::ZeroDuration()) {
+           return absl::InvalidArgumentError(
+               "change_retention and change_purge_interval: must be positive durations");
+         }
+         auto retention_thread = std::make_shared<cxp::context::ChangeRetention>(
+             *shared_store, cxp::context::ChangeRetentionOptions{
+                                .retention = retention,
+                                .interval = purge_interval,
+                                .log = [](const std::string& line) {
+                                  cxp::server::LogEvent("info", "context_service", line);
+                                }});
          ServiceSet set;
          set.Add(cxp::context::v1::ContextService::service_full_name(),
                  std::make_unique<cxp::context::ContextServiceImpl>(options, *core, *changes));
@@ -70,7 +91,10 @@ int main(int argc, char** argv) {
          // holding the drain for its whole timeout.
          set.on_shutdown = [shared_store] { shared_store->sequencer().Stop(); };
          // The core and store live until the server has drained.
-         set.on_drained = [rocks, shared_store, core, changes] { (void)rocks->Close(); };
+         set.on_drained = [rocks, shared_store, core, changes, retention_thread] {
+           retention_thread->Stop();
+           (void)rocks->Close();
+         };
          return set;
        }},
       argc, argv);

@@ -4,6 +4,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "google/protobuf/util/time_util.h"
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
 #include "context_service/core/interaction_head.h"
@@ -409,6 +411,53 @@ absl::Status ContextStore::ReadChanges(const std::string& tenant, int64_t after,
     return absl::InternalError("change log read failed: " + it->status().ToString());
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> ContextStore::PurgeChangesBefore(absl::Time cutoff,
+                                                        size_t max_rows) const {
+  const int64_t cutoff_micros = absl::ToUnixMicros(cutoff);
+  rocksdb::WriteBatch batch;
+  size_t purged = 0;
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it, store_->NewIterator(changes_, {}));
+  it->SeekToFirst();
+  while (it->Valid() && purged < max_rows) {
+    store::KeyReader first_key(it->key().ToStringView());
+    ASSIGN_OR_RETURN(const std::string tenant, first_key.ReadString());
+    ASSIGN_OR_RETURN(const uint64_t first_sequence, first_key.ReadUint64());
+    if (first_sequence == 0) it->Next();  // the floor row
+    int64_t floor = 0;
+    // Events are in commit order, so their times ascend (up to clock steps):
+    // stop at the first one young enough to keep.
+    for (; it->Valid() && purged < max_rows; it->Next()) {
+      store::KeyReader key(it->key().ToStringView());
+      ASSIGN_OR_RETURN(const std::string key_tenant, key.ReadString());
+      if (key_tenant != tenant) break;
+      ASSIGN_OR_RETURN(const uint64_t sequence, key.ReadUint64());
+      cxp::context::v1::ChangeEvent event;
+      if (!event.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+        return absl::DataLossError("corrupt change event");
+      }
+      if (google::protobuf::util::TimeUtil::TimestampToMicroseconds(event.change_time()) >=
+          cutoff_micros) {
+        break;
+      }
+      batch.Delete(changes_, it->key());
+      absl::string_view id = event.customer();
+      if (absl::ConsumePrefix(&id, "customers/")) {
+        batch.Delete(customer_state_,
+                     CustomerChangeKey(tenant, std::string(id), static_cast<int64_t>(sequence)));
+      }
+      floor = static_cast<int64_t>(sequence);
+      ++purged;
+    }
+    if (floor > 0) batch.Put(changes_, ChangeKey(tenant, 0), absl::StrCat(floor));
+    it->Seek(PrefixSuccessor(store::TenantPrefix(tenant)));
+  }
+  if (!it->status().ok()) {
+    return absl::InternalError("change log scan failed: " + it->status().ToString());
+  }
+  if (purged > 0) RETURN_IF_ERROR(store_->Write(&batch));
+  return purged;
 }
 
 absl::StatusOr<int64_t> ContextStore::PurgedChangesUpTo(const std::string& tenant) const {

@@ -55,6 +55,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/store/rocks_store.h"
 #include "context_service/core/change_sequencer.h"
 #include "context_service/core/context_cache.h"
@@ -158,6 +159,11 @@ class ContextStore {
                            size_t max_rows, ChangeVisitor visit) const;
   // The highest sequence of `tenant` purged so far (0 if none).
   absl::StatusOr<int64_t> PurgedChangesUpTo(const std::string& tenant) const;
+  // Retention: deletes events committed before `cutoff`, oldest first per
+  // tenant, at most `max_rows` of them in one batch together with the
+  // tenants' new purge floors (so OUT_OF_RANGE is exact). Returns how many
+  // it deleted; fewer than `max_rows` means nothing older is left.
+  absl::StatusOr<size_t> PurgeChangesBefore(absl::Time cutoff, size_t max_rows) const;
   ChangeSequencer& sequencer() const { return *sequencer_; }
 
   absl::StatusOr<std::optional<storage::CustomerRecord>> GetCustomer(const std::string& tenant,

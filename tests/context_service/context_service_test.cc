@@ -92,6 +92,38 @@ class Client {
     return response;
   }
 
+  // An open WatchChanges stream.
+  struct Watch {
+    std::unique_ptr<grpc::ClientContext> context = std::make_unique<grpc::ClientContext>();
+    std::unique_ptr<grpc::ClientReader<v1::WatchChangesResponse>> reader;
+
+    // The next event, or nullopt when the stream ended (then Finish()).
+    std::optional<v1::ChangeEvent> Next() {
+      v1::WatchChangesResponse response;
+      if (!reader->Read(&response)) return std::nullopt;
+      return response.change_event();
+    }
+    absl::Status Finish() { return ToAbsl(reader->Finish()); }
+    // Cancels and waits for the stream's end.
+    void Close() {
+      context->TryCancel();
+      while (Next()) {
+      }
+      (void)Finish();
+    }
+  };
+  // Opens a watch and waits until the server has it (its headers arrived),
+  // so changes made afterwards are "from now" for it.
+  Watch WatchChanges(const std::string& key, const v1::WatchChangesRequest& request,
+                     absl::Duration deadline = absl::Seconds(60)) {
+    Watch watch;
+    watch.context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    watch.context->AddMetadata("authorization", "Bearer " + key);
+    watch.reader = stub_->WatchChanges(watch.context.get(), request);
+    watch.reader->WaitForInitialMetadata();
+    return watch;
+  }
+
  private:
   std::unique_ptr<ContextService::Stub> stub_;
 };
@@ -1401,6 +1433,91 @@ TEST_F(ContextServiceTest, JourneyResumesAcrossChannelsThroughTheClient) {
   EXPECT_THAT(other_tenant.journeys(), IsEmpty());
 }
 
+// ---------------------------------------------------------- WatchChanges
+
+// A CRM sync: watches one customer's changes, drops its connection, and
+// resumes from the last event it processed with no gap and no duplicate.
+TEST_F(ContextServiceTest, WatchChangesStreamsAndResumesWithoutGapOrDuplicate) {
+  v1::WatchChangesRequest request;
+  request.set_customer(Name("watch-1"));
+  Client::Watch watch = client().WatchChanges(kAcme, request);
+  Create(kAcme, NewCustomer("watch-1", {Phone("010-3200-0001")}));
+  const absl::Time now = NowSeconds();
+  auto append = [&](const std::string& summary) {
+    Interaction interaction =
+        MakeInteraction(type::CHANNEL_CHAT, Interaction::DIRECTION_INBOUND, now);
+    interaction.set_summary(summary);
+    return Append(kAcme, AppendTo(ByName(Name("watch-1")), interaction));
+  };
+  append("first");
+  append("second");
+  std::vector<v1::ChangeEvent> seen;
+  for (int i = 0; i < 3; ++i) {
+    std::optional<v1::ChangeEvent> event = watch.Next();
+    ASSERT_TRUE(event.has_value()) << watch.Finish();
+    seen.push_back(*event);
+  }
+  EXPECT_EQ(seen[0].kind(), v1::CHANGE_KIND_CUSTOMER_CREATED);
+  EXPECT_EQ(seen[1].interaction().summary(), "first");
+  EXPECT_EQ(seen[2].interaction().summary(), "second");
+  EXPECT_LT(seen[1].sequence(), seen[2].sequence());
+  watch.Close();
+
+  // While disconnected.
+  for (const char* summary : {"third", "fourth", "fifth"}) append(summary);
+  request.set_after_sequence(seen[2].sequence());
+  Client::Watch resumed = client().WatchChanges(kAcme, request);
+  std::vector<std::string> summaries;
+  int64_t last = seen[2].sequence();
+  for (int i = 0; i < 3; ++i) {
+    std::optional<v1::ChangeEvent> event = resumed.Next();
+    ASSERT_TRUE(event.has_value()) << resumed.Finish();
+    EXPECT_GT(event->sequence(), last);
+    last = event->sequence();
+    summaries.push_back(event->interaction().summary());
+  }
+  EXPECT_THAT(summaries, ::testing::ElementsAre("third", "fourth", "fifth"));
+  // Live again: the next change arrives on the same stream.
+  append("sixth");
+  std::optional<v1::ChangeEvent> live = resumed.Next();
+  ASSERT_TRUE(live.has_value());
+  EXPECT_EQ(live->interaction().summary(), "sixth");
+  resumed.Close();
+
+  // Kinds filter, from the start of the log.
+  v1::WatchChangesRequest created_only;
+  created_only.set_after_sequence(0);
+  created_only.set_customer(Name("watch-1"));
+  created_only.add_kinds(v1::CHANGE_KIND_CUSTOMER_CREATED);
+  Client::Watch created = client().WatchChanges(kAcme, created_only);
+  std::optional<v1::ChangeEvent> first = created.Next();
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->sequence(), seen[0].sequence());
+  created.Close();
+}
+
+TEST_F(ContextServiceTest, WatchChangesIsolatesTenantsAndRejectsBadRequests) {
+  v1::WatchChangesRequest request;
+  request.set_after_sequence(0);
+  request.set_customer(Name("watch-2"));
+  Create(kAcme, NewCustomer("watch-2"));
+  // globex has no watch-2: its watch from the start sees nothing of acme's.
+  Client::Watch other = client().WatchChanges(kGlobex, request, absl::Seconds(1));
+  EXPECT_FALSE(other.Next().has_value());
+  EXPECT_EQ(other.Finish().code(), absl::StatusCode::kDeadlineExceeded);
+
+  v1::WatchChangesRequest bad;
+  bad.add_kinds(static_cast<v1::ChangeKind>(99));
+  Client::Watch rejected = client().WatchChanges(kAcme, bad);
+  EXPECT_FALSE(rejected.Next().has_value());
+  absl::Status status = rejected.Finish();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("kinds[0]"));
+  Client::Watch unauthenticated = client().WatchChanges("not-a-key", request);
+  EXPECT_FALSE(unauthenticated.Next().has_value());
+  EXPECT_EQ(unauthenticated.Finish().code(), absl::StatusCode::kUnauthenticated);
+}
+
 // ------------------------------------------------------ GetCustomerContext
 
 TEST_F(ContextServiceTest, CustomerContextHasEverythingInOneCall) {
@@ -1789,6 +1906,28 @@ TEST_F(ContextServiceTest, CallsWithoutAValidKeyAreUnauthenticated) {
 }
 
 // ------------------------------------------------------------ restart
+
+// Deploys: open watches end at once with UNAVAILABLE (clients reconnect and
+// resume) instead of holding the shutdown for the whole drain timeout.
+TEST(ContextServiceShutdownTest, OpenWatchesEndWithUnavailable) {
+  const std::string dir = MakeTempDir("context_service_shutdown_");
+  auto server = ServerProcess::Start(BinaryPath("context_service/context_service"),
+                                     {"--data_dir=" + dir + "/data",
+                                      "--api_keys_file=" + WriteKeysFile(dir),
+                                      "--log_requests=false", "--drain_timeout=30s"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  Client client(server->address());
+  Client::Watch watch = client.WatchChanges(kAcme, v1::WatchChangesRequest());
+  const absl::Time stop = absl::Now();
+  server->Signal(SIGTERM);
+  EXPECT_FALSE(watch.Next().has_value());
+  EXPECT_EQ(watch.Finish().code(), absl::StatusCode::kUnavailable);
+  EXPECT_LT(absl::Now() - stop, absl::Seconds(5));
+  EXPECT_EQ(server->Wait(absl::Seconds(40)), 0) << server->Stderr();
+  // Well inside the 30 s drain (gRPC itself takes ~6 s with a client
+  // connected).
+  EXPECT_LT(absl::Now() - stop, absl::Seconds(20));
+}
 
 TEST(ContextServiceRestartTest, DataSurvivesAGracefulRestart) {
   const std::string dir = MakeTempDir("context_service_restart_");

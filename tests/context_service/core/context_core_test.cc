@@ -6,8 +6,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/server/service_store.h"
 #include "common/store/key_codec.h"
+#include "context_service/core/change_feed.h"
+#include "context_service/core/change_retention.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
@@ -760,6 +764,252 @@ TEST_F(ContextCoreTest, DeletingACustomerRemovesItsJourneys) {
   cxp::type::v1::CustomerRef ref;
   ref.set_customer("customers/c1");
   EXPECT_EQ(Context(ref).open_journeys_size(), 0);
+}
+
+// ------------------------------------------------------------ change stream
+
+// Everything a watch yields until it has `count` events or `wait` passed
+// (events reach watchers once their WAL fsync is done, on another thread).
+std::vector<v1::ChangeEvent> Drain(const ChangeFeed& feed, ChangeFeed::Watch& watch, size_t count,
+                                   absl::Status* error = nullptr,
+                                   absl::Duration wait = absl::Seconds(10)) {
+  std::vector<v1::ChangeEvent> events;
+  const absl::Time give_up = absl::Now() + wait;
+  while (events.size() < count && absl::Now() < give_up) {
+    absl::Status status = feed.Next(watch, 3, 1000, events);  // small batches on purpose
+    if (!status.ok()) {
+      if (error != nullptr) *error = status;
+      break;
+    }
+    if (events.size() < count) absl::SleepFor(absl::Milliseconds(2));
+  }
+  return events;
+}
+
+std::vector<int> Kinds(const std::vector<v1::ChangeEvent>& events) {
+  std::vector<int> kinds;
+  for (const v1::ChangeEvent& event : events) kinds.push_back(event.kind());
+  return kinds;
+}
+
+TEST_F(ContextCoreTest, EveryWriteRecordsItsChangeEventInCommitOrder) {
+  ChangeFeed feed(*store_);
+  v1::WatchChangesRequest request;
+  request.set_after_sequence(0);
+  absl::StatusOr<ChangeFeed::Watch> watch = feed.Open(kTenant, request);
+  ASSERT_TRUE(watch.ok()) << watch.status();
+
+  v1::Customer created = Create("c1", {Phone("010-1234-5678")});
+  v1::UpdateCustomerRequest update;
+  update.mutable_customer()->set_name("customers/c1");
+  update.mutable_customer()->set_tier("VIP");
+  update.mutable_update_mask()->add_paths("tier");
+  v1::UpdateCustomerResponse updated;
+  ASSERT_TRUE(core_->UpdateCustomer(kTenant, update, updated).ok());
+  v1::AddIdentityRequest add;
+  add.set_customer("customers/c1");
+  *add.mutable_identity() = Email("minji@example.com");
+  v1::AddIdentityResponse added;
+  ASSERT_TRUE(core_->AddIdentity(kTenant, add, added).ok());
+  v1::RemoveIdentityRequest remove;
+  remove.set_customer("customers/c1");
+  *remove.mutable_identity() = Email("minji@example.com");
+  v1::RemoveIdentityResponse removed;
+  ASSERT_TRUE(core_->RemoveIdentity(kTenant, remove, removed).ok());
+  absl::StatusOr<v1::Interaction> appended = Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_);
+  ASSERT_TRUE(appended.ok());
+  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
+                                  "web_form")
+                  .ok());
+  v1::UpdateContactPreferencesRequest preferences;
+  preferences.mutable_contact_preferences()->set_name("customers/c1/contactPreferences");
+  preferences.mutable_contact_preferences()->add_channel_order(cxp::type::v1::CHANNEL_SMS);
+  v1::UpdateContactPreferencesResponse preferred;
+  ASSERT_TRUE(core_->UpdateContactPreferences(kTenant, preferences, preferred).ok());
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  v1::AdvanceJourneyResponse advanced;
+  ASSERT_TRUE(core_->AdvanceJourney(
+                       kTenant, Advance("customers/c1/journeys/j1", "done", v1::Journey::STATE_RESOLVED),
+                       advanced)
+                  .ok());
+  // A new caller by phone: the created customer comes before its interaction.
+  v1::AppendInteractionRequest anonymous;
+  *anonymous.mutable_customer()->mutable_identity() = Phone("010-9999-0000");
+  anonymous.set_create_customer_if_missing(true);
+  anonymous.mutable_interaction()->set_channel(cxp::type::v1::CHANNEL_VOICE);
+  anonymous.mutable_interaction()->set_direction(v1::Interaction::DIRECTION_INBOUND);
+  anonymous.mutable_interaction()->set_type("call");
+  v1::AppendInteractionResponse anonymous_appended;
+  ASSERT_TRUE(core_->AppendInteraction(kTenant, anonymous, anonymous_appended).ok());
+  v1::DeleteCustomerRequest erase;
+  erase.set_name("customers/c1");
+  v1::DeleteCustomerResponse erased;
+  ASSERT_TRUE(core_->DeleteCustomer(kTenant, erase, erased).ok());
+  // A failed write records nothing.
+  v1::DeleteCustomerResponse ignored;
+  ASSERT_FALSE(core_->DeleteCustomer(kTenant, erase, ignored).ok());
+
+  std::vector<v1::ChangeEvent> events = Drain(feed, *watch, 12);
+  EXPECT_THAT(Kinds(events),
+              ::testing::ElementsAre(
+                  v1::CHANGE_KIND_CUSTOMER_CREATED, v1::CHANGE_KIND_CUSTOMER_UPDATED,
+                  v1::CHANGE_KIND_IDENTITY_ADDED, v1::CHANGE_KIND_IDENTITY_REMOVED,
+                  v1::CHANGE_KIND_INTERACTION_APPENDED, v1::CHANGE_KIND_CONSENT_UPDATED,
+                  v1::CHANGE_KIND_CONTACT_PREFERENCES_UPDATED, v1::CHANGE_KIND_JOURNEY_STARTED,
+                  v1::CHANGE_KIND_JOURNEY_ADVANCED, v1::CHANGE_KIND_CUSTOMER_CREATED,
+                  v1::CHANGE_KIND_INTERACTION_APPENDED, v1::CHANGE_KIND_CUSTOMER_DELETED));
+  ASSERT_EQ(events.size(), 12u);
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_GT(events[i].sequence(), events[i - 1].sequence());
+  }
+  EXPECT_EQ(events[0].customer(), "customers/c1");
+  EXPECT_EQ(events[0].customer_snapshot().etag(), created.etag());
+  EXPECT_EQ(events[1].customer_snapshot().tier(), "VIP");
+  EXPECT_EQ(events[1].customer_snapshot().etag(), updated.customer().etag());
+  EXPECT_EQ(events[2].identity().value(), "minji@example.com");
+  EXPECT_EQ(events[4].interaction().name(), appended->name());
+  EXPECT_EQ(events[5].consent_change().state(), v1::CONSENT_STATE_GRANTED);
+  EXPECT_EQ(events[6].contact_preferences().etag(), preferred.contact_preferences().etag());
+  EXPECT_EQ(events[8].journey().state(), v1::Journey::STATE_RESOLVED);
+  EXPECT_EQ(events[9].customer(), anonymous_appended.interaction().name().substr(
+                                      0, anonymous_appended.interaction().name().find("/interactions/")));
+  EXPECT_EQ(events[11].payload_case(), v1::ChangeEvent::PAYLOAD_NOT_SET);
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(events[11].change_time()), absl::ToUnixMicros(now_));
+  // And nothing else.
+  EXPECT_TRUE(Drain(feed, *watch, 1, nullptr, absl::Milliseconds(200)).empty());
+}
+
+TEST_F(ContextCoreTest, WatchesResumeWithoutGapsAndFilter) {
+  ChangeFeed feed(*store_);
+  Create("c1");
+  // As the gRPC edge does before it acknowledges a write.
+  absl::Notification durable;
+  core_->AfterDurable([&](absl::Status) { durable.Notify(); });
+  ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  // A watch from now does not see what was acknowledged before it.
+  absl::StatusOr<ChangeFeed::Watch> from_now = feed.Open(kTenant, {});
+  ASSERT_TRUE(from_now.ok());
+  absl::SleepFor(absl::Milliseconds(50));
+  std::vector<v1::ChangeEvent> none;
+  ASSERT_TRUE(feed.Next(*from_now, 10, 100, none).ok());
+  EXPECT_TRUE(none.empty());
+
+  Create("c2");
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Append(i % 2 == 0 ? "customers/c1" : "customers/c2", cxp::type::v1::CHANNEL_SMS,
+                       now_)
+                    .ok());
+  }
+  std::vector<v1::ChangeEvent> all = Drain(feed, *from_now, 6);
+  ASSERT_EQ(all.size(), 6u);
+  EXPECT_EQ(all[0].kind(), v1::CHANGE_KIND_CUSTOMER_CREATED);
+
+  // A client that processed up to the third event resumes with the rest,
+  // exactly once each.
+  v1::WatchChangesRequest resume;
+  resume.set_after_sequence(all[2].sequence());
+  absl::StatusOr<ChangeFeed::Watch> resumed = feed.Open(kTenant, resume);
+  ASSERT_TRUE(resumed.ok());
+  std::vector<v1::ChangeEvent> rest = Drain(feed, *resumed, 3);
+  ASSERT_EQ(rest.size(), 3u);
+  EXPECT_EQ(rest[0].sequence(), all[3].sequence());
+  EXPECT_EQ(rest[2].sequence(), all[5].sequence());
+
+  v1::WatchChangesRequest filtered;
+  filtered.set_after_sequence(0);
+  filtered.add_kinds(v1::CHANGE_KIND_INTERACTION_APPENDED);
+  filtered.set_customer("customers/c2");
+  absl::StatusOr<ChangeFeed::Watch> c2_appends = feed.Open(kTenant, filtered);
+  ASSERT_TRUE(c2_appends.ok());
+  std::vector<v1::ChangeEvent> c2 = Drain(feed, *c2_appends, 2);
+  ASSERT_EQ(c2.size(), 2u);
+  for (const v1::ChangeEvent& event : c2) {
+    EXPECT_EQ(event.customer(), "customers/c2");
+    EXPECT_EQ(event.kind(), v1::CHANGE_KIND_INTERACTION_APPENDED);
+  }
+
+  // Another tenant's watch sees none of it.
+  absl::StatusOr<ChangeFeed::Watch> other = feed.Open("other", resume);
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(Drain(feed, *other, 1, nullptr, absl::Milliseconds(200)).empty());
+
+  v1::WatchChangesRequest bad;
+  bad.add_kinds(v1::CHANGE_KIND_UNSPECIFIED);
+  EXPECT_THAT(std::string(feed.Open(kTenant, bad).status().message()), HasSubstr("kinds[0]"));
+  bad = v1::WatchChangesRequest();
+  bad.set_customer("c1");
+  EXPECT_EQ(feed.Open(kTenant, bad).status().code(), absl::StatusCode::kInvalidArgument);
+  bad = v1::WatchChangesRequest();
+  bad.set_after_sequence(-1);
+  EXPECT_EQ(feed.Open(kTenant, bad).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContextCoreTest, RetentionPurgesOldEventsAndWatchersBehindThemAreOutOfRange) {
+  ChangeFeed feed(*store_);
+  Create("c1");
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_).ok());
+  v1::WatchChangesRequest from_start;
+  from_start.set_after_sequence(0);
+  absl::StatusOr<ChangeFeed::Watch> early = feed.Open(kTenant, from_start);
+  ASSERT_TRUE(early.ok());
+  std::vector<v1::ChangeEvent> old_events = Drain(feed, *early, 2);
+  ASSERT_EQ(old_events.size(), 2u);
+  early->cursor = 0;  // as if it had not read them yet
+
+  now_ += absl::Hours(24 * 8);
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_).ok());
+  ChangeRetention retention(*store_, {.retention = absl::Hours(24 * 7),
+                                      .interval = absl::Hours(1),
+                                      .batch_rows = 1,  // several batches
+                                      .clock = [this] { return now_; }});
+  absl::StatusOr<size_t> purged = retention.PurgeOnce();
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, 2u);
+  ASSERT_TRUE(retention.PurgeOnce().ok());  // idempotent
+  EXPECT_EQ(*retention.PurgeOnce(), 0u);
+
+  EXPECT_EQ(feed.Open(kTenant, from_start).status().code(), absl::StatusCode::kOutOfRange);
+  absl::Status behind;
+  EXPECT_TRUE(Drain(feed, *early, 1, &behind).empty());
+  EXPECT_EQ(behind.code(), absl::StatusCode::kOutOfRange) << behind;
+  // From the last purged event on, nothing is missing.
+  v1::WatchChangesRequest from_floor;
+  from_floor.set_after_sequence(old_events[1].sequence());
+  absl::StatusOr<ChangeFeed::Watch> caught_up = feed.Open(kTenant, from_floor);
+  ASSERT_TRUE(caught_up.ok()) << caught_up.status();
+  std::vector<v1::ChangeEvent> recent = Drain(feed, *caught_up, 1);
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].kind(), v1::CHANGE_KIND_INTERACTION_APPENDED);
+  // The per-customer index of the purged events went with them.
+  int index_rows = 0;
+  ASSERT_TRUE(rocks_
+                  ->ScanPrefix(*rocks_->ColumnFamily("customer_state"),
+                               store::KeyBuilder(kTenant).AddString("c1").AddFixedBytes("e").key(),
+                               store::RocksStore::kNoLimit,
+                               [&](std::string_view, std::string_view) {
+                                 ++index_rows;
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(index_rows, 1);
+
+  // Numbers never go back, even once everything is purged and the store
+  // reopened.
+  const int64_t last = recent[0].sequence();
+  now_ += absl::Hours(24 * 8);
+  ASSERT_EQ(*retention.PurgeOnce(), 1u);
+  retention.Stop();
+  Reopen();
+  ChangeFeed reopened(*store_);
+  v1::WatchChangesRequest after_last;
+  after_last.set_after_sequence(last);
+  absl::StatusOr<ChangeFeed::Watch> next = reopened.Open(kTenant, after_last);
+  ASSERT_TRUE(next.ok()) << next.status();
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_).ok());
+  std::vector<v1::ChangeEvent> after = Drain(reopened, *next, 1);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_GT(after[0].sequence(), last);
 }
 
 // Appends number and count from the customer's stats row: a rejected
