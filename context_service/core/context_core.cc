@@ -794,11 +794,10 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     if (!interaction.has_occur_time()) *interaction.mutable_occur_time() = ToTimestamp(now);
     *interaction.mutable_create_time() = ToTimestamp(now);
     RecordContact(interaction, now, stats);
-    batch.PutInteraction(tenant, id, ToMicros(interaction.occur_time()), seq, interaction);
+    const v1::ChangeEvent appended = NewChange(v1::CHANGE_KIND_INTERACTION_APPENDED, now);
+    batch.PutInteraction(tenant, id, ToMicros(interaction.occur_time()), seq, interaction,
+                         &appended);
     batch.PutStats(tenant, id, stats);
-    v1::ChangeEvent appended = NewChange(v1::CHANGE_KIND_INTERACTION_APPENDED, now);
-    *appended.mutable_interaction() = interaction;
-    batch.AddChange(tenant, id, std::move(appended));
     *response.mutable_interaction() = std::move(interaction);
     response.set_customer_created(create);
     if (!request.request_id().empty()) {

@@ -5,7 +5,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
+#include "google/protobuf/wire_format_lite.h"
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
 #include "context_service/core/interaction_head.h"
@@ -226,12 +229,18 @@ void ContextStore::Batch::DeleteIdentity(const std::string& tenant,
 
 void ContextStore::Batch::PutInteraction(const std::string& tenant, const std::string& id,
                                          int64_t occur_micros, uint64_t seq,
-                                         const cxp::context::v1::Interaction& interaction) {
+                                         const cxp::context::v1::Interaction& interaction,
+                                         const cxp::context::v1::ChangeEvent* change) {
   Touch(tenant, id);
-  const std::string bytes = interaction.SerializeAsString();
+  std::string bytes = interaction.SerializeAsString();
   batch_.Put(store_->customer_state_, TimelineKey(tenant, id, occur_micros, seq), bytes);
   // The operand is the interaction itself; the merge operator places it.
   batch_.Merge(store_->customer_state_, StateKey(tenant, id, kHeadTag), bytes);
+  if (change != nullptr) {
+    AddChange(tenant, id, *change);
+    changes_.back().payload_field = cxp::context::v1::ChangeEvent::kInteractionFieldNumber;
+    changes_.back().payload = std::move(bytes);
+  }
 }
 
 void ContextStore::Batch::PutHead(const std::string& tenant, const std::string& id,
@@ -336,8 +345,17 @@ absl::Status ContextStore::Commit(Batch& batch) const {
     for (int i = 0; i < count; ++i) {
       Batch::PendingChange& change = batch.changes_[i];
       change.event.set_sequence(first + i);
-      batch.batch_.Put(changes_, ChangeKey(change.tenant, first + i),
-                       change.event.SerializeAsString());
+      std::string bytes = change.event.SerializeAsString();
+      if (change.payload_field != 0) {
+        google::protobuf::io::StringOutputStream stream(&bytes);
+        google::protobuf::io::CodedOutputStream output(&stream);
+        output.WriteTag(google::protobuf::internal::WireFormatLite::MakeTag(
+            change.payload_field,
+            google::protobuf::internal::WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+        output.WriteVarint32(static_cast<uint32_t>(change.payload.size()));
+        output.WriteRaw(change.payload.data(), static_cast<int>(change.payload.size()));
+      }
+      batch.batch_.Put(changes_, ChangeKey(change.tenant, first + i), bytes);
       batch.batch_.Put(customer_state_, CustomerChangeKey(change.tenant, change.id, first + i),
                        "");
     }

@@ -94,9 +94,12 @@ class ContextStore {
     void PutIdentity(const std::string& tenant, const std::string& identity_key,
                      const std::string& id);
     void DeleteIdentity(const std::string& tenant, const std::string& identity_key);
-    // Adds the interaction to the timeline and to the customer's head.
+    // Adds the interaction to the timeline and to the customer's head, and,
+    // with `change` (its kind and time), the change event carrying it —
+    // framed from the same serialized bytes rather than copied.
     void PutInteraction(const std::string& tenant, const std::string& id, int64_t occur_micros,
-                        uint64_t seq, const cxp::context::v1::Interaction& interaction);
+                        uint64_t seq, const cxp::context::v1::Interaction& interaction,
+                        const cxp::context::v1::ChangeEvent* change = nullptr);
     // Replaces the customer's head (e.g. rebuilt from the timeline).
     void PutHead(const std::string& tenant, const std::string& id, const std::string& head);
     void PutStats(const std::string& tenant, const std::string& id,
@@ -141,6 +144,10 @@ class ContextStore {
       std::string tenant;
       std::string id;
       cxp::context::v1::ChangeEvent event;
+      // A payload given in wire form: field number and bytes, appended to
+      // the serialized event (0: the payload, if any, is in `event`).
+      int payload_field = 0;
+      std::string payload;
     };
     std::vector<PendingChange> changes_;
   };

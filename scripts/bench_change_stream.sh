@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The change stream's benchmark (docs/performance.md, "Change stream"):
+# one WatchChanges watcher while AppendInteraction load runs.
+#
+#   1. live: a watcher from now while cxp_loadgen appends at --concurrency
+#      for --duration; reports events/s and the lag of every event (arrival
+#      minus commit time).
+#   2. replay: with the appends running again, a second watcher replays the
+#      whole log from sequence 0 until it has caught up with the live
+#      writes; reports events/s.
+# Target (issue: context_service part 2): at least 20 000 events/s to one
+# watcher while appends run, never more than 1 s behind.
+#
+# Usage:
+#   scripts/bench_change_stream.sh [--build-dir DIR] [--data-dir DIR]
+#       [--concurrency 64] [--duration 15] [-- SERVER_FLAGS...]
+#
+# --data-dir is a loaded dataset (default the settled copy that
+# scripts/bench_context.sh keeps, /tmp/cxp-bench-context-data/settled); it
+# is copied, never written. Builds nothing: build context_service,
+# cxp_loadgen and cxp_change_watcher in --build-dir first.
+set -euo pipefail
+
+build_dir=build
+data_dir=/tmp/cxp-bench-context-data/settled
+concurrency=64
+duration=15
+server_flags=(--block_cache_mb=1024 --context_cache_mb=1024)
+
+die() { echo "bench_change_stream: $*" >&2; exit 2; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build-dir) build_dir="$2"; shift 2 ;;
+    --data-dir) data_dir="$2"; shift 2 ;;
+    --concurrency) concurrency="$2"; shift 2 ;;
+    --duration) duration="$2"; shift 2 ;;
+    --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    --) shift; server_flags=("$@"); break ;;
+    *) die "unknown argument $1 (see --help)" ;;
+  esac
+done
+server="$build_dir/context_service/context_service"
+loadgen="$build_dir/bench/cxp_loadgen"
+watcher="$build_dir/bench/cxp_change_watcher"
+for binary in "$server" "$loadgen" "$watcher"; do
+  [[ -x "$binary" ]] || die "missing $binary (build it first)"
+done
+[[ -d "$data_dir" ]] || die "no dataset in $data_dir (scripts/bench_context.sh --load-only makes one)"
+
+work=$(mktemp -d)
+trap 'kill ${load_pid:-} ${server_pid:-} 2>/dev/null || true; rm -rf "$work"' EXIT
+cp -a "$data_dir" "$work/db"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$server" --listen "127.0.0.1:$port" --metrics_listen off --data_dir "$work/db" \
+  "${server_flags[@]}" >/dev/null 2>"$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 300); do
+  grep -q '"msg":"serving' "$work/server.log" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || die "server exited: $(tail -3 "$work/server.log")"
+  sleep 0.2
+done
+target="127.0.0.1:$port"
+
+echo "== live: watcher from now, appends at concurrency $concurrency for ${duration}s"
+"$watcher" --target "$target" --duration "$((duration + 1))s" --json "$work/live.json" \
+  >"$work/live.txt" &
+watch_pid=$!
+sleep 0.5
+"$loadgen" --target "$target" --scenario append_interaction --concurrency "$concurrency" \
+  --duration "${duration}s" --warmup 0s >"$work/load1.txt"
+wait "$watch_pid"
+cat "$work/live.txt"
+grep -m1 'Requests/sec' "$work/load1.txt" | sed 's/^ */  appends: /'
+
+echo "== replay: watcher from sequence 0 while appends run again"
+"$loadgen" --target "$target" --scenario append_interaction --concurrency "$concurrency" \
+  --duration "$((duration * 3))s" --warmup 0s >"$work/load2.txt" &
+load_pid=$!
+sleep 1
+"$watcher" --target "$target" --after_sequence 0 --until_caught_up --duration 120s \
+  --json "$work/replay.json" >"$work/replay.txt"
+cat "$work/replay.txt"
+kill "$load_pid" 2>/dev/null || true
+wait "$load_pid" 2>/dev/null || true
+load_pid=
+
+python3 - "$work/live.json" "$work/replay.json" <<'PY'
+import json, sys
+live = json.load(open(sys.argv[1]))
+replay = json.load(open(sys.argv[2]))
+rate_ok = replay["events_per_second"] >= 20000 and replay["caught_up"]
+lag_ok = live["lag_ms_max"] <= 1000 and live["out_of_order"] == 0
+print("\n| phase | events | events/s | lag p50 ms | lag p99 ms | lag max ms |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+print("| live | %d | %.0f | %.1f | %.1f | %.1f |" % (live["events"], live["events_per_second"],
+      live["lag_ms_p50"], live["lag_ms_p99"], live["lag_ms_max"]))
+print("| replay | %d | %.0f | | | |" % (replay["events"], replay["events_per_second"]))
+print("\nreplay >= 20000 events/s while appends run: %s" % ("met" if rate_ok else "NOT MET"))
+print("live watcher never more than 1 s behind:     %s" % ("met" if lag_ok else "NOT MET"))
+sys.exit(0 if rate_ok and lag_ok else 1)
+PY
