@@ -48,6 +48,8 @@ CXP_CONTEXT_WRITE_RPC(StartJourney)
 CXP_CONTEXT_WRITE_RPC(AdvanceJourney)
 CXP_CONTEXT_READ_RPC(GetJourney)
 CXP_CONTEXT_READ_RPC(ListJourneys)
+CXP_CONTEXT_WRITE_RPC(CreateHandoff)
+CXP_CONTEXT_WRITE_RPC(RedeemHandoff)
 
 grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,

@@ -4,8 +4,8 @@
 // Each handler is one hand-off: HandleUnary authenticates the call, moves it
 // off the reactor thread and maps the core's absl::Status to a gRPC status;
 // ContextCore validates and decides. WatchChanges streams from the
-// ChangeFeed. RPCs of part 2 not built yet (merge, handoff, erasure,
-// export) answer UNIMPLEMENTED until they land.
+// ChangeFeed. RPCs of part 2 not built yet (merge, erasure, export)
+// answer UNIMPLEMENTED until they land.
 //
 // Ownership: borrows the core and the change feed, which must outlive the
 // service.
@@ -79,6 +79,12 @@ class ContextServiceImpl final
   grpc::ServerUnaryReactor* ListJourneys(grpc::CallbackServerContext* context,
                                          const v1::ListJourneysRequest* request,
                                          v1::ListJourneysResponse* response) override;
+  grpc::ServerUnaryReactor* CreateHandoff(grpc::CallbackServerContext* context,
+                                          const v1::CreateHandoffRequest* request,
+                                          v1::CreateHandoffResponse* response) override;
+  grpc::ServerUnaryReactor* RedeemHandoff(grpc::CallbackServerContext* context,
+                                          const v1::RedeemHandoffRequest* request,
+                                          v1::RedeemHandoffResponse* response) override;
   grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
                                        const v1::GetConsentRequest* request,
                                        v1::GetConsentResponse* response) override;

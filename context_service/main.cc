@@ -1,4 +1,9 @@
 // context_service: serves cxp.context.v1.ContextService on the shared runtime.
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <string>
+
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "common/server/json_log.h"
@@ -25,6 +30,11 @@ ABSL_FLAG(absl::Duration, change_retention, absl::Hours(24 * 7),
 
 ABSL_FLAG(absl::Duration, change_purge_interval, absl::Minutes(1),
           "How often the change-log retention purge runs.");
+
+ABSL_FLAG(std::string, handoff_key_file, "",
+          "File holding the HMAC key (at least 32 bytes) that signs handoff "
+          "tokens; give every replica the same file (e.g. a Kubernetes Secret). "
+          "Empty: a random key kept in the data directory.");
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -64,12 +74,36 @@ int main(int argc, char** argv) {
            token_key = cxp::paging::PageTokenCodec::RandomKey();
            RETURN_IF_ERROR(rocks->Put(rocks->DefaultColumnFamily(), "page_token_key", *token_key));
          }
+         std::string handoff_key;
+         if (const std::string path = absl::GetFlag(FLAGS_handoff_key_file); !path.empty()) {
+           std::ifstream file(path, std::ios::binary);
+           if (!file) return absl::InvalidArgumentError("handoff_key_file: cannot read " + path);
+           handoff_key.assign(std::istreambuf_iterator<char>(file), {});
+           while (!handoff_key.empty() &&
+                  (handoff_key.back() == '\n' || handoff_key.back() == '\r')) {
+             handoff_key.pop_back();
+           }
+           if (handoff_key.size() < 32) {
+             return absl::InvalidArgumentError(absl::StrCat(
+                 "handoff_key_file: ", path, " holds ", handoff_key.size(),
+                 " bytes; a handoff key needs at least 32"));
+           }
+         } else {
+           ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                            rocks->Get(rocks->DefaultColumnFamily(), "handoff_key"));
+           if (!stored) {
+             stored = cxp::paging::PageTokenCodec::RandomKey();
+             RETURN_IF_ERROR(rocks->Put(rocks->DefaultColumnFamily(), "handoff_key", *stored));
+           }
+           handoff_key = *std::move(stored);
+         }
          auto shared_store = std::make_shared<cxp::context::ContextStore>(std::move(store));
          ASSIGN_OR_RETURN(
              std::shared_ptr<cxp::context::ContextCore> core,
              cxp::context::ContextCore::Create(
                  *shared_store, {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
-                                 .page_token_key = *token_key}));
+                                 .page_token_key = *token_key,
+                                 .handoff_key = handoff_key}));
          auto changes = std::make_shared<cxp::context::ChangeFeed>(*shared_store);
          const absl::Duration retention = absl::GetFlag(FLAGS_change_retention);
          const absl::Duration purge_interval = absl::GetFlag(FLAGS_change_purge_interval);

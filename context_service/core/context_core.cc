@@ -25,6 +25,7 @@
 #include "context_service/validation/interaction_validation.h"
 #include "context_service/validation/journey_validation.h"
 #include "context_service/validation/profile_validation.h"
+#include "context_service/validation/text_rules.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
@@ -257,16 +258,27 @@ absl::StatusOr<std::unique_ptr<ContextCore>> ContextCore::Create(const ContextSt
   paging::PageTokenCodec tokens = options.page_token_key.empty()
                                       ? paging::PageTokenCodec()
                                       : paging::PageTokenCodec(options.page_token_key);
-  return std::unique_ptr<ContextCore>(
-      new ContextCore(store, std::move(options), std::move(normalizer), std::move(tokens)));
+  if (options.handoff_key.empty()) {
+    options.handoff_key = paging::PageTokenCodec::RandomKey();
+  }
+  if (options.handoff_key.size() < HandoffTokenCodec::kMinKeyBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("handoff key: must be at least ",
+                                                   HandoffTokenCodec::kMinKeyBytes, " bytes"));
+  }
+  HandoffTokenCodec handoff_tokens(options.handoff_key);
+  return std::unique_ptr<ContextCore>(new ContextCore(store, std::move(options),
+                                                      std::move(normalizer), std::move(tokens),
+                                                      std::move(handoff_tokens)));
 }
 
 ContextCore::ContextCore(const ContextStore& store, ContextCoreOptions options,
-                         validation::IdentityNormalizer normalizer, paging::PageTokenCodec tokens)
+                         validation::IdentityNormalizer normalizer, paging::PageTokenCodec tokens,
+                         HandoffTokenCodec handoff_tokens)
     : store_(store),
       options_(std::move(options)),
       normalizer_(std::move(normalizer)),
-      tokens_(std::move(tokens)) {}
+      tokens_(std::move(tokens)),
+      handoff_tokens_(std::move(handoff_tokens)) {}
 
 absl::StatusOr<std::string> ContextCore::ResumeKey(const std::string& page_token,
                                                    const std::string& fingerprint) const {
@@ -550,6 +562,9 @@ absl::Status ContextCore::DeleteCustomer(const Tenant& tenant,
           batch.DeleteJourneyIndex(tenant, id, entry.journey_id, entry.update_micros);
           return true;
         }));
+    ASSIGN_OR_RETURN(const std::vector<std::string> handoffs,
+                     store_.CustomerHandoffIds(tenant, id));
+    for (const std::string& handoff_id : handoffs) batch.DeleteHandoff(tenant, handoff_id);
     batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
     batch.AddChange(tenant, id, NewChange(v1::CHANGE_KIND_CUSTOMER_DELETED, options_.clock()));
     return store_.Commit(batch);
@@ -1177,6 +1192,141 @@ absl::Status ContextCore::ListJourneys(const Tenant& tenant, const v1::ListJourn
       }));
   RETURN_IF_ERROR(read);
   response.set_next_page_token(NextPageToken(page.more(), fingerprint, page.last_key));
+  return absl::OkStatus();
+}
+
+// ----------------------------------------------------------------- handoffs
+
+namespace {
+
+constexpr absl::Duration kDefaultHandoffTtl = absl::Minutes(10);
+constexpr absl::Duration kMinHandoffTtl = absl::Seconds(30);
+constexpr absl::Duration kMaxHandoffTtl = absl::Hours(24);
+constexpr int kHandoffContextInteractions = 10;
+
+std::string HandoffLock(const std::string& tenant, const std::string& handoff_id) {
+  return absl::StrCat("h\x1f", tenant, "\x1f", handoff_id);
+}
+
+}  // namespace
+
+absl::Status ContextCore::CreateHandoff(const Tenant& tenant,
+                                        const v1::CreateHandoffRequest& request,
+                                        v1::CreateHandoffResponse& response) {
+  const absl::Time now = options_.clock();
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  if (request.assurance_level() == v1::ASSURANCE_LEVEL_UNSPECIFIED ||
+      !v1::AssuranceLevel_IsValid(request.assurance_level())) {
+    return InvalidArgument("assurance_level", "must be NONE, POSSESSION, OTP or FULL_KYC");
+  }
+  if (request.source_channel() == cxp::type::v1::CHANNEL_UNSPECIFIED) {
+    return InvalidArgument("source_channel", "must be set");
+  }
+  RETURN_IF_ERROR(validation::ValidateOptionalChannel(request.source_channel(), "source_channel"));
+  RETURN_IF_ERROR(validation::ValidateText(request.intent(), "intent", 0, 128));
+  RETURN_IF_ERROR(validation::ValidateText(request.summary(), "summary", 0, 4096,
+                                           validation::ControlChars::kAllowNewlines));
+  absl::Duration ttl = kDefaultHandoffTtl;
+  if (request.has_ttl()) {
+    if (request.ttl().nanos() < 0 || request.ttl().nanos() > 999999999) {
+      return InvalidArgument("ttl", "is not a valid duration");
+    }
+    ttl = absl::Seconds(request.ttl().seconds()) + absl::Nanoseconds(request.ttl().nanos());
+    if (ttl < kMinHandoffTtl || ttl > kMaxHandoffTtl) {
+      return InvalidArgument("ttl", absl::StrCat("must be 30s to 24h, got ",
+                                                 absl::FormatDuration(ttl)));
+    }
+  }
+  ASSIGN_OR_RETURN(const std::string id, ResolveRef(tenant, request.customer(), "customer"));
+  if (!request.journey().empty()) {
+    ASSIGN_OR_RETURN(const JourneyName journey, ParseJourneyName(request.journey(), "journey"));
+    if (journey.customer_id != id) {
+      return InvalidArgument("journey", "belongs to another customer");
+    }
+    ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
+                     store_.GetJourney(tenant, id, journey.journey_id));
+    if (!stored) return absl::NotFoundError(absl::StrCat("journey: ", request.journey(),
+                                                         " does not exist"));
+  }
+
+  std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
+  if (!request.request_id().empty()) {
+    lock_keys.push_back(RequestLock(tenant, "CreateHandoff", request.request_id()));
+  }
+  store::ScopedStripeLock lock(locks_, lock_keys);
+  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
+  if (!request.request_id().empty()) {
+    ASSIGN_OR_RETURN(const bool replayed,
+                     ReplayStoredResponse(tenant, "CreateHandoff", request.request_id(),
+                                          fingerprint, now, response));
+    if (replayed) return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(CustomerRecord customer, LoadCustomer(tenant, id));
+  RETURN_IF_ERROR(CheckNotMerged(id, customer));
+
+  const std::string handoff_id = NewId();
+  v1::Handoff& handoff = *response.mutable_handoff();
+  handoff.set_name(absl::StrCat(CustomerName(id), "/handoffs/", handoff_id));
+  handoff.set_customer(CustomerName(id));
+  handoff.set_assurance_level(request.assurance_level());
+  handoff.set_intent(request.intent());
+  handoff.set_journey(request.journey());
+  handoff.set_summary(request.summary());
+  handoff.set_source_channel(request.source_channel());
+  *handoff.mutable_create_time() = ToTimestamp(now);
+  *handoff.mutable_expire_time() = ToTimestamp(now + ttl);
+  response.set_token(handoff_tokens_.Mint(tenant, handoff_id));
+
+  ContextStore::Batch batch = store_.NewBatch();
+  batch.PutHandoff(tenant, id, handoff_id, handoff);
+  if (!request.request_id().empty()) {
+    StoreResponse(tenant, "CreateHandoff", request.request_id(), fingerprint, now, response, batch);
+  }
+  return store_.Commit(batch);
+}
+
+absl::Status ContextCore::RedeemHandoff(const Tenant& tenant,
+                                        const v1::RedeemHandoffRequest& request,
+                                        v1::RedeemHandoffResponse& response) {
+  const absl::Time now = options_.clock();
+  if (request.token().empty()) return InvalidArgument("token", "must be set");
+  if (request.channel() == cxp::type::v1::CHANNEL_UNSPECIFIED) {
+    return InvalidArgument("channel", "must be set");
+  }
+  RETURN_IF_ERROR(validation::ValidateOptionalChannel(request.channel(), "channel"));
+  ASSIGN_OR_RETURN(const std::string handoff_id, handoff_tokens_.Verify(tenant, request.token()));
+  v1::Handoff handoff;
+  {
+    store::ScopedStripeLock lock(locks_, {HandoffLock(tenant, handoff_id)});
+    ASSIGN_OR_RETURN(std::optional<v1::Handoff> stored, store_.GetHandoff(tenant, handoff_id));
+    // Gone with its customer (deleted or erased): as unknown as a forgery.
+    if (!stored) return absl::NotFoundError("token: no such handoff");
+    handoff = *std::move(stored);
+    if (handoff.has_redeem_time()) {
+      return FailedPrecondition(
+          "token", absl::StrCat("was already redeemed at ",
+                                TimeUtil::ToString(handoff.redeem_time()), "; create a new one"));
+    }
+    if (ToMicros(handoff.expire_time()) <= absl::ToUnixMicros(now)) {
+      return FailedPrecondition(
+          "token", absl::StrCat("expired at ", TimeUtil::ToString(handoff.expire_time()),
+                                "; create a new one"));
+    }
+    *handoff.mutable_redeem_time() = ToTimestamp(now);
+    handoff.set_redeem_channel(request.channel());
+    absl::string_view id = handoff.customer();
+    absl::ConsumePrefix(&id, kCustomersPrefix);
+    ContextStore::Batch batch = store_.NewBatch();
+    batch.PutHandoff(tenant, std::string(id), handoff_id, handoff);
+    RETURN_IF_ERROR(store_.Commit(batch));
+  }
+  v1::GetCustomerContextRequest context_request;
+  context_request.mutable_customer()->set_customer(handoff.customer());
+  context_request.set_interaction_limit(kHandoffContextInteractions);
+  v1::GetCustomerContextResponse context;
+  RETURN_IF_ERROR(GetCustomerContext(tenant, context_request, context));
+  *response.mutable_handoff() = std::move(handoff);
+  *response.mutable_customer_context() = std::move(*context.mutable_customer_context());
   return absl::OkStatus();
 }
 

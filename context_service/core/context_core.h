@@ -36,6 +36,7 @@
 #include "common/paging/request_fingerprint.h"
 #include "common/store/striped_locks.h"
 #include "context_service/core/context_store.h"
+#include "context_service/core/handoff_token.h"
 #include "context_service/validation/identity_normalizer.h"
 #include "cxp/context/v1/context_service.pb.h"
 
@@ -47,6 +48,9 @@ struct ContextCoreOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   // Key for page tokens; empty = random per process (tokens die on restart).
   std::string page_token_key;
+  // HMAC key for handoff tokens, at least 32 bytes; empty = random per
+  // process (outstanding handoffs die on restart).
+  std::string handoff_key;
 };
 
 class ContextCore {
@@ -97,6 +101,10 @@ class ContextCore {
                           v1::GetJourneyResponse& response);
   absl::Status ListJourneys(const Tenant& tenant, const v1::ListJourneysRequest& request,
                             v1::ListJourneysResponse& response);
+  absl::Status CreateHandoff(const Tenant& tenant, const v1::CreateHandoffRequest& request,
+                             v1::CreateHandoffResponse& response);
+  absl::Status RedeemHandoff(const Tenant& tenant, const v1::RedeemHandoffRequest& request,
+                             v1::RedeemHandoffResponse& response);
   absl::Status GetCustomerContext(const Tenant& tenant,
                                   const v1::GetCustomerContextRequest& request,
                                   v1::GetCustomerContextResponse& response);
@@ -116,7 +124,8 @@ class ContextCore {
 
  private:
   ContextCore(const ContextStore& store, ContextCoreOptions options,
-              validation::IdentityNormalizer normalizer, paging::PageTokenCodec tokens);
+              validation::IdentityNormalizer normalizer, paging::PageTokenCodec tokens,
+              HandoffTokenCodec handoff_tokens);
 
   absl::StatusOr<storage::CustomerRecord> LoadCustomer(const Tenant& tenant,
                                                        const std::string& id) const;
@@ -155,6 +164,7 @@ class ContextCore {
   const ContextCoreOptions options_;
   const validation::IdentityNormalizer normalizer_;
   const paging::PageTokenCodec tokens_;
+  const HandoffTokenCodec handoff_tokens_;
   mutable store::StripedLocks locks_;
 };
 

@@ -27,6 +27,7 @@ constexpr char kHeadTag[] = "h";
 constexpr char kTimelineTag[] = "t";
 constexpr char kJourneyTag[] = "j";
 constexpr char kChangeTag[] = "e";
+constexpr char kHandoffTag[] = "f";
 constexpr char kOpenJourneysTag[] = "o";
 // journeys_by_time: per customer, and tenant-wide.
 constexpr char kCustomerJourneysTag[] = "c";
@@ -176,7 +177,7 @@ absl::Status Scan(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* f
 std::vector<std::string> ContextStore::ColumnFamilies() {
   return {"profiles",     "profiles_by_time", "customer_state", "identities",
           "interactions", "consent_history",  "requests",       "journeys_by_time",
-          "changes"};
+          "changes",      "handoffs"};
 }
 
 void ContextStore::ConfigureOptions(rocksdb::Options& options) {
@@ -197,6 +198,7 @@ absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks,
   ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily("requests"));
   ASSIGN_OR_RETURN(store.journeys_by_time_, rocks.ColumnFamily("journeys_by_time"));
   ASSIGN_OR_RETURN(store.changes_, rocks.ColumnFamily("changes"));
+  ASSIGN_OR_RETURN(store.handoffs_, rocks.ColumnFamily("handoffs"));
   ASSIGN_OR_RETURN(const int64_t last_sequence, store.LastChangeSequence());
   store.sequencer_ = std::make_shared<ChangeSequencer>(last_sequence);
   return store;
@@ -313,6 +315,20 @@ void ContextStore::Batch::PutOpenJourneys(const std::string& tenant, const std::
   Touch(tenant, id);
   batch_.Put(store_->customer_state_, StateKey(tenant, id, kOpenJourneysTag),
              open.SerializeAsString());
+}
+
+void ContextStore::Batch::PutHandoff(const std::string& tenant, const std::string& id,
+                                     const std::string& handoff_id,
+                                     const cxp::context::v1::Handoff& handoff) {
+  batch_.Put(store_->handoffs_, KeyBuilder(tenant).AddString(handoff_id).key(),
+             handoff.SerializeAsString());
+  batch_.Put(store_->customer_state_,
+             KeyBuilder(tenant).AddString(id).AddFixedBytes(kHandoffTag).AddString(handoff_id).key(),
+             "");
+}
+
+void ContextStore::Batch::DeleteHandoff(const std::string& tenant, const std::string& handoff_id) {
+  batch_.Delete(store_->handoffs_, KeyBuilder(tenant).AddString(handoff_id).key());
 }
 
 void ContextStore::Batch::AddChange(const std::string& tenant, const std::string& id,
@@ -686,6 +702,34 @@ absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(const 
                                        return true;
                                      }));
   return newest;
+}
+
+absl::StatusOr<std::optional<cxp::context::v1::Handoff>> ContextStore::GetHandoff(
+    const std::string& tenant, const std::string& handoff_id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(handoffs_, KeyBuilder(tenant).AddString(handoff_id).key()));
+  return ParseOptional<cxp::context::v1::Handoff>(bytes, "handoff");
+}
+
+absl::StatusOr<std::vector<std::string>> ContextStore::CustomerHandoffIds(
+    const std::string& tenant, const std::string& id) const {
+  std::vector<std::string> ids;
+  const std::string prefix = KeyBuilder(tenant).AddString(id).AddFixedBytes(kHandoffTag).key();
+  bool corrupt = false;
+  RETURN_IF_ERROR(store_->ScanPrefix(customer_state_, prefix, store::RocksStore::kNoLimit,
+                                     [&](std::string_view key, std::string_view) {
+                                       store::KeyReader reader(key.substr(prefix.size()));
+                                       absl::StatusOr<std::string> handoff_id =
+                                           reader.ReadString();
+                                       if (!handoff_id.ok()) {
+                                         corrupt = true;
+                                         return false;
+                                       }
+                                       ids.push_back(*std::move(handoff_id));
+                                       return true;
+                                     }));
+  if (corrupt) return absl::DataLossError("corrupt handoff index key");
+  return ids;
 }
 
 absl::StatusOr<std::optional<storage::JourneyRecord>> ContextStore::GetJourney(

@@ -17,6 +17,9 @@
 //                     (tenant, 'a', update desc, customer, journey) → ""  (the tenant's)
 //                     (tenant, customer, 'e', sequence)       → ""  (the customer's change
 //                                                                events, for erasure)
+//                     (tenant, customer, 'f', handoff)        → ""  (the customer's handoffs)
+//   handoffs          (tenant, handoff)                       → Handoff (RedeemHandoff finds it
+//                                                                by the token's id alone)
 //   changes           (tenant, sequence)                      → ChangeEvent (the change log;
 //                                                                sequence 0 holds the highest
 //                                                                sequence purged, as text)
@@ -62,6 +65,7 @@
 #include "context_service/core/records.pb.h"
 #include "cxp/context/v1/change_event.pb.h"
 #include "cxp/context/v1/consent.pb.h"
+#include "cxp/context/v1/handoff.pb.h"
 #include "cxp/context/v1/interaction.pb.h"
 #include "rocksdb/write_batch.h"
 
@@ -122,6 +126,10 @@ class ContextStore {
                             const std::string& journey_id, int64_t update_micros);
     void PutOpenJourneys(const std::string& tenant, const std::string& id,
                          const storage::OpenJourneys& open);
+    void PutHandoff(const std::string& tenant, const std::string& id,
+                    const std::string& handoff_id, const cxp::context::v1::Handoff& handoff);
+    // The handoff row (its per-customer index row goes with the customer).
+    void DeleteHandoff(const std::string& tenant, const std::string& handoff_id);
     // Records a change event of customer `id` (its `customer` field is set
     // here); Commit gives it its sequence number.
     void AddChange(const std::string& tenant, const std::string& id,
@@ -243,6 +251,12 @@ class ContextStore {
                                   const std::string& resume_key, size_t max_rows,
                                   JourneyIndexVisitor visit) const;
 
+  absl::StatusOr<std::optional<cxp::context::v1::Handoff>> GetHandoff(
+      const std::string& tenant, const std::string& handoff_id) const;
+  // The ids of a customer's handoffs.
+  absl::StatusOr<std::vector<std::string>> CustomerHandoffIds(const std::string& tenant,
+                                                              const std::string& id) const;
+
   // Customers newest first, from `resume_key` (exclusive) or the start.
   using CustomerVisitor = absl::FunctionRef<bool(const std::string& key, const std::string& id)>;
   absl::Status ScanCustomersByTime(const std::string& tenant, const std::string& resume_key,
@@ -271,6 +285,7 @@ class ContextStore {
   rocksdb::ColumnFamilyHandle* customer_state_ = nullptr;
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;
   rocksdb::ColumnFamilyHandle* journeys_by_time_ = nullptr;
+  rocksdb::ColumnFamilyHandle* handoffs_ = nullptr;
   // 1|2 -> 3: timeline rows from `interactions` to customer_state.
   // Returns how many moved.
   absl::StatusOr<int64_t> MoveTimelineRows(

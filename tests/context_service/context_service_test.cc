@@ -1433,6 +1433,41 @@ TEST_F(ContextServiceTest, JourneyResumesAcrossChannelsThroughTheClient) {
   EXPECT_THAT(other_tenant.journeys(), IsEmpty());
 }
 
+// ---------------------------------------------------------------- handoffs
+
+// A chatbot verified the customer by SMS code and hands over to a voice
+// agent, who gets the context once without asking again.
+TEST_F(ContextServiceTest, HandoffIsRedeemedOnceAndOnlyInItsTenant) {
+  Create(kAcme, NewCustomer("hand-1", {Phone("010-3300-0001")}));
+  v1::CreateHandoffRequest create;
+  *create.mutable_customer() = ByIdentity(Phone("010-3300-0001"));
+  create.set_assurance_level(v1::ASSURANCE_LEVEL_OTP);
+  create.set_intent("dispute_charge");
+  create.set_summary("Charge of 2026-11-20 not recognised.");
+  create.set_source_channel(type::CHANNEL_CHAT);
+  ASSERT_OK_AND_ASSIGN(created, CALL(client(), CreateHandoff, kAcme, create));
+  EXPECT_FALSE(created.token().empty());
+
+  v1::RedeemHandoffRequest redeem;
+  redeem.set_token(created.token());
+  redeem.set_channel(type::CHANNEL_VOICE);
+  EXPECT_EQ(CALL(client(), RedeemHandoff, kGlobex, redeem).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(redeemed, CALL(client(), RedeemHandoff, kAcme, redeem));
+  EXPECT_EQ(redeemed.handoff().intent(), "dispute_charge");
+  EXPECT_EQ(redeemed.handoff().assurance_level(), v1::ASSURANCE_LEVEL_OTP);
+  EXPECT_EQ(redeemed.customer_context().customer().name(), Name("hand-1"));
+  EXPECT_ERROR(CALL(client(), RedeemHandoff, kAcme, redeem), absl::StatusCode::kFailedPrecondition,
+               "already redeemed");
+
+  redeem.set_token("h1" + std::string(16, 'a') + "." + std::string(22, 'A'));
+  EXPECT_EQ(CALL(client(), RedeemHandoff, kAcme, redeem).status().code(),
+            absl::StatusCode::kNotFound);
+  create.mutable_ttl()->set_seconds(25 * 3600);
+  EXPECT_ERROR(CALL(client(), CreateHandoff, kAcme, create), absl::StatusCode::kInvalidArgument,
+               "ttl");
+}
+
 // ---------------------------------------------------------- WatchChanges
 
 // A CRM sync: watches one customer's changes, drops its connection, and

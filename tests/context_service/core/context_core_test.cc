@@ -1,7 +1,9 @@
 // ContextCore without a server: a real RocksDB in a temp dir, a fake clock.
 #include "context_service/core/context_core.h"
 
+#include <atomic>
 #include <map>
+#include <thread>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -1010,6 +1012,151 @@ TEST_F(ContextCoreTest, RetentionPurgesOldEventsAndWatchersBehindThemAreOutOfRan
   std::vector<v1::ChangeEvent> after = Drain(reopened, *next, 1);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_GT(after[0].sequence(), last);
+}
+
+// ----------------------------------------------------------------- handoffs
+
+v1::CreateHandoffRequest NewHandoff(const cxp::type::v1::CustomerRef& customer) {
+  v1::CreateHandoffRequest request;
+  *request.mutable_customer() = customer;
+  request.set_assurance_level(v1::ASSURANCE_LEVEL_OTP);
+  request.set_intent("missed_delivery");
+  request.set_summary("Parcel P-4711 not delivered; customer verified by SMS code.");
+  request.set_source_channel(cxp::type::v1::CHANNEL_CHAT);
+  return request;
+}
+
+v1::RedeemHandoffRequest Redeem(const std::string& token) {
+  v1::RedeemHandoffRequest request;
+  request.set_token(token);
+  request.set_channel(cxp::type::v1::CHANNEL_VOICE);
+  return request;
+}
+
+TEST_F(ContextCoreTest, HandoffCarriesTheCustomerToTheNextChannelOnce) {
+  Create("c1", {Phone("010-1234-5678")});
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_).ok());
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  cxp::type::v1::CustomerRef by_phone;
+  *by_phone.mutable_identity() = Phone("+82 10-1234-5678");
+  v1::CreateHandoffRequest create = NewHandoff(by_phone);
+  create.set_journey("customers/c1/journeys/j1");
+  v1::CreateHandoffResponse created;
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, create, created).ok());
+  EXPECT_LE(created.token().size(), 128u);
+  EXPECT_THAT(created.handoff().name(), ::testing::StartsWith("customers/c1/handoffs/"));
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(created.handoff().expire_time()),
+            absl::ToUnixMicros(now_ + absl::Minutes(10)));
+
+  now_ += absl::Minutes(2);
+  v1::RedeemHandoffResponse redeemed;
+  ASSERT_TRUE(core_->RedeemHandoff(kTenant, Redeem(created.token()), redeemed).ok());
+  EXPECT_EQ(redeemed.handoff().assurance_level(), v1::ASSURANCE_LEVEL_OTP);
+  EXPECT_EQ(redeemed.handoff().journey(), "customers/c1/journeys/j1");
+  EXPECT_EQ(redeemed.handoff().redeem_channel(), cxp::type::v1::CHANNEL_VOICE);
+  EXPECT_EQ(TimeUtil::TimestampToMicroseconds(redeemed.handoff().redeem_time()),
+            absl::ToUnixMicros(now_));
+  EXPECT_EQ(redeemed.customer_context().customer().name(), "customers/c1");
+  EXPECT_EQ(redeemed.customer_context().recent_interactions_size(), 1);
+  EXPECT_EQ(redeemed.customer_context().open_journeys_size(), 1);
+
+  v1::RedeemHandoffResponse again;
+  absl::Status reused = core_->RedeemHandoff(kTenant, Redeem(created.token()), again);
+  EXPECT_EQ(reused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(reused.message()), HasSubstr("already redeemed"));
+  EXPECT_FALSE(again.has_customer_context());  // nothing leaks
+}
+
+TEST_F(ContextCoreTest, ExpiredForgedAndOtherTenantsHandoffsAreRefused) {
+  Create("c1");
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  v1::CreateHandoffRequest create = NewHandoff(ref);
+  create.mutable_ttl()->set_seconds(30);
+  v1::CreateHandoffResponse created;
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, create, created).ok());
+  v1::RedeemHandoffResponse redeemed;
+  EXPECT_EQ(core_->RedeemHandoff("other", Redeem(created.token()), redeemed).code(),
+            absl::StatusCode::kNotFound);
+  std::string forged = created.token();
+  forged[forged.size() - 2] = forged[forged.size() - 2] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(core_->RedeemHandoff(kTenant, Redeem(forged), redeemed).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(core_->RedeemHandoff(kTenant, Redeem("not-a-token"), redeemed).code(),
+            absl::StatusCode::kInvalidArgument);
+  now_ += absl::Seconds(31);
+  absl::Status expired = core_->RedeemHandoff(kTenant, Redeem(created.token()), redeemed);
+  EXPECT_EQ(expired.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(expired.message()), HasSubstr("expired"));
+
+  // A deleted customer's handoffs go with it.
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, NewHandoff(ref), created).ok());
+  v1::DeleteCustomerRequest erase;
+  erase.set_name("customers/c1");
+  v1::DeleteCustomerResponse erased;
+  ASSERT_TRUE(core_->DeleteCustomer(kTenant, erase, erased).ok());
+  EXPECT_EQ(core_->RedeemHandoff(kTenant, Redeem(created.token()), redeemed).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(ContextCoreTest, CreateHandoffValidatesAndRetriesReturnTheSameToken) {
+  Create("c1");
+  Create("c2");
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c2", "j1"), started).ok());
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  v1::CreateHandoffResponse created;
+  auto code_of = [&](const v1::CreateHandoffRequest& request) {
+    return core_->CreateHandoff(kTenant, request, created).code();
+  };
+  v1::CreateHandoffRequest bad = NewHandoff(ref);
+  bad.mutable_ttl()->set_seconds(10);
+  EXPECT_EQ(code_of(bad), absl::StatusCode::kInvalidArgument);
+  bad = NewHandoff(ref);
+  bad.set_assurance_level(v1::ASSURANCE_LEVEL_UNSPECIFIED);
+  EXPECT_EQ(code_of(bad), absl::StatusCode::kInvalidArgument);
+  bad = NewHandoff(ref);
+  bad.set_source_channel(cxp::type::v1::CHANNEL_UNSPECIFIED);
+  EXPECT_EQ(code_of(bad), absl::StatusCode::kInvalidArgument);
+  bad = NewHandoff(ref);
+  bad.set_journey("customers/c2/journeys/j1");
+  EXPECT_EQ(code_of(bad), absl::StatusCode::kInvalidArgument);
+  bad = NewHandoff(ref);
+  bad.set_journey("customers/c1/journeys/nope");
+  EXPECT_EQ(code_of(bad), absl::StatusCode::kNotFound);
+  bad = NewHandoff(ref);
+  bad.mutable_customer()->set_customer("customers/nobody");
+  EXPECT_EQ(code_of(bad), absl::StatusCode::kNotFound);
+
+  v1::CreateHandoffRequest retried = NewHandoff(ref);
+  retried.set_request_id("7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f");
+  v1::CreateHandoffResponse first, second;
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, retried, first).ok());
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, retried, second).ok());
+  EXPECT_EQ(first.token(), second.token());
+}
+
+TEST_F(ContextCoreTest, ConcurrentRedeemsOfOneTokenHaveOneWinner) {
+  Create("c1");
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  v1::CreateHandoffResponse created;
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, NewHandoff(ref), created).ok());
+  std::atomic<int> winners{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      v1::RedeemHandoffResponse response;
+      absl::Status status = core_->RedeemHandoff(kTenant, Redeem(created.token()), response);
+      if (status.ok()) ++winners;
+      if (status.code() == absl::StatusCode::kFailedPrecondition) ++refused;
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(winners.load(), 1);
+  EXPECT_EQ(refused.load(), 7);
 }
 
 // Appends number and count from the customer's stats row: a rejected
