@@ -50,6 +50,7 @@ CXP_CONTEXT_READ_RPC(GetJourney)
 CXP_CONTEXT_READ_RPC(ListJourneys)
 CXP_CONTEXT_WRITE_RPC(CreateHandoff)
 CXP_CONTEXT_WRITE_RPC(RedeemHandoff)
+CXP_CONTEXT_WRITE_RPC(EraseCustomer)
 
 grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,

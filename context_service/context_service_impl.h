@@ -4,8 +4,8 @@
 // Each handler is one hand-off: HandleUnary authenticates the call, moves it
 // off the reactor thread and maps the core's absl::Status to a gRPC status;
 // ContextCore validates and decides. WatchChanges streams from the
-// ChangeFeed. RPCs of part 2 not built yet (merge, erasure, export)
-// answer UNIMPLEMENTED until they land.
+// ChangeFeed. RPCs of part 2 not built yet (merge, export) answer
+// UNIMPLEMENTED until they land.
 //
 // Ownership: borrows the core and the change feed, which must outlive the
 // service.
@@ -85,6 +85,9 @@ class ContextServiceImpl final
   grpc::ServerUnaryReactor* RedeemHandoff(grpc::CallbackServerContext* context,
                                           const v1::RedeemHandoffRequest* request,
                                           v1::RedeemHandoffResponse* response) override;
+  grpc::ServerUnaryReactor* EraseCustomer(grpc::CallbackServerContext* context,
+                                          const v1::EraseCustomerRequest* request,
+                                          v1::EraseCustomerResponse* response) override;
   grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
                                        const v1::GetConsentRequest* request,
                                        v1::GetConsentResponse* response) override;

@@ -381,6 +381,12 @@ absl::Status ContextCore::CreateCustomer(const Tenant& tenant,
   }
   ASSIGN_OR_RETURN(std::optional<CustomerRecord> existing, store_.GetCustomer(tenant, id));
   if (existing) return AlreadyExists(CustomerName(id));
+  ASSIGN_OR_RETURN(std::optional<std::string> erased, store_.ErasureOf(tenant, id));
+  if (erased) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        CustomerName(id), " was erased (erasureReceipts/", *erased,
+        "); the name of an erased customer is never reused"));
+  }
   for (size_t i = 0; i < identity_keys.size(); ++i) {
     ASSIGN_OR_RETURN(std::optional<std::string> owner,
                      store_.GetIdentityOwner(tenant, identity_keys[i]));
@@ -539,6 +545,33 @@ absl::Status ContextCore::DeleteCustomer(const Tenant& tenant,
                                          const v1::DeleteCustomerRequest& request,
                                          v1::DeleteCustomerResponse&) {
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name"));
+  return RemoveCustomer(tenant, id, request.etag(), /*erasure=*/nullptr);
+}
+
+absl::Status ContextCore::EraseCustomer(const Tenant& tenant,
+                                        const v1::EraseCustomerRequest& request,
+                                        v1::EraseCustomerResponse& response) {
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name"));
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  RETURN_IF_ERROR(validation::ValidateText(request.reason(), "reason", 0, 1024,
+                                           validation::ControlChars::kAllowNewlines));
+  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
+  if (!request.request_id().empty()) {
+    // A retry finds the customer gone: answer it before looking for it.
+    // (RemoveCustomer checks again under all its locks.)
+    ASSIGN_OR_RETURN(const bool replayed,
+                     ReplayStoredResponse(tenant, "EraseCustomer", request.request_id(),
+                                          fingerprint, now, response));
+    if (replayed) return absl::OkStatus();
+  }
+  Erasure erasure{.reason = request.reason(), .request_id = request.request_id(),
+                  .fingerprint = fingerprint, .response = &response};
+  return RemoveCustomer(tenant, id, "", &erasure);
+}
+
+absl::Status ContextCore::RemoveCustomer(const Tenant& tenant, const std::string& id,
+                                         const std::string& etag, Erasure* erasure) {
   // The identities to unlink are known only after reading the profile; lock
   // them with the customer and re-check, so no identity is added meanwhile.
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -549,24 +582,80 @@ absl::Status ContextCore::DeleteCustomer(const Tenant& tenant,
       identity_keys.push_back(validation::IdentityKey(linked.identity()));
       keys.push_back(IdentityLock(tenant, identity_keys.back()));
     }
+    const bool idempotent = erasure != nullptr && !erasure->request_id.empty();
+    if (idempotent) keys.push_back(RequestLock(tenant, "EraseCustomer", erasure->request_id));
     store::ScopedStripeLock lock(locks_, keys);
+    const absl::Time now = options_.clock();
+    if (idempotent) {
+      ASSIGN_OR_RETURN(const bool replayed,
+                       ReplayStoredResponse(tenant, "EraseCustomer", erasure->request_id,
+                                            erasure->fingerprint, now, *erasure->response));
+      if (replayed) return absl::OkStatus();
+    }
     ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
     if (record.version() != peek.version()) continue;
-    RETURN_IF_ERROR(CheckEtag(request.etag(), record.version(), CustomerName(id)));
+    RETURN_IF_ERROR(CheckEtag(etag, record.version(), CustomerName(id)));
+    if (erasure != nullptr) RETURN_IF_ERROR(CheckNotMerged(id, record));
     ContextStore::Batch batch = store_.NewBatch();
     for (const std::string& key : identity_keys) batch.DeleteIdentity(tenant, key);
-    // Journeys change only under the customer's lock, so this list is whole.
+    // Journeys and handoffs change only under the customer's lock, so these
+    // lists are whole.
+    int64_t journeys = 0;
     RETURN_IF_ERROR(store_.ScanJourneysByTime(
         tenant, id, "", std::numeric_limits<size_t>::max(),
         [&](const std::string&, const ContextStore::JourneyIndexEntry& entry) {
           batch.DeleteJourneyIndex(tenant, id, entry.journey_id, entry.update_micros);
+          ++journeys;
           return true;
         }));
     ASSIGN_OR_RETURN(const std::vector<std::string> handoffs,
                      store_.CustomerHandoffIds(tenant, id));
     for (const std::string& handoff_id : handoffs) batch.DeleteHandoff(tenant, handoff_id);
+    if (erasure == nullptr) {
+      batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
+      batch.AddChange(tenant, id, NewChange(v1::CHANGE_KIND_CUSTOMER_DELETED, now));
+      return store_.Commit(batch);
+    }
+
+    // Erasure: also the customer's past change events, a receipt that holds
+    // no personal data, and the name kept from reuse.
+    ASSIGN_OR_RETURN(const std::vector<int64_t> events, store_.CustomerChangeSequences(tenant, id));
+    for (const int64_t sequence : events) batch.DeleteChange(tenant, sequence);
+    ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+    int64_t consent_history = 0;
+    RETURN_IF_ERROR(store_.ScanConsentHistory(tenant, id, "", store::RocksStore::kNoLimit,
+                                              [&](const std::string&, const v1::ConsentChange&) {
+                                                ++consent_history;
+                                                return true;
+                                              }));
     batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
-    batch.AddChange(tenant, id, NewChange(v1::CHANGE_KIND_CUSTOMER_DELETED, options_.clock()));
+    const std::string receipt_id = NewId();
+    v1::ErasureReceipt& receipt = *erasure->response->mutable_erasure_receipt();
+    receipt.set_name(absl::StrCat("erasureReceipts/", receipt_id));
+    receipt.set_customer(CustomerName(id));
+    receipt.set_reason(erasure->reason);
+    auto count = [&](const char* item_type, int64_t n) {
+      v1::ErasedItemCount& item = *receipt.add_erased_items();
+      item.set_item_type(item_type);
+      item.set_count(n);
+    };
+    count("profile", 1);
+    count("identities", record.customer().identities_size());
+    count("interactions", state.stats.interaction_count());
+    count("consent", state.consent.entries_size());
+    count("consent_history", consent_history);
+    count("contact_preferences", state.preferences.version() > 0 ? 1 : 0);
+    count("journeys", journeys);
+    count("handoffs", static_cast<int64_t>(handoffs.size()));
+    count("merge_records", 0);
+    count("change_events", static_cast<int64_t>(events.size()));
+    *receipt.mutable_erase_time() = ToTimestamp(now);
+    batch.PutErasureReceipt(tenant, id, receipt_id, receipt);
+    batch.AddChange(tenant, id, NewChange(v1::CHANGE_KIND_CUSTOMER_ERASED, now));
+    if (!erasure->request_id.empty()) {
+      StoreResponse(tenant, "EraseCustomer", erasure->request_id, erasure->fingerprint, now,
+                    *erasure->response, batch);
+    }
     return store_.Commit(batch);
   }
   return absl::AbortedError(absl::StrCat(CustomerName(id), ": changed concurrently, retry"));

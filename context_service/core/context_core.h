@@ -25,6 +25,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -70,6 +71,11 @@ class ContextCore {
                              v1::ListCustomersResponse& response);
   absl::Status DeleteCustomer(const Tenant& tenant, const v1::DeleteCustomerRequest& request,
                               v1::DeleteCustomerResponse& response);
+  // Right to erasure: everything DeleteCustomer removes, plus the
+  // customer's past change events; returns a receipt without personal data
+  // and keeps the name from reuse.
+  absl::Status EraseCustomer(const Tenant& tenant, const v1::EraseCustomerRequest& request,
+                             v1::EraseCustomerResponse& response);
   absl::Status AddIdentity(const Tenant& tenant, const v1::AddIdentityRequest& request,
                            v1::AddIdentityResponse& response);
   absl::Status RemoveIdentity(const Tenant& tenant, const v1::RemoveIdentityRequest& request,
@@ -151,6 +157,18 @@ class ContextCore {
   void StoreResponse(const Tenant& tenant, const std::string& method, const std::string& request_id,
                      const std::string& fingerprint, absl::Time now,
                      const google::protobuf::Message& response, ContextStore::Batch& batch) const;
+
+  // What an erasure adds to a removal.
+  struct Erasure {
+    std::string reason;
+    std::string request_id;
+    std::string fingerprint;
+    v1::EraseCustomerResponse* response = nullptr;
+  };
+  // Removes the customer and everything stored about it in one batch
+  // (DeleteCustomer); with `erasure`, as EraseCustomer does.
+  absl::Status RemoveCustomer(const Tenant& tenant, const std::string& id,
+                              const std::string& etag, Erasure* erasure);
 
   // Bumps the version (etag) and update_time of a changed profile, adds it
   // and its change event to `batch` (which may hold related index changes),

@@ -177,7 +177,7 @@ absl::Status Scan(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* f
 std::vector<std::string> ContextStore::ColumnFamilies() {
   return {"profiles",     "profiles_by_time", "customer_state", "identities",
           "interactions", "consent_history",  "requests",       "journeys_by_time",
-          "changes",      "handoffs"};
+          "changes",      "handoffs",         "erasures"};
 }
 
 void ContextStore::ConfigureOptions(rocksdb::Options& options) {
@@ -199,6 +199,7 @@ absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks,
   ASSIGN_OR_RETURN(store.journeys_by_time_, rocks.ColumnFamily("journeys_by_time"));
   ASSIGN_OR_RETURN(store.changes_, rocks.ColumnFamily("changes"));
   ASSIGN_OR_RETURN(store.handoffs_, rocks.ColumnFamily("handoffs"));
+  ASSIGN_OR_RETURN(store.erasures_, rocks.ColumnFamily("erasures"));
   ASSIGN_OR_RETURN(const int64_t last_sequence, store.LastChangeSequence());
   store.sequencer_ = std::make_shared<ChangeSequencer>(last_sequence);
   return store;
@@ -329,6 +330,19 @@ void ContextStore::Batch::PutHandoff(const std::string& tenant, const std::strin
 
 void ContextStore::Batch::DeleteHandoff(const std::string& tenant, const std::string& handoff_id) {
   batch_.Delete(store_->handoffs_, KeyBuilder(tenant).AddString(handoff_id).key());
+}
+
+void ContextStore::Batch::PutErasureReceipt(const std::string& tenant, const std::string& id,
+                                            const std::string& receipt_id,
+                                            const cxp::context::v1::ErasureReceipt& receipt) {
+  batch_.Put(store_->erasures_, KeyBuilder(tenant).AddFixedBytes("r").AddString(receipt_id).key(),
+             receipt.SerializeAsString());
+  batch_.Put(store_->erasures_, KeyBuilder(tenant).AddFixedBytes("c").AddString(id).key(),
+             receipt_id);
+}
+
+void ContextStore::Batch::DeleteChange(const std::string& tenant, int64_t sequence) {
+  batch_.Delete(store_->changes_, ChangeKey(tenant, sequence));
 }
 
 void ContextStore::Batch::AddChange(const std::string& tenant, const std::string& id,
@@ -702,6 +716,39 @@ absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(const 
                                        return true;
                                      }));
   return newest;
+}
+
+absl::StatusOr<std::vector<int64_t>> ContextStore::CustomerChangeSequences(
+    const std::string& tenant, const std::string& id) const {
+  std::vector<int64_t> sequences;
+  const std::string prefix = KeyBuilder(tenant).AddString(id).AddFixedBytes(kChangeTag).key();
+  bool corrupt = false;
+  RETURN_IF_ERROR(store_->ScanPrefix(customer_state_, prefix, store::RocksStore::kNoLimit,
+                                     [&](std::string_view key, std::string_view) {
+                                       store::KeyReader reader(key.substr(prefix.size()));
+                                       absl::StatusOr<uint64_t> sequence = reader.ReadUint64();
+                                       if (!sequence.ok()) {
+                                         corrupt = true;
+                                         return false;
+                                       }
+                                       sequences.push_back(static_cast<int64_t>(*sequence));
+                                       return true;
+                                     }));
+  if (corrupt) return absl::DataLossError("corrupt change index key");
+  return sequences;
+}
+
+absl::StatusOr<std::optional<std::string>> ContextStore::ErasureOf(const std::string& tenant,
+                                                                   const std::string& id) const {
+  return store_->Get(erasures_, KeyBuilder(tenant).AddFixedBytes("c").AddString(id).key());
+}
+
+absl::StatusOr<std::optional<cxp::context::v1::ErasureReceipt>> ContextStore::GetErasureReceipt(
+    const std::string& tenant, const std::string& receipt_id) const {
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> bytes,
+      store_->Get(erasures_, KeyBuilder(tenant).AddFixedBytes("r").AddString(receipt_id).key()));
+  return ParseOptional<cxp::context::v1::ErasureReceipt>(bytes, "erasure receipt");
 }
 
 absl::StatusOr<std::optional<cxp::context::v1::Handoff>> ContextStore::GetHandoff(

@@ -20,6 +20,9 @@
 //                     (tenant, customer, 'f', handoff)        → ""  (the customer's handoffs)
 //   handoffs          (tenant, handoff)                       → Handoff (RedeemHandoff finds it
 //                                                                by the token's id alone)
+//   erasures          (tenant, 'r', receipt)                  → ErasureReceipt
+//                     (tenant, 'c', customer)                 → receipt id (the name is never
+//                                                                reused)
 //   changes           (tenant, sequence)                      → ChangeEvent (the change log;
 //                                                                sequence 0 holds the highest
 //                                                                sequence purged, as text)
@@ -65,6 +68,7 @@
 #include "context_service/core/records.pb.h"
 #include "cxp/context/v1/change_event.pb.h"
 #include "cxp/context/v1/consent.pb.h"
+#include "cxp/context/v1/erasure_receipt.pb.h"
 #include "cxp/context/v1/handoff.pb.h"
 #include "cxp/context/v1/interaction.pb.h"
 #include "rocksdb/write_batch.h"
@@ -130,6 +134,12 @@ class ContextStore {
                     const std::string& handoff_id, const cxp::context::v1::Handoff& handoff);
     // The handoff row (its per-customer index row goes with the customer).
     void DeleteHandoff(const std::string& tenant, const std::string& handoff_id);
+    // The receipt, and the customer's name marked as never to be reused.
+    void PutErasureReceipt(const std::string& tenant, const std::string& id,
+                           const std::string& receipt_id,
+                           const cxp::context::v1::ErasureReceipt& receipt);
+    // One event of the change log (erasure takes a customer's events out).
+    void DeleteChange(const std::string& tenant, int64_t sequence);
     // Records a change event of customer `id` (its `customer` field is set
     // here); Commit gives it its sequence number.
     void AddChange(const std::string& tenant, const std::string& id,
@@ -257,6 +267,15 @@ class ContextStore {
   absl::StatusOr<std::vector<std::string>> CustomerHandoffIds(const std::string& tenant,
                                                               const std::string& id) const;
 
+  // The sequences of the customer's events still in the change log.
+  absl::StatusOr<std::vector<int64_t>> CustomerChangeSequences(const std::string& tenant,
+                                                               const std::string& id) const;
+  // The receipt id if the customer was erased.
+  absl::StatusOr<std::optional<std::string>> ErasureOf(const std::string& tenant,
+                                                       const std::string& id) const;
+  absl::StatusOr<std::optional<cxp::context::v1::ErasureReceipt>> GetErasureReceipt(
+      const std::string& tenant, const std::string& receipt_id) const;
+
   // Customers newest first, from `resume_key` (exclusive) or the start.
   using CustomerVisitor = absl::FunctionRef<bool(const std::string& key, const std::string& id)>;
   absl::Status ScanCustomersByTime(const std::string& tenant, const std::string& resume_key,
@@ -286,6 +305,7 @@ class ContextStore {
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;
   rocksdb::ColumnFamilyHandle* journeys_by_time_ = nullptr;
   rocksdb::ColumnFamilyHandle* handoffs_ = nullptr;
+  rocksdb::ColumnFamilyHandle* erasures_ = nullptr;
   // 1|2 -> 3: timeline rows from `interactions` to customer_state.
   // Returns how many moved.
   absl::StatusOr<int64_t> MoveTimelineRows(

@@ -1433,6 +1433,46 @@ TEST_F(ContextServiceTest, JourneyResumesAcrossChannelsThroughTheClient) {
   EXPECT_THAT(other_tenant.journeys(), IsEmpty());
 }
 
+// ------------------------------------------------------------------ erasure
+
+TEST_F(ContextServiceTest, EraseCustomerLeavesNothingReadableThroughTheApi) {
+  Create(kAcme, NewCustomer("erase-1", {Phone("010-3400-0001"), Email("erase1@example.com")}));
+  Append(kAcme, AppendTo(ByName(Name("erase-1")),
+                         MakeInteraction(type::CHANNEL_EMAIL, Interaction::DIRECTION_INBOUND,
+                                         NowSeconds())));
+  v1::EraseCustomerRequest erase;
+  erase.set_name(Name("erase-1"));
+  erase.set_reason("DSR-7");
+  EXPECT_EQ(CALL(client(), EraseCustomer, kGlobex, erase).status().code(),
+            absl::StatusCode::kNotFound);  // another tenant's customer
+  ASSERT_OK_AND_ASSIGN(erased, CALL(client(), EraseCustomer, kAcme, erase));
+  EXPECT_EQ(erased.erasure_receipt().customer(), Name("erase-1"));
+  EXPECT_FALSE(erased.erasure_receipt().erased_items().empty());
+
+  EXPECT_EQ(CALL(client(), GetCustomer, kAcme, GetRequest(Name("erase-1"))).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::ResolveCustomerRequest resolve;
+  *resolve.mutable_identity() = Phone("010-3400-0001");
+  EXPECT_EQ(CALL(client(), ResolveCustomer, kAcme, resolve).status().code(),
+            absl::StatusCode::kNotFound);
+  v1::GetCustomerContextRequest view;
+  *view.mutable_customer() = ByIdentity(Email("erase1@example.com"));
+  EXPECT_EQ(CALL(client(), GetCustomerContext, kAcme, view).status().code(),
+            absl::StatusCode::kNotFound);
+  // Its change events are gone but the payload-free erasure.
+  v1::WatchChangesRequest watch_request;
+  watch_request.set_after_sequence(0);
+  watch_request.set_customer(Name("erase-1"));
+  Client::Watch watch = client().WatchChanges(kAcme, watch_request);
+  std::optional<v1::ChangeEvent> event = watch.Next();
+  ASSERT_TRUE(event.has_value());
+  EXPECT_EQ(event->kind(), v1::CHANGE_KIND_CUSTOMER_ERASED);
+  EXPECT_EQ(event->payload_case(), v1::ChangeEvent::PAYLOAD_NOT_SET);
+  watch.Close();
+  EXPECT_ERROR(CALL(client(), CreateCustomer, kAcme, NewCustomer("erase-1")),
+               absl::StatusCode::kAlreadyExists, "erased");
+}
+
 // ---------------------------------------------------------------- handoffs
 
 // A chatbot verified the customer by SMS code and hands over to a voice

@@ -1159,6 +1159,117 @@ TEST_F(ContextCoreTest, ConcurrentRedeemsOfOneTokenHaveOneWinner) {
   EXPECT_EQ(refused.load(), 7);
 }
 
+// -------------------------------------------------------------------- erasure
+
+TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
+  Create("c1", {Phone("010-1234-5678"), Email("minji@example.com")});
+  Create("c2");
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_).ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, now_).ok());
+  ASSERT_TRUE(Append("customers/c2", cxp::type::v1::CHANNEL_SMS, now_).ok());
+  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
+                                  "web_form")
+                  .ok());
+  v1::UpdateContactPreferencesRequest preferences;
+  preferences.mutable_contact_preferences()->set_name("customers/c1/contactPreferences");
+  preferences.mutable_contact_preferences()->add_channel_order(cxp::type::v1::CHANNEL_SMS);
+  v1::UpdateContactPreferencesResponse preferred;
+  ASSERT_TRUE(core_->UpdateContactPreferences(kTenant, preferences, preferred).ok());
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  v1::CreateHandoffResponse handoff;
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, NewHandoff(ref), handoff).ok());
+
+  v1::EraseCustomerRequest erase;
+  erase.set_name("customers/c1");
+  erase.set_reason("DSR-2026-0042");
+  erase.set_request_id("3e5a7c9b-1d2f-4a6b-8c0d-2e4f6a8b0c1d");
+  v1::EraseCustomerResponse erased;
+  ASSERT_TRUE(core_->EraseCustomer(kTenant, erase, erased).ok());
+  const v1::ErasureReceipt& receipt = erased.erasure_receipt();
+  EXPECT_THAT(receipt.name(), ::testing::StartsWith("erasureReceipts/"));
+  EXPECT_EQ(receipt.customer(), "customers/c1");
+  EXPECT_EQ(receipt.reason(), "DSR-2026-0042");
+  std::map<std::string, int64_t> counts;
+  for (const v1::ErasedItemCount& item : receipt.erased_items()) counts[item.item_type()] = item.count();
+  EXPECT_EQ(counts["profile"], 1);
+  EXPECT_EQ(counts["identities"], 2);
+  EXPECT_EQ(counts["interactions"], 2);
+  EXPECT_EQ(counts["consent"], 1);
+  EXPECT_EQ(counts["consent_history"], 1);
+  EXPECT_EQ(counts["contact_preferences"], 1);
+  EXPECT_EQ(counts["journeys"], 1);
+  EXPECT_EQ(counts["handoffs"], 1);
+  EXPECT_EQ(counts["change_events"], 6);  // created, 2 appends, consent, preferences, journey
+  const std::string text = receipt.DebugString();
+  EXPECT_EQ(text.find("1234"), std::string::npos);  // no personal data
+  EXPECT_EQ(text.find("minji"), std::string::npos);
+
+  // A retry gets the same receipt.
+  v1::EraseCustomerResponse retried;
+  ASSERT_TRUE(core_->EraseCustomer(kTenant, erase, retried).ok());
+  EXPECT_EQ(retried.erasure_receipt().name(), receipt.name());
+
+  // Nothing is readable any more.
+  v1::GetCustomerRequest get;
+  get.set_name("customers/c1");
+  v1::GetCustomerResponse got;
+  EXPECT_EQ(core_->GetCustomer(kTenant, get, got).code(), absl::StatusCode::kNotFound);
+  v1::ResolveCustomerRequest resolve;
+  *resolve.mutable_identity() = Email("minji@example.com");
+  v1::ResolveCustomerResponse resolved;
+  EXPECT_EQ(core_->ResolveCustomer(kTenant, resolve, resolved).code(),
+            absl::StatusCode::kNotFound);
+  v1::GetCustomerContextRequest view;
+  *view.mutable_customer() = ref;
+  v1::GetCustomerContextResponse viewed;
+  EXPECT_EQ(core_->GetCustomerContext(kTenant, view, viewed).code(), absl::StatusCode::kNotFound);
+  v1::ListInteractionsRequest timeline;
+  timeline.set_parent("customers/c1");
+  v1::ListInteractionsResponse listed;
+  EXPECT_EQ(core_->ListInteractions(kTenant, timeline, listed).code(),
+            absl::StatusCode::kNotFound);
+  v1::ListJourneysRequest journeys;
+  journeys.set_parent("customers/-");
+  v1::ListJourneysResponse all_journeys;
+  ASSERT_TRUE(core_->ListJourneys(kTenant, journeys, all_journeys).ok());
+  EXPECT_EQ(all_journeys.journeys_size(), 0);
+  v1::ListCustomersRequest customers;
+  v1::ListCustomersResponse all_customers;
+  ASSERT_TRUE(core_->ListCustomers(kTenant, customers, all_customers).ok());
+  ASSERT_EQ(all_customers.customers_size(), 1);
+  EXPECT_EQ(all_customers.customers(0).name(), "customers/c2");
+  v1::RedeemHandoffResponse redeemed;
+  EXPECT_EQ(core_->RedeemHandoff(kTenant, Redeem(handoff.token()), redeemed).code(),
+            absl::StatusCode::kNotFound);
+  // The change stream keeps c2's events and only the payload-free erasure
+  // of c1.
+  ChangeFeed feed(*store_);
+  v1::WatchChangesRequest from_start;
+  from_start.set_after_sequence(0);
+  absl::StatusOr<ChangeFeed::Watch> watch = feed.Open(kTenant, from_start);
+  ASSERT_TRUE(watch.ok());
+  std::vector<v1::ChangeEvent> events = Drain(feed, *watch, 3);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].customer(), "customers/c2");
+  EXPECT_EQ(events[1].customer(), "customers/c2");
+  EXPECT_EQ(events[2].kind(), v1::CHANGE_KIND_CUSTOMER_ERASED);
+  EXPECT_EQ(events[2].payload_case(), v1::ChangeEvent::PAYLOAD_NOT_SET);
+
+  // The name is never reused; unknown customers are not found.
+  v1::CreateCustomerRequest again;
+  again.set_customer_id("c1");
+  v1::CreateCustomerResponse recreated;
+  absl::Status reuse = core_->CreateCustomer(kTenant, again, recreated);
+  EXPECT_EQ(reuse.code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(reuse.message()), HasSubstr("erased"));
+  erase.set_name("customers/nobody");
+  erase.clear_request_id();
+  EXPECT_EQ(core_->EraseCustomer(kTenant, erase, erased).code(), absl::StatusCode::kNotFound);
+}
+
 // Appends number and count from the customer's stats row: a rejected
 // append changes nothing, a deleted and re-created customer starts again at
 // 1, and a reopened store goes on where the last commit left off.
