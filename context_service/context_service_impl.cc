@@ -1,6 +1,7 @@
 #include "context_service/context_service_impl.h"
 
 #include "common/server/unary_call.h"
+#include "context_service/export_customer_reactor.h"
 #include "context_service/watch_changes_reactor.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/proto_buffer_reader.h"
@@ -83,6 +84,11 @@ grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
 grpc::ServerWriteReactor<v1::WatchChangesResponse>* ContextServiceImpl::WatchChanges(
     grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) {
   return new WatchChangesReactor(changes_, pool_, context, *request);
+}
+
+grpc::ServerWriteReactor<v1::ExportCustomerResponse>* ContextServiceImpl::ExportCustomer(
+    grpc::CallbackServerContext* context, const v1::ExportCustomerRequest* request) {
+  return new ExportCustomerReactor(core_, pool_, context, *request);
 }
 
 }  // namespace cxp::context

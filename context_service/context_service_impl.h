@@ -4,8 +4,8 @@
 // Each handler is one hand-off: HandleUnary authenticates the call, moves it
 // off the reactor thread and maps the core's absl::Status to a gRPC status;
 // ContextCore validates and decides. WatchChanges streams from the
-// ChangeFeed. RPCs of part 2 not built yet (merge, export) answer
-// UNIMPLEMENTED until they land.
+// ChangeFeed, ExportCustomer pages through the core. RPCs of part 2 not
+// built yet (merge) answer UNIMPLEMENTED until they land.
 //
 // Ownership: borrows the core and the change feed, which must outlive the
 // service.
@@ -33,6 +33,9 @@ class ContextServiceImpl final
                      const ChangeFeed& changes)
       : pool_(options.worker_threads), core_(core), changes_(changes) {}
 
+  // Server streaming; see export_customer_reactor.h.
+  grpc::ServerWriteReactor<v1::ExportCustomerResponse>* ExportCustomer(
+      grpc::CallbackServerContext* context, const v1::ExportCustomerRequest* request) override;
   // Server streaming; see watch_changes_reactor.h.
   grpc::ServerWriteReactor<v1::WatchChangesResponse>* WatchChanges(
       grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) override;

@@ -1579,4 +1579,112 @@ absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
   return absl::OkStatus();
 }
 
+// -------------------------------------------------------------------- export
+
+absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
+                                         const v1::ExportCustomerRequest& request,
+                                         ExportCursor& cursor, size_t max_items,
+                                         std::vector<v1::ExportCustomerResponse>& out,
+                                         bool& done) {
+  done = false;
+  ASSIGN_OR_RETURN(const std::string id, ParseCustomerName(request.name(), "name"));
+  const size_t limit = out.size() + max_items;
+  auto room = [&] { return out.size() < limit ? limit - out.size() : 0; };
+  // Scans resume after the last key they returned; a stage ends when a
+  // page comes back short.
+  auto next_stage = [&](ExportCursor::Stage stage) {
+    cursor.stage = stage;
+    cursor.resume_key.clear();
+  };
+  while (room() > 0) {
+    switch (cursor.stage) {
+      case ExportCursor::kProfile: {
+        ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+        *out.emplace_back().mutable_customer() = ToApi(id, record);
+        next_stage(ExportCursor::kState);
+        break;
+      }
+      case ExportCursor::kState: {
+        if (room() < 2) return absl::OkStatus();  // consent and preferences go together
+        ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
+        *out.emplace_back().mutable_consent() = ToApiConsent(id, state.consent);
+        *out.emplace_back().mutable_contact_preferences() = ToApiPreferences(id, state.preferences);
+        next_stage(ExportCursor::kConsentHistory);
+        break;
+      }
+      case ExportCursor::kConsentHistory: {
+        const size_t want = room();
+        size_t got = 0;
+        RETURN_IF_ERROR(store_.ScanConsentHistory(
+            tenant, id, cursor.resume_key, want,
+            [&](const std::string& key, const v1::ConsentChange& change) {
+              *out.emplace_back().mutable_consent_change() = change;
+              cursor.resume_key = key;
+              ++got;
+              return true;
+            }));
+        if (got < want) next_stage(ExportCursor::kJourneys);
+        break;
+      }
+      case ExportCursor::kJourneys: {
+        const size_t want = room();
+        size_t got = 0;
+        absl::Status read = absl::OkStatus();
+        RETURN_IF_ERROR(store_.ScanJourneysByTime(
+            tenant, id, cursor.resume_key, want,
+            [&](const std::string& key, const ContextStore::JourneyIndexEntry& entry) {
+              cursor.resume_key = key;
+              ++got;
+              absl::StatusOr<std::optional<storage::JourneyRecord>> journey =
+                  store_.GetJourney(tenant, id, entry.journey_id);
+              if (!journey.ok()) {
+                read = journey.status();
+                return false;
+              }
+              if (*journey) {
+                *out.emplace_back().mutable_journey() = ToApi(id, entry.journey_id, **journey);
+              }
+              return true;
+            }));
+        RETURN_IF_ERROR(read);
+        if (got < want) next_stage(ExportCursor::kHandoffs);
+        break;
+      }
+      case ExportCursor::kHandoffs: {
+        // A customer has few handoffs; they go in one step.
+        ASSIGN_OR_RETURN(const std::vector<std::string> ids, store_.CustomerHandoffIds(tenant, id));
+        for (const std::string& handoff_id : ids) {
+          ASSIGN_OR_RETURN(std::optional<v1::Handoff> handoff,
+                           store_.GetHandoff(tenant, handoff_id));
+          if (handoff) *out.emplace_back().mutable_handoff() = *std::move(handoff);
+        }
+        next_stage(ExportCursor::kInteractions);  // merge records: none kept yet
+        break;
+      }
+      case ExportCursor::kInteractions: {
+        const size_t want = room();
+        size_t got = 0;
+        RETURN_IF_ERROR(store_.ScanInteractions(
+            tenant, id, cursor.resume_key, std::nullopt, std::nullopt, want,
+            [&](const std::string& key, const v1::Interaction& interaction) {
+              *out.emplace_back().mutable_interaction() = interaction;
+              cursor.resume_key = key;
+              ++got;
+              return true;
+            }));
+        if (got < want) {
+          cursor.stage = ExportCursor::kDone;
+          done = true;
+          return absl::OkStatus();
+        }
+        break;
+      }
+      case ExportCursor::kDone:
+        done = true;
+        return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace cxp::context

@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
@@ -114,6 +115,20 @@ class ContextCore {
   absl::Status GetCustomerContext(const Tenant& tenant,
                                   const v1::GetCustomerContextRequest& request,
                                   v1::GetCustomerContextResponse& response);
+
+  // Right of access: everything stored about a customer, a page at a time —
+  // profile, consent, preferences, consent history, journeys, handoffs,
+  // then interactions (newest first). Start with a default cursor and call
+  // again with the same one until `done`; each call appends at most
+  // `max_items`. Pages are read one after the other, not from one snapshot.
+  struct ExportCursor {
+    enum Stage { kProfile, kState, kConsentHistory, kJourneys, kHandoffs, kInteractions, kDone };
+    Stage stage = kProfile;
+    std::string resume_key;
+  };
+  absl::Status ExportCustomer(const Tenant& tenant, const v1::ExportCustomerRequest& request,
+                              ExportCursor& cursor, size_t max_items,
+                              std::vector<v1::ExportCustomerResponse>& out, bool& done);
   // The same view as a serialized GetCustomerContextResponse, assembled
   // from the cached or stored pieces without parsing the interactions: the
   // hot read's path at the gRPC edge. With ReadTier::kMemoryOnly it answers

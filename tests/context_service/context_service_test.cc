@@ -92,6 +92,23 @@ class Client {
     return response;
   }
 
+  // Every item of ExportCustomer, or the stream's error.
+  absl::StatusOr<std::vector<v1::ExportCustomerResponse>> Export(const std::string& key,
+                                                                 const std::string& name) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    context.AddMetadata("authorization", "Bearer " + key);
+    v1::ExportCustomerRequest request;
+    request.set_name(name);
+    auto reader = stub_->ExportCustomer(&context, request);
+    std::vector<v1::ExportCustomerResponse> items;
+    v1::ExportCustomerResponse item;
+    while (reader->Read(&item)) items.push_back(item);
+    grpc::Status status = reader->Finish();
+    if (!status.ok()) return ToAbsl(status);
+    return items;
+  }
+
   // An open WatchChanges stream.
   struct Watch {
     std::unique_ptr<grpc::ClientContext> context = std::make_unique<grpc::ClientContext>();
@@ -1471,6 +1488,26 @@ TEST_F(ContextServiceTest, EraseCustomerLeavesNothingReadableThroughTheApi) {
   watch.Close();
   EXPECT_ERROR(CALL(client(), CreateCustomer, kAcme, NewCustomer("erase-1")),
                absl::StatusCode::kAlreadyExists, "erased");
+}
+
+TEST_F(ContextServiceTest, ExportCustomerStreamsEverythingInItsTenantOnly) {
+  Create(kAcme, NewCustomer("export-1", {Phone("010-3500-0001")}));
+  const absl::Time now = NowSeconds();
+  // More than one page of the server's stream.
+  for (int i = 0; i < 300; ++i) {
+    Append(kAcme, AppendTo(ByName(Name("export-1")),
+                           MakeInteraction(type::CHANNEL_WEB, Interaction::DIRECTION_INBOUND,
+                                           now - absl::Seconds(i))));
+  }
+  ASSERT_OK_AND_ASSIGN(items, client().Export(kAcme, Name("export-1")));
+  ASSERT_EQ(items.size(), 3u + 300u);  // profile, consent, preferences, interactions
+  EXPECT_EQ(items[0].customer().name(), Name("export-1"));
+  EXPECT_EQ(items[1].item_case(), v1::ExportCustomerResponse::kConsent);
+  EXPECT_EQ(items.back().item_case(), v1::ExportCustomerResponse::kInteraction);
+  EXPECT_EQ(client().Export(kGlobex, Name("export-1")).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(client().Export(kAcme, "customers/Bad Name").status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // ---------------------------------------------------------------- handoffs

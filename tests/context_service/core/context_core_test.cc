@@ -1270,6 +1270,60 @@ TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
   EXPECT_EQ(core_->EraseCustomer(kTenant, erase, erased).code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(ContextCoreTest, ExportPagesThroughEverythingStoredAboutTheCustomer) {
+  Create("c1", {Phone("010-1234-5678"), Email("minji@example.com")});
+  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
+                                  "web_form")
+                  .ok());
+  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_DENIED,
+                                  "sms_stop")
+                  .ok());
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j2"), started).ok());
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  v1::CreateHandoffResponse handoff;
+  ASSERT_TRUE(core_->CreateHandoff(kTenant, NewHandoff(ref), handoff).ok());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Minutes(i)).ok());
+  }
+
+  v1::ExportCustomerRequest request;
+  request.set_name("customers/c1");
+  ContextCore::ExportCursor cursor;
+  std::vector<v1::ExportCustomerResponse> items;
+  bool done = false;
+  int pages = 0;
+  while (!done && pages < 100) {
+    const size_t before = items.size();
+    ASSERT_TRUE(core_->ExportCustomer(kTenant, request, cursor, 3, items, done).ok());
+    EXPECT_LE(items.size() - before, 3u);
+    ++pages;
+  }
+  ASSERT_TRUE(done);
+  EXPECT_GT(pages, 4);
+  std::vector<int> order;
+  for (const v1::ExportCustomerResponse& item : items) order.push_back(item.item_case());
+  using Item = v1::ExportCustomerResponse;
+  EXPECT_THAT(order, ::testing::ElementsAre(
+                         Item::kCustomer, Item::kConsent, Item::kContactPreferences,
+                         Item::kConsentChange, Item::kConsentChange, Item::kJourney,
+                         Item::kJourney, Item::kHandoff, Item::kInteraction, Item::kInteraction,
+                         Item::kInteraction, Item::kInteraction, Item::kInteraction));
+  EXPECT_EQ(items[0].customer().identities_size(), 2);
+  EXPECT_EQ(items[3].consent_change().state(), v1::CONSENT_STATE_DENIED);  // newest first
+  EXPECT_EQ(items[7].handoff().name(), handoff.handoff().name());
+  EXPECT_GT(TimeUtil::TimestampToMicroseconds(items[8].interaction().occur_time()),
+            TimeUtil::TimestampToMicroseconds(items[12].interaction().occur_time()));
+
+  request.set_name("customers/nobody");
+  ContextCore::ExportCursor fresh;
+  std::vector<v1::ExportCustomerResponse> none;
+  EXPECT_EQ(core_->ExportCustomer(kTenant, request, fresh, 10, none, done).code(),
+            absl::StatusCode::kNotFound);
+}
+
 // Appends number and count from the customer's stats row: a rejected
 // append changes nothing, a deleted and re-created customer starts again at
 // 1, and a reopened store goes on where the last commit left off.
