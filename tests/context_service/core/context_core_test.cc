@@ -117,6 +117,17 @@ class ContextCoreTest : public ::testing::Test {
     return core_->UpdateConsent(kTenant, request, response);
   }
 
+  // UpdateContactPreferences of customers/<id>: SMS first.
+  v1::ContactPreferences PreferSms(const std::string& id) {
+    v1::UpdateContactPreferencesRequest request;
+    request.mutable_contact_preferences()->set_name("customers/" + id + "/contactPreferences");
+    request.mutable_contact_preferences()->add_channel_order(cxp::type::v1::CHANNEL_SMS);
+    v1::UpdateContactPreferencesResponse response;
+    absl::Status status = core_->UpdateContactPreferences(kTenant, request, response);
+    EXPECT_TRUE(status.ok()) << status;
+    return response.contact_preferences();
+  }
+
   v1::CustomerContext Context(const cxp::type::v1::CustomerRef& ref, int limit = 0) {
     v1::GetCustomerContextRequest request;
     *request.mutable_customer() = ref;
@@ -823,11 +834,7 @@ TEST_F(ContextCoreTest, EveryWriteRecordsItsChangeEventInCommitOrder) {
   ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
                                   "web_form")
                   .ok());
-  v1::UpdateContactPreferencesRequest preferences;
-  preferences.mutable_contact_preferences()->set_name("customers/c1/contactPreferences");
-  preferences.mutable_contact_preferences()->add_channel_order(cxp::type::v1::CHANNEL_SMS);
-  v1::UpdateContactPreferencesResponse preferred;
-  ASSERT_TRUE(core_->UpdateContactPreferences(kTenant, preferences, preferred).ok());
+  const v1::ContactPreferences preferred = PreferSms("c1");
   v1::StartJourneyResponse started;
   ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
   v1::AdvanceJourneyResponse advanced;
@@ -872,7 +879,7 @@ TEST_F(ContextCoreTest, EveryWriteRecordsItsChangeEventInCommitOrder) {
   EXPECT_EQ(events[2].identity().value(), "minji@example.com");
   EXPECT_EQ(events[4].interaction().name(), appended->name());
   EXPECT_EQ(events[5].consent_change().state(), v1::CONSENT_STATE_GRANTED);
-  EXPECT_EQ(events[6].contact_preferences().etag(), preferred.contact_preferences().etag());
+  EXPECT_EQ(events[6].contact_preferences().etag(), preferred.etag());
   EXPECT_EQ(events[8].journey().state(), v1::Journey::STATE_RESOLVED);
   EXPECT_EQ(events[9].customer(), anonymous_appended.interaction().name().substr(
                                       0, anonymous_appended.interaction().name().find("/interactions/")));
@@ -1170,11 +1177,7 @@ TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
   ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
                                   "web_form")
                   .ok());
-  v1::UpdateContactPreferencesRequest preferences;
-  preferences.mutable_contact_preferences()->set_name("customers/c1/contactPreferences");
-  preferences.mutable_contact_preferences()->add_channel_order(cxp::type::v1::CHANNEL_SMS);
-  v1::UpdateContactPreferencesResponse preferred;
-  ASSERT_TRUE(core_->UpdateContactPreferences(kTenant, preferences, preferred).ok());
+  PreferSms("c1");
   v1::StartJourneyResponse started;
   ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
   cxp::type::v1::CustomerRef ref;
