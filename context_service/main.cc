@@ -11,7 +11,7 @@
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
 #include "context_service/context_service_impl.h"
-#include "context_service/core/change_retention.h"
+#include "context_service/core/retention.h"
 #include "context_service/core/expired_response_filter.h"
 
 ABSL_FLAG(std::string, default_phone_region, "KR",
@@ -29,7 +29,12 @@ ABSL_FLAG(absl::Duration, change_retention, absl::Hours(24 * 7),
           "purged, and a watcher resuming from before them gets OUT_OF_RANGE.");
 
 ABSL_FLAG(absl::Duration, change_purge_interval, absl::Minutes(1),
-          "How often the change-log retention purge runs.");
+          "How often the retention purges (change log, interactions) run.");
+
+ABSL_FLAG(std::string, interaction_retention, "",
+          "Per-tenant maximum age of interactions, e.g. \"acme=365d,*=730d\" (* is "
+          "every other tenant); older ones are purged continuously. Empty keeps "
+          "everything.");
 
 ABSL_FLAG(std::string, handoff_key_file, "",
           "File holding the HMAC key (at least 32 bytes) that signs handoff "
@@ -111,13 +116,18 @@ int main(int argc, char** argv) {
            return absl::InvalidArgumentError(
                "change_retention and change_purge_interval: must be positive durations");
          }
-         auto retention_thread = std::make_shared<cxp::context::ChangeRetention>(
-             *shared_store, cxp::context::ChangeRetentionOptions{
-                                .retention = retention,
-                                .interval = purge_interval,
-                                .log = [](const std::string& line) {
-                                  cxp::server::LogEvent("info", "context_service", line);
-                                }});
+         ASSIGN_OR_RETURN(cxp::context::InteractionRetentionPolicy interaction_retention,
+                          cxp::context::ParseInteractionRetention(
+                              absl::GetFlag(FLAGS_interaction_retention)));
+         auto retention_thread = std::make_shared<cxp::context::Retention>(
+             *shared_store, *core,
+             cxp::context::RetentionOptions{
+                 .change_retention = retention,
+                 .interactions = std::move(interaction_retention),
+                 .interval = purge_interval,
+                 .log = [](const std::string& line) {
+                   cxp::server::LogEvent("info", "context_service", line);
+                 }});
          ServiceSet set;
          set.Add(cxp::context::v1::ContextService::service_full_name(),
                  std::make_unique<cxp::context::ContextServiceImpl>(options, *core, *changes));

@@ -1687,4 +1687,43 @@ absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
   return absl::OkStatus();
 }
 
+// ----------------------------------------------------------------- retention
+
+absl::StatusOr<int64_t> ContextCore::PurgeInteractionsBefore(const Tenant& tenant,
+                                                             absl::Time cutoff,
+                                                             std::string& resume_after,
+                                                             size_t max_customers) {
+  const int64_t cutoff_micros = absl::ToUnixMicros(cutoff);
+  ASSIGN_OR_RETURN(const std::vector<std::string> ids,
+                   store_.CustomerIds(tenant, resume_after, max_customers));
+  int64_t purged = 0;
+  for (const std::string& id : ids) {
+    store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id)});
+    ASSIGN_OR_RETURN(const int64_t old_rows,
+                     store_.CountInteractionsBefore(tenant, id, cutoff_micros,
+                                                    std::numeric_limits<size_t>::max()));
+    if (old_rows == 0) continue;
+    // The head keeps the newest of what remains.
+    ASSIGN_OR_RETURN(const std::vector<std::string> newest,
+                     store_.NewestInteractions(tenant, id, kInteractionHeadCapacity));
+    std::vector<std::string_view> kept;
+    for (const std::string& bytes : newest) {
+      ASSIGN_OR_RETURN(const int64_t occur, InteractionOccurMicros(bytes));
+      if (occur >= cutoff_micros) kept.push_back(bytes);
+    }
+    ContextStore::Batch batch = store_.NewBatch();
+    batch.DeleteInteractionsBefore(tenant, id, cutoff_micros);
+    batch.PutHead(tenant, id, EncodeHead(kept));
+    ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stats, store_.FindStats(tenant, id));
+    if (stats) {
+      stats->set_interaction_count(std::max<int64_t>(0, stats->interaction_count() - old_rows));
+      batch.PutStats(tenant, id, *stats);
+    }
+    RETURN_IF_ERROR(store_.Commit(batch));
+    purged += old_rows;
+  }
+  resume_after = ids.size() < max_customers || ids.empty() ? "" : ids.back();
+  return purged;
+}
+
 }  // namespace cxp::context

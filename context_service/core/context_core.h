@@ -116,6 +116,17 @@ class ContextCore {
                                   const v1::GetCustomerContextRequest& request,
                                   v1::GetCustomerContextResponse& response);
 
+  // Retention: removes the tenant's interactions that occurred before
+  // `cutoff`, customer by customer in id order after `resume_after`
+  // (exclusive), examining at most `max_customers`; each customer's rows,
+  // stats and head change in one batch under its lock, so readers never
+  // wait long and never see a half-purged customer. Sets `resume_after` to
+  // the last customer examined, or "" once the tenant is done. Returns how
+  // many interactions it removed.
+  absl::StatusOr<int64_t> PurgeInteractionsBefore(const Tenant& tenant, absl::Time cutoff,
+                                                  std::string& resume_after,
+                                                  size_t max_customers);
+
   // Right of access: everything stored about a customer, a page at a time —
   // profile, consent, preferences, consent history, journeys, handoffs,
   // then interactions (newest first). Start with a default cursor and call

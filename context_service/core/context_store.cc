@@ -351,6 +351,16 @@ void ContextStore::Batch::AddChange(const std::string& tenant, const std::string
   changes_.push_back({tenant, id, std::move(event)});
 }
 
+void ContextStore::Batch::DeleteInteractionsBefore(const std::string& tenant,
+                                                   const std::string& id,
+                                                   int64_t cutoff_micros) {
+  Touch(tenant, id);
+  // Newest first: rows older than the cutoff are the tail of the range.
+  batch_.DeleteRange(store_->customer_state_,
+                     TimelineKeyBuilder(tenant, id).AddInt64Descending(cutoff_micros - 1).key(),
+                     PrefixSuccessor(TimelineKeyBuilder(tenant, id).key()));
+}
+
 void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const std::string& id,
                                              int64_t create_micros) {
   Touch(tenant, id);
@@ -749,6 +759,57 @@ absl::StatusOr<std::optional<cxp::context::v1::ErasureReceipt>> ContextStore::Ge
       std::optional<std::string> bytes,
       store_->Get(erasures_, KeyBuilder(tenant).AddFixedBytes("r").AddString(receipt_id).key()));
   return ParseOptional<cxp::context::v1::ErasureReceipt>(bytes, "erasure receipt");
+}
+
+absl::StatusOr<int64_t> ContextStore::CountInteractionsBefore(const std::string& tenant,
+                                                              const std::string& id,
+                                                              int64_t cutoff_micros,
+                                                              size_t max_rows) const {
+  const std::string lower =
+      TimelineKeyBuilder(tenant, id).AddInt64Descending(cutoff_micros - 1).key();
+  const std::string upper = PrefixSuccessor(TimelineKeyBuilder(tenant, id).key());
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(customer_state_, {.lower_bound = lower, .upper_bound = upper}));
+  int64_t rows = 0;
+  for (it->Seek(lower); it->Valid() && static_cast<size_t>(rows) < max_rows; it->Next()) ++rows;
+  if (!it->status().ok()) return absl::InternalError("timeline scan failed: " + it->status().ToString());
+  return rows;
+}
+
+absl::StatusOr<std::vector<std::string>> ContextStore::Tenants() const {
+  std::vector<std::string> tenants;
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it, store_->NewIterator(profiles_, {}));
+  for (it->SeekToFirst(); it->Valid();) {
+    store::KeyReader reader(it->key().ToStringView());
+    ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
+    it->Seek(PrefixSuccessor(store::TenantPrefix(tenant)));
+    tenants.push_back(std::move(tenant));
+  }
+  if (!it->status().ok()) return absl::InternalError("tenant scan failed: " + it->status().ToString());
+  return tenants;
+}
+
+absl::StatusOr<std::vector<std::string>> ContextStore::CustomerIds(const std::string& tenant,
+                                                                   const std::string& after,
+                                                                   size_t max_ids) const {
+  std::vector<std::string> ids;
+  const std::string prefix = store::TenantPrefix(tenant);
+  const std::string resume = after.empty() ? "" : CustomerKey(tenant, after);
+  bool corrupt = false;
+  RETURN_IF_ERROR(Scan(*store_, profiles_, prefix, PrefixSuccessor(prefix), resume, max_ids,
+                       [&](const std::string& key, std::string_view) {
+                         store::KeyReader reader(key);
+                         absl::Status read = reader.ReadString().status();
+                         absl::StatusOr<std::string> id = reader.ReadString();
+                         if (!read.ok() || !id.ok()) {
+                           corrupt = true;
+                           return false;
+                         }
+                         ids.push_back(*std::move(id));
+                         return true;
+                       }));
+  if (corrupt) return absl::DataLossError("corrupt customer key");
+  return ids;
 }
 
 absl::StatusOr<std::optional<cxp::context::v1::Handoff>> ContextStore::GetHandoff(

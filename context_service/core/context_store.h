@@ -140,6 +140,10 @@ class ContextStore {
                            const cxp::context::v1::ErasureReceipt& receipt);
     // One event of the change log (erasure takes a customer's events out).
     void DeleteChange(const std::string& tenant, int64_t sequence);
+    // Removes the customer's timeline rows that occurred before
+    // `cutoff_micros` (retention); the caller fixes the stats and the head.
+    void DeleteInteractionsBefore(const std::string& tenant, const std::string& id,
+                                  int64_t cutoff_micros);
     // Records a change event of customer `id` (its `customer` field is set
     // here); Commit gives it its sequence number.
     void AddChange(const std::string& tenant, const std::string& id,
@@ -275,6 +279,19 @@ class ContextStore {
                                                        const std::string& id) const;
   absl::StatusOr<std::optional<cxp::context::v1::ErasureReceipt>> GetErasureReceipt(
       const std::string& tenant, const std::string& receipt_id) const;
+
+  // How many of the customer's timeline rows occurred before `cutoff_micros`
+  // (counting stops at `max_rows`).
+  absl::StatusOr<int64_t> CountInteractionsBefore(const std::string& tenant,
+                                                  const std::string& id, int64_t cutoff_micros,
+                                                  size_t max_rows) const;
+  // The tenants that have customers, in key order.
+  absl::StatusOr<std::vector<std::string>> Tenants() const;
+  // Customer ids of a tenant in id order, after `after` (exclusive; empty
+  // for the start), at most `max_ids`.
+  absl::StatusOr<std::vector<std::string>> CustomerIds(const std::string& tenant,
+                                                       const std::string& after,
+                                                       size_t max_ids) const;
 
   // Customers newest first, from `resume_key` (exclusive) or the start.
   using CustomerVisitor = absl::FunctionRef<bool(const std::string& key, const std::string& id)>;

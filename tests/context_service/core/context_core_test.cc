@@ -13,7 +13,7 @@
 #include "common/server/service_store.h"
 #include "common/store/key_codec.h"
 #include "context_service/core/change_feed.h"
-#include "context_service/core/change_retention.h"
+#include "context_service/core/retention.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
@@ -968,15 +968,16 @@ TEST_F(ContextCoreTest, RetentionPurgesOldEventsAndWatchersBehindThemAreOutOfRan
 
   now_ += absl::Hours(24 * 8);
   ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_).ok());
-  ChangeRetention retention(*store_, {.retention = absl::Hours(24 * 7),
-                                      .interval = absl::Hours(1),
-                                      .batch_rows = 1,  // several batches
-                                      .clock = [this] { return now_; }});
-  absl::StatusOr<size_t> purged = retention.PurgeOnce();
+  Retention retention(*store_, *core_,
+                      {.change_retention = absl::Hours(24 * 7),
+                       .interval = absl::Hours(1),
+                       .batch_rows = 1,  // several batches
+                       .clock = [this] { return now_; }});
+  absl::StatusOr<size_t> purged = retention.PurgeChangesOnce();
   ASSERT_TRUE(purged.ok()) << purged.status();
   EXPECT_EQ(*purged, 2u);
-  ASSERT_TRUE(retention.PurgeOnce().ok());  // idempotent
-  EXPECT_EQ(*retention.PurgeOnce(), 0u);
+  ASSERT_TRUE(retention.PurgeChangesOnce().ok());  // idempotent
+  EXPECT_EQ(*retention.PurgeChangesOnce(), 0u);
 
   EXPECT_EQ(feed.Open(kTenant, from_start).status().code(), absl::StatusCode::kOutOfRange);
   absl::Status behind;
@@ -1007,7 +1008,7 @@ TEST_F(ContextCoreTest, RetentionPurgesOldEventsAndWatchersBehindThemAreOutOfRan
   // reopened.
   const int64_t last = recent[0].sequence();
   now_ += absl::Hours(24 * 8);
-  ASSERT_EQ(*retention.PurgeOnce(), 1u);
+  ASSERT_EQ(*retention.PurgeChangesOnce(), 1u);
   retention.Stop();
   Reopen();
   ChangeFeed reopened(*store_);
@@ -1164,6 +1165,99 @@ TEST_F(ContextCoreTest, ConcurrentRedeemsOfOneTokenHaveOneWinner) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(winners.load(), 1);
   EXPECT_EQ(refused.load(), 7);
+}
+
+TEST_F(ContextCoreTest, InteractionRetentionPurgesOldInteractionsPerTenant) {
+  for (const char* id : {"c1", "c2", "c3"}) Create(id);
+  // c1: two old and one recent; c2: only recent; c3: only old.
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 400)).ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 380)).ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(24 * 10)).ok());
+  ASSERT_TRUE(Append("customers/c2", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(1)).ok());
+  ASSERT_TRUE(Append("customers/c3", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(24 * 500)).ok());
+  cxp::type::v1::CustomerRef c1, c3;
+  c1.set_customer("customers/c1");
+  c3.set_customer("customers/c3");
+  EXPECT_EQ(Context(c1).recent_interactions_size(), 3);  // cached before the purge
+
+  absl::StatusOr<InteractionRetentionPolicy> policy =
+      ParseInteractionRetention("other=30d, acme=365d");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  Retention retention(*store_, *core_,
+                      {.interactions = *policy,
+                       .interval = absl::Hours(1),
+                       .batch_customers = 2,  // several batches
+                       .clock = [this] { return now_; }});
+  absl::StatusOr<int64_t> purged = retention.PurgeInteractionsOnce();
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, 3);
+  EXPECT_EQ(*retention.PurgeInteractionsOnce(), 0);
+
+  v1::ListInteractionsRequest list;
+  list.set_parent("customers/c1");
+  v1::ListInteractionsResponse listed;
+  ASSERT_TRUE(core_->ListInteractions(kTenant, list, listed).ok());
+  ASSERT_EQ(listed.interactions_size(), 1);
+  EXPECT_EQ(listed.interactions(0).channel(), cxp::type::v1::CHANNEL_CHAT);
+  EXPECT_EQ(Context(c1).recent_interactions_size(), 1);  // the head and cache follow
+  EXPECT_EQ(Context(c1, 50).recent_interactions_size(), 1);
+  EXPECT_EQ(Context(c3).recent_interactions_size(), 0);
+  // Appends go on numbering from where they were.
+  absl::StatusOr<v1::Interaction> next = Append("customers/c3", cxp::type::v1::CHANNEL_SMS, now_);
+  ASSERT_TRUE(next.ok());
+  EXPECT_THAT(next->name(), ::testing::EndsWith("0000000000000002"));
+  EXPECT_EQ(Context(c3).recent_interactions_size(), 1);
+
+  // A tenant without a policy keeps everything.
+  absl::StatusOr<InteractionRetentionPolicy> none = ParseInteractionRetention("other=1d");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->For(kTenant).has_value());
+  EXPECT_EQ(*ParseInteractionRetention("*=720h")->For(kTenant), absl::Hours(720));
+  for (const char* bad : {"acme", "acme=soon", "=3d", "acme=-1d"}) {
+    EXPECT_EQ(ParseInteractionRetention(bad).status().code(), absl::StatusCode::kInvalidArgument)
+        << bad;
+  }
+}
+
+TEST_F(ContextCoreTest, ReadsGoOnWhileRetentionPurges) {
+  constexpr int kCustomers = 60;
+  for (int i = 0; i < kCustomers; ++i) {
+    const std::string id = absl::StrCat("r", i);
+    Create(id);
+    for (int j = 0; j < 5; ++j) {
+      ASSERT_TRUE(Append("customers/" + id, cxp::type::v1::CHANNEL_SMS,
+                         now_ - absl::Hours(24 * (100 + j)))
+                      .ok());
+    }
+    ASSERT_TRUE(Append("customers/" + id, cxp::type::v1::CHANNEL_CHAT, now_).ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0}, failures{0}, torn{0};
+  std::thread reader([&] {
+    for (int i = 0; !stop.load(); i = (i + 1) % kCustomers) {
+      v1::ListInteractionsRequest list;
+      list.set_parent(absl::StrCat("customers/r", i));
+      v1::ListInteractionsResponse listed;
+      if (!core_->ListInteractions(kTenant, list, listed).ok()) ++failures;
+      // A customer is purged in one batch: 6 before, 1 after, nothing between.
+      if (listed.interactions_size() != 6 && listed.interactions_size() != 1) ++torn;
+      ++reads;
+    }
+  });
+  Retention retention(*store_, *core_,
+                      {.interactions = *ParseInteractionRetention("*=30d"),
+                       .interval = absl::Hours(1),
+                       .batch_customers = 7,
+                       .clock = [this] { return now_; }});
+  absl::StatusOr<int64_t> purged = retention.PurgeInteractionsOnce();
+  absl::SleepFor(absl::Milliseconds(20));
+  stop = true;
+  reader.join();
+  ASSERT_TRUE(purged.ok()) << purged.status();
+  EXPECT_EQ(*purged, kCustomers * 5);
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(torn.load(), 0);
 }
 
 // -------------------------------------------------------------------- erasure
