@@ -1,12 +1,15 @@
 // context_service killed with SIGKILL in the middle of concurrent writes,
 // restarted on the same data directory, and checked through the API: every
 // write whose OK reply arrived is there, atomically (the interaction with its
-// counters, the identity index with the profile), and idempotent retries do
-// not duplicate anything. Three kill/restart cycles, checks cumulative.
+// counters, the identity index with the profile, the interaction with its
+// change event), idempotent retries do not duplicate anything, and change
+// sequence numbers never repeat across restarts. Three kill/restart cycles,
+// checks cumulative.
 #include <signal.h>
 
 #include <atomic>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -71,6 +74,26 @@ class Client {
     grpc::Status status = (stub_.get()->*method)(&context, request, &response);
     if (!status.ok()) return ToAbsl(status);
     return response;
+  }
+
+  // The change log from the start, read until `enough` says so (or 60 s).
+  absl::StatusOr<std::vector<v1::ChangeEvent>> ReadChangeLog(
+      const std::function<bool(const std::vector<v1::ChangeEvent>&)>& enough) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    context.AddMetadata("authorization", std::string("Bearer ") + kKey);
+    v1::WatchChangesRequest request;
+    request.set_after_sequence(0);
+    auto reader = stub_->WatchChanges(&context, request);
+    std::vector<v1::ChangeEvent> events;
+    v1::WatchChangesResponse response;
+    while (!enough(events) && reader->Read(&response)) events.push_back(response.change_event());
+    context.TryCancel();
+    while (reader->Read(&response)) {
+    }
+    grpc::Status status = reader->Finish();
+    if (!enough(events)) return ToAbsl(status);
+    return events;
   }
 
  private:
@@ -472,6 +495,35 @@ class CrashTest : public ::testing::Test {
         head_names.push_back(interaction.name());
       EXPECT_EQ(head_names, newest_names[customer]) << customer;
     }
+
+    // The change log agrees with the data: every stored interaction has
+    // exactly one INTERACTION_APPENDED event (they were committed in one
+    // batch) and every such event's interaction is stored; sequence numbers
+    // only go up, across restarts too.
+    std::set<std::string> seen;
+    size_t examined = 0;
+    auto events = client_->ReadChangeLog([&](const std::vector<v1::ChangeEvent>& so_far) {
+      for (; examined < so_far.size(); ++examined) {
+        if (so_far[examined].kind() == v1::CHANGE_KIND_INTERACTION_APPENDED) {
+          seen.insert(so_far[examined].interaction().name());
+        }
+      }
+      return seen.size() >= stored.size();
+    });
+    ASSERT_TRUE(events.ok()) << events.status() << " (" << seen.size() << " of " << stored.size()
+                             << " interactions seen)";
+    std::set<std::string> appended;
+    int64_t last_sequence = 0;
+    for (const v1::ChangeEvent& event : *events) {
+      EXPECT_GT(event.sequence(), last_sequence);
+      last_sequence = event.sequence();
+      if (event.kind() != v1::CHANGE_KIND_INTERACTION_APPENDED) continue;
+      EXPECT_TRUE(appended.insert(event.interaction().name()).second)
+          << "two events for " << event.interaction().name();
+      EXPECT_EQ(stored.count(event.interaction().name()), 1u)
+          << "event without its interaction: " << event.interaction().name();
+    }
+    EXPECT_EQ(appended.size(), stored.size());
 
     RecordProgress(cycle);
   }
