@@ -20,14 +20,14 @@ namespace cxp::context {
   }
 
 // Writes are answered once durable (the WAL fsync they share with others).
-#define CXP_CONTEXT_WRITE_RPC(Method)                                                        \
-  grpc::ServerUnaryReactor* ContextServiceImpl::Method(grpc::CallbackServerContext* context, \
-                                                       const v1::Method##Request* request,   \
-                                                       v1::Method##Response* response) {     \
-    return server::HandleUnaryWrite(                                                         \
-        context, pool_, core_, [this, request, response](const server::CallContext& call) {  \
-          return core_.Method(call.tenant, *request, *response);                             \
-        });                                                                                  \
+#define CXP_CONTEXT_WRITE_RPC(Method)                                                            \
+  grpc::ServerUnaryReactor* ContextServiceImpl::Method(grpc::CallbackServerContext* context,     \
+                                                       const v1::Method##Request* request,       \
+                                                       v1::Method##Response* response) {         \
+    return server::HandleUnaryWrite(context, pool_, core_,                                       \
+                                    [this, request, response](const server::CallContext& call) { \
+                                      return core_.Method(call.tenant, *request, *response);     \
+                                    });                                                          \
   }
 
 CXP_CONTEXT_WRITE_RPC(CreateCustomer)
@@ -60,8 +60,7 @@ grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
   // block cache sized to the hot data), else on the pool.
   return server::HandleUnaryInlineFirst(
       context, pool_,
-      [this, request, response](const server::CallContext& call,
-                                bool may_block) -> absl::Status {
+      [this, request, response](const server::CallContext& call, bool may_block) -> absl::Status {
         v1::GetCustomerContextRequest parsed;
         grpc::ByteBuffer copy(*request);  // shares the slices; deserializing consumes it
         if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::GetCustomerContextRequest>(

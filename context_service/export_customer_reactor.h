@@ -19,8 +19,7 @@
 
 namespace cxp::context {
 
-class ExportCustomerReactor final
-    : public server::PagedWriteReactor<v1::ExportCustomerResponse> {
+class ExportCustomerReactor final : public server::PagedWriteReactor<v1::ExportCustomerResponse> {
  public:
   static constexpr size_t kPageItems = 256;
 

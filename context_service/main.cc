@@ -11,8 +11,8 @@
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
 #include "context_service/context_service_impl.h"
-#include "context_service/core/retention.h"
 #include "context_service/core/expired_response_filter.h"
+#include "context_service/core/retention.h"
 
 ABSL_FLAG(std::string, default_phone_region, "KR",
           "ISO 3166-1 region used to read phone numbers written in national "
@@ -52,13 +52,13 @@ int main(int argc, char** argv) {
          // Idempotency records are dropped by compactions once expired.
          auto expiry = std::make_shared<cxp::context::ExpiredResponseFilterFactory>(
              [] { return absl::Now(); });
-         ASSIGN_OR_RETURN(auto rocks, cxp::server::OpenServiceStore(
-                                          options, cxp::context::ContextStore::ColumnFamilies(),
-                                          [expiry](rocksdb::Options& rocksdb_options) {
-                                            cxp::context::ContextStore::ConfigureOptions(
-                                                rocksdb_options);
-                                            rocksdb_options.compaction_filter_factory = expiry;
-                                          }));
+         ASSIGN_OR_RETURN(auto rocks,
+                          cxp::server::OpenServiceStore(
+                              options, cxp::context::ContextStore::ColumnFamilies(),
+                              [expiry](rocksdb::Options& rocksdb_options) {
+                                cxp::context::ContextStore::ConfigureOptions(rocksdb_options);
+                                rocksdb_options.compaction_filter_factory = expiry;
+                              }));
          ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * requests, rocks->ColumnFamily("requests"));
          expiry->set_column_family_id(requests->GetID());
          const int cache_mb = absl::GetFlag(FLAGS_context_cache_mb);
@@ -89,9 +89,9 @@ int main(int argc, char** argv) {
              handoff_key.pop_back();
            }
            if (handoff_key.size() < 32) {
-             return absl::InvalidArgumentError(absl::StrCat(
-                 "handoff_key_file: ", path, " holds ", handoff_key.size(),
-                 " bytes; a handoff key needs at least 32"));
+             return absl::InvalidArgumentError(
+                 absl::StrCat("handoff_key_file: ", path, " holds ", handoff_key.size(),
+                              " bytes; a handoff key needs at least 32"));
            }
          } else {
            ASSIGN_OR_RETURN(std::optional<std::string> stored,
@@ -116,18 +116,18 @@ int main(int argc, char** argv) {
            return absl::InvalidArgumentError(
                "change_retention and change_purge_interval: must be positive durations");
          }
-         ASSIGN_OR_RETURN(cxp::context::InteractionRetentionPolicy interaction_retention,
-                          cxp::context::ParseInteractionRetention(
-                              absl::GetFlag(FLAGS_interaction_retention)));
+         ASSIGN_OR_RETURN(
+             cxp::context::InteractionRetentionPolicy interaction_retention,
+             cxp::context::ParseInteractionRetention(absl::GetFlag(FLAGS_interaction_retention)));
          auto retention_thread = std::make_shared<cxp::context::Retention>(
              *shared_store, *core,
-             cxp::context::RetentionOptions{
-                 .change_retention = retention,
-                 .interactions = std::move(interaction_retention),
-                 .interval = purge_interval,
-                 .log = [](const std::string& line) {
-                   cxp::server::LogEvent("info", "context_service", line);
-                 }});
+             cxp::context::RetentionOptions{.change_retention = retention,
+                                            .interactions = std::move(interaction_retention),
+                                            .interval = purge_interval,
+                                            .log = [](const std::string& line) {
+                                              cxp::server::LogEvent("info", "context_service",
+                                                                    line);
+                                            }});
          ServiceSet set;
          set.Add(cxp::context::v1::ContextService::service_full_name(),
                  std::make_unique<cxp::context::ContextServiceImpl>(options, *core, *changes));

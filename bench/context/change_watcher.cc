@@ -45,7 +45,8 @@ namespace {
 using google::protobuf::util::TimeUtil;
 
 int Run() {
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::GetFlag(FLAGS_target), grpc::InsecureChannelCredentials());
   auto stub = cxp::context::v1::ContextService::NewStub(channel);
   grpc::ClientContext context;
   const absl::Duration duration = absl::GetFlag(FLAGS_duration);

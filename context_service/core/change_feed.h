@@ -36,9 +36,9 @@ class ChangeFeed {
 
   struct Watch {
     std::string tenant;
-    int64_t cursor = 0;          // last sequence delivered or skipped
-    std::set<int> kinds;         // empty: all
-    std::string customer;        // "customers/{id}", empty: all
+    int64_t cursor = 0;    // last sequence delivered or skipped
+    std::set<int> kinds;   // empty: all
+    std::string customer;  // "customers/{id}", empty: all
   };
 
   // Validates the request and places the cursor: after `after_sequence`

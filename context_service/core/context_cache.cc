@@ -16,8 +16,7 @@ size_t Charge(const std::string& key, const CachedContext& entry) {
   // Strings plus a rough allowance for the stats message and bookkeeping.
   return key.size() + entry.customer.size() + entry.consent.size() + entry.preferences.size() +
          entry.head.size() + entry.head_ends.size() * sizeof(uint32_t) +
-         entry.open_journeys.size() +
-         entry.stats.SpaceUsedLong() + 256;
+         entry.open_journeys.size() + entry.stats.SpaceUsedLong() + 256;
 }
 
 }  // namespace

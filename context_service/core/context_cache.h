@@ -30,7 +30,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-
 #include "context_service/core/records.pb.h"
 #include "rocksdb/cache.h"
 
@@ -52,7 +51,7 @@ struct CachedContext {
   storage::ContactStats stats;
   std::string head;                 // interaction head row (interaction_head.h)
   std::vector<uint32_t> head_ends;  // byte offset after each head entry
-  std::string open_journeys;  // CustomerContext.open_journeys entries, in wire form
+  std::string open_journeys;        // CustomerContext.open_journeys entries, in wire form
   std::shared_ptr<ComputedMemo> computed = std::make_shared<ComputedMemo>();
 };
 

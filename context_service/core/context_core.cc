@@ -130,6 +130,13 @@ absl::Status ValidateRequestId(const std::string& request_id, absl::string_view 
   return absl::OkStatus();
 }
 
+// The fingerprint an idempotent request's stored answer is checked against;
+// "" without a request id.
+std::string IdempotencyFingerprint(const google::protobuf::Message& request,
+                                   const std::string& request_id) {
+  return request_id.empty() ? "" : Fingerprint(request);
+}
+
 std::string CustomerLock(const std::string& tenant, const std::string& id) {
   return absl::StrCat("c\x1f", tenant, "\x1f", id);
 }
@@ -139,6 +146,13 @@ std::string IdentityLock(const std::string& tenant, const std::string& key) {
 std::string RequestLock(const std::string& tenant, const std::string& method,
                         const std::string& id) {
   return absl::StrCat("r\x1f", tenant, "\x1f", method, "\x1f", id);
+}
+// `keys` plus the request id's lock when there is a request id, so a retry
+// racing its original waits and then replays it.
+std::vector<std::string> WithRequestLock(std::vector<std::string> keys, const std::string& tenant,
+                                         const std::string& method, const std::string& request_id) {
+  if (!request_id.empty()) keys.push_back(RequestLock(tenant, method, request_id));
+  return keys;
 }
 
 v1::Customer ToApi(const std::string& id, const CustomerRecord& record) {
@@ -178,9 +192,9 @@ std::string JourneyResourceName(const std::string& id, const std::string& journe
 absl::StatusOr<JourneyName> ParseJourneyName(absl::string_view name, absl::string_view field) {
   const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
   if (parts.size() != 4 || parts[0] != "customers" || parts[2] != "journeys") {
-    return InvalidArgument(std::string(field),
-                           absl::StrCat("must be customers/{customer}/journeys/{journey}, got \"",
-                                        name, "\""));
+    return InvalidArgument(
+        std::string(field),
+        absl::StrCat("must be customers/{customer}/journeys/{journey}, got \"", name, "\""));
   }
   JourneyName parsed{std::string(parts[1]), std::string(parts[3])};
   RETURN_IF_ERROR(validation::ValidateCustomerId(parsed.customer_id, field));
@@ -262,8 +276,8 @@ absl::StatusOr<std::unique_ptr<ContextCore>> ContextCore::Create(const ContextSt
     options.handoff_key = paging::PageTokenCodec::RandomKey();
   }
   if (options.handoff_key.size() < HandoffTokenCodec::kMinKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("handoff key: must be at least ",
-                                                   HandoffTokenCodec::kMinKeyBytes, " bytes"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("handoff key: must be at least ", HandoffTokenCodec::kMinKeyBytes, " bytes"));
   }
   HandoffTokenCodec handoff_tokens(options.handoff_key);
   return std::unique_ptr<ContextCore>(new ContextCore(store, std::move(options),
@@ -299,6 +313,7 @@ std::string ContextCore::NextPageToken(bool more, const std::string& fingerprint
 absl::StatusOr<bool> ContextCore::ReplayStoredResponse(
     const Tenant& tenant, const std::string& method, const std::string& request_id,
     const std::string& fingerprint, absl::Time now, google::protobuf::Message& response) const {
+  if (request_id.empty()) return false;
   ASSIGN_OR_RETURN(std::optional<storage::StoredResponse> stored,
                    store_.GetStoredResponse(tenant, method, request_id));
   if (!stored || stored->expire_micros() <= absl::ToUnixMicros(now)) return false;
@@ -367,25 +382,20 @@ absl::Status ContextCore::CreateCustomer(const Tenant& tenant,
   const std::string id = request.customer_id().empty() ? NewId() : request.customer_id();
   std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
   for (const std::string& key : identity_keys) lock_keys.push_back(IdentityLock(tenant, key));
-  if (!request.request_id().empty()) {
-    lock_keys.push_back(RequestLock(tenant, "CreateCustomer", request.request_id()));
-  }
-  store::ScopedStripeLock lock(locks_, lock_keys);
-
-  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
-  if (!request.request_id().empty()) {
-    ASSIGN_OR_RETURN(const bool replayed,
-                     ReplayStoredResponse(tenant, "CreateCustomer", request.request_id(),
-                                          fingerprint, now, response));
-    if (replayed) return absl::OkStatus();
-  }
+  store::ScopedStripeLock lock(locks_, WithRequestLock(std::move(lock_keys), tenant,
+                                                       "CreateCustomer", request.request_id()));
+  const std::string fingerprint = IdempotencyFingerprint(request, request.request_id());
+  ASSIGN_OR_RETURN(const bool replayed,
+                   ReplayStoredResponse(tenant, "CreateCustomer", request.request_id(), fingerprint,
+                                        now, response));
+  if (replayed) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::optional<CustomerRecord> existing, store_.GetCustomer(tenant, id));
   if (existing) return AlreadyExists(CustomerName(id));
   ASSIGN_OR_RETURN(std::optional<std::string> erased, store_.ErasureOf(tenant, id));
   if (erased) {
-    return absl::AlreadyExistsError(absl::StrCat(
-        CustomerName(id), " was erased (erasureReceipts/", *erased,
-        "); the name of an erased customer is never reused"));
+    return absl::AlreadyExistsError(
+        absl::StrCat(CustomerName(id), " was erased (erasureReceipts/", *erased,
+                     "); the name of an erased customer is never reused"));
   }
   for (size_t i = 0; i < identity_keys.size(); ++i) {
     ASSIGN_OR_RETURN(std::optional<std::string> owner,
@@ -556,7 +566,7 @@ absl::Status ContextCore::EraseCustomer(const Tenant& tenant,
   RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
   RETURN_IF_ERROR(validation::ValidateText(request.reason(), "reason", 0, 1024,
                                            validation::ControlChars::kAllowNewlines));
-  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
+  const std::string fingerprint = IdempotencyFingerprint(request, request.request_id());
   if (!request.request_id().empty()) {
     // A retry finds the customer gone: answer it before looking for it.
     // (RemoveCustomer checks again under all its locks.)
@@ -565,8 +575,10 @@ absl::Status ContextCore::EraseCustomer(const Tenant& tenant,
                                           fingerprint, now, response));
     if (replayed) return absl::OkStatus();
   }
-  Erasure erasure{.reason = request.reason(), .request_id = request.request_id(),
-                  .fingerprint = fingerprint, .response = &response};
+  Erasure erasure{.reason = request.reason(),
+                  .request_id = request.request_id(),
+                  .fingerprint = fingerprint,
+                  .response = &response};
   return RemoveCustomer(tenant, id, "", &erasure);
 }
 
@@ -816,7 +828,7 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     }
   }
   const std::string identity_key = by_identity ? validation::IdentityKey(*by_identity) : "";
-  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
+  const std::string fingerprint = IdempotencyFingerprint(request, request.request_id());
 
   // Resolve outside the locks, lock everything at once, then re-check: an
   // identity may have been linked or unlinked in between.
@@ -871,8 +883,7 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
       // A stats row exists only for a live customer (it goes with the
       // profile) and mirrors its merged state, so usually the profile need
       // not be read; without one (no interaction yet) the profile decides.
-      ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stored,
-                       store_.FindStats(tenant, id));
+      ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stored, store_.FindStats(tenant, id));
       if (!stored || stored->customer_merged()) {
         ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
         RETURN_IF_ERROR(CheckNotMerged(id, record));
@@ -1106,8 +1117,7 @@ absl::Status ContextCore::UpdateContactPreferences(
   ContextStore::Batch batch = store_.NewBatch();
   batch.PutPreferences(tenant, id, preferences);
   *response.mutable_contact_preferences() = ToApiPreferences(id, preferences);
-  v1::ChangeEvent preferences_updated =
-      NewChange(v1::CHANGE_KIND_CONTACT_PREFERENCES_UPDATED, now);
+  v1::ChangeEvent preferences_updated = NewChange(v1::CHANGE_KIND_CONTACT_PREFERENCES_UPDATED, now);
   *preferences_updated.mutable_contact_preferences() = response.contact_preferences();
   batch.AddChange(tenant, id, std::move(preferences_updated));
   return store_.Commit(batch);
@@ -1124,17 +1134,13 @@ absl::Status ContextCore::StartJourney(const Tenant& tenant, const v1::StartJour
   const std::string journey_id = request.journey_id().empty() ? NewId() : request.journey_id();
 
   std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
-  if (!request.request_id().empty()) {
-    lock_keys.push_back(RequestLock(tenant, "StartJourney", request.request_id()));
-  }
-  store::ScopedStripeLock lock(locks_, lock_keys);
-  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
-  if (!request.request_id().empty()) {
-    ASSIGN_OR_RETURN(const bool replayed,
-                     ReplayStoredResponse(tenant, "StartJourney", request.request_id(),
-                                          fingerprint, now, response));
-    if (replayed) return absl::OkStatus();
-  }
+  store::ScopedStripeLock lock(
+      locks_, WithRequestLock(std::move(lock_keys), tenant, "StartJourney", request.request_id()));
+  const std::string fingerprint = IdempotencyFingerprint(request, request.request_id());
+  ASSIGN_OR_RETURN(const bool replayed,
+                   ReplayStoredResponse(tenant, "StartJourney", request.request_id(), fingerprint,
+                                        now, response));
+  if (replayed) return absl::OkStatus();
   ASSIGN_OR_RETURN(CustomerRecord customer, LoadCustomer(tenant, id));
   RETURN_IF_ERROR(CheckNotMerged(id, customer));
   ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> existing,
@@ -1153,7 +1159,7 @@ absl::Status ContextCore::StartJourney(const Tenant& tenant, const v1::StartJour
   journey.set_display_name(request.journey().display_name());
   *journey.mutable_attributes() = request.journey().attributes();
   journey.set_state(request.state() == v1::Journey::STATE_UNSPECIFIED ? v1::Journey::STATE_OPEN
-                                                                       : request.state());
+                                                                      : request.state());
   journey.set_step(request.step());
   v1::JourneyTransition& first = *journey.add_transitions();
   first.set_step(journey.step());
@@ -1198,12 +1204,12 @@ absl::Status ContextCore::AdvanceJourney(const Tenant& tenant,
         request.name(), absl::StrCat("is ", v1::Journey::State_Name(journey.state()),
                                      "; a finished journey does not change (start a new one)"));
   }
-  for (const auto& [key, value] : request.attributes()) (*journey.mutable_attributes())[key] = value;
+  for (const auto& [key, value] : request.attributes())
+    (*journey.mutable_attributes())[key] = value;
   if (journey.attributes_size() > validation::kMaxJourneyAttributes) {
-    return InvalidArgument("attributes",
-                           absl::StrCat("the journey would have ", journey.attributes_size(),
-                                        " attributes; at most ",
-                                        validation::kMaxJourneyAttributes));
+    return InvalidArgument(
+        "attributes", absl::StrCat("the journey would have ", journey.attributes_size(),
+                                   " attributes; at most ", validation::kMaxJourneyAttributes));
   }
   const int64_t old_update_micros = ToMicros(journey.update_time());
   if (!request.step().empty()) journey.set_step(request.step());
@@ -1322,8 +1328,8 @@ absl::Status ContextCore::CreateHandoff(const Tenant& tenant,
     }
     ttl = absl::Seconds(request.ttl().seconds()) + absl::Nanoseconds(request.ttl().nanos());
     if (ttl < kMinHandoffTtl || ttl > kMaxHandoffTtl) {
-      return InvalidArgument("ttl", absl::StrCat("must be 30s to 24h, got ",
-                                                 absl::FormatDuration(ttl)));
+      return InvalidArgument("ttl",
+                             absl::StrCat("must be 30s to 24h, got ", absl::FormatDuration(ttl)));
     }
   }
   ASSIGN_OR_RETURN(const std::string id, ResolveRef(tenant, request.customer(), "customer"));
@@ -1334,22 +1340,18 @@ absl::Status ContextCore::CreateHandoff(const Tenant& tenant,
     }
     ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
                      store_.GetJourney(tenant, id, journey.journey_id));
-    if (!stored) return absl::NotFoundError(absl::StrCat("journey: ", request.journey(),
-                                                         " does not exist"));
+    if (!stored)
+      return absl::NotFoundError(absl::StrCat("journey: ", request.journey(), " does not exist"));
   }
 
   std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
-  if (!request.request_id().empty()) {
-    lock_keys.push_back(RequestLock(tenant, "CreateHandoff", request.request_id()));
-  }
-  store::ScopedStripeLock lock(locks_, lock_keys);
-  const std::string fingerprint = request.request_id().empty() ? "" : Fingerprint(request);
-  if (!request.request_id().empty()) {
-    ASSIGN_OR_RETURN(const bool replayed,
-                     ReplayStoredResponse(tenant, "CreateHandoff", request.request_id(),
-                                          fingerprint, now, response));
-    if (replayed) return absl::OkStatus();
-  }
+  store::ScopedStripeLock lock(
+      locks_, WithRequestLock(std::move(lock_keys), tenant, "CreateHandoff", request.request_id()));
+  const std::string fingerprint = IdempotencyFingerprint(request, request.request_id());
+  ASSIGN_OR_RETURN(const bool replayed,
+                   ReplayStoredResponse(tenant, "CreateHandoff", request.request_id(), fingerprint,
+                                        now, response));
+  if (replayed) return absl::OkStatus();
   ASSIGN_OR_RETURN(CustomerRecord customer, LoadCustomer(tenant, id));
   RETURN_IF_ERROR(CheckNotMerged(id, customer));
 
@@ -1507,7 +1509,8 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
   std::string scanned;
   std::string_view interactions(context.head.data(), head_bytes);
   if (from_head < limit && context.stats.interaction_count() > from_head) {
-    if (tier == store::ReadTier::kMemoryOnly) return WouldBlock("GetCustomerContext: timeline scan");
+    if (tier == store::ReadTier::kMemoryOnly)
+      return WouldBlock("GetCustomerContext: timeline scan");
     ASSIGN_OR_RETURN(std::vector<std::string> newest,
                      store_.NewestInteractions(tenant, id, static_cast<size_t>(limit)));
     scanned = EncodeHead({newest.begin(), newest.end()}, limit);
@@ -1555,9 +1558,9 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
     google::protobuf::io::StringOutputStream stream(&encoded);
     google::protobuf::io::CodedOutputStream output(&stream);
     using google::protobuf::internal::WireFormatLite;
-    output.WriteTag(WireFormatLite::MakeTag(
-        v1::GetCustomerContextResponse::kCustomerContextFieldNumber,
-        WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
+    output.WriteTag(
+        WireFormatLite::MakeTag(v1::GetCustomerContextResponse::kCustomerContextFieldNumber,
+                                WireFormatLite::WIRETYPE_LENGTH_DELIMITED));
     output.WriteVarint32(static_cast<uint32_t>(context_size));
     WriteField(output, v1::CustomerContext::kCustomerFieldNumber, context.customer);
     output.WriteRaw(interactions.data(), static_cast<int>(interactions.size()));
@@ -1584,8 +1587,7 @@ absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
 absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
                                          const v1::ExportCustomerRequest& request,
                                          ExportCursor& cursor, size_t max_items,
-                                         std::vector<v1::ExportCustomerResponse>& out,
-                                         bool& done) {
+                                         std::vector<v1::ExportCustomerResponse>& out, bool& done) {
   done = false;
   ASSIGN_OR_RETURN(const std::string id, ParseCustomerName(request.name(), "name"));
   const size_t limit = out.size() + max_items;
@@ -1615,14 +1617,14 @@ absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
       case ExportCursor::kConsentHistory: {
         const size_t want = room();
         size_t got = 0;
-        RETURN_IF_ERROR(store_.ScanConsentHistory(
-            tenant, id, cursor.resume_key, want,
-            [&](const std::string& key, const v1::ConsentChange& change) {
-              *out.emplace_back().mutable_consent_change() = change;
-              cursor.resume_key = key;
-              ++got;
-              return true;
-            }));
+        RETURN_IF_ERROR(
+            store_.ScanConsentHistory(tenant, id, cursor.resume_key, want,
+                                      [&](const std::string& key, const v1::ConsentChange& change) {
+                                        *out.emplace_back().mutable_consent_change() = change;
+                                        cursor.resume_key = key;
+                                        ++got;
+                                        return true;
+                                      }));
         if (got < want) next_stage(ExportCursor::kJourneys);
         break;
       }

@@ -124,8 +124,7 @@ class ContextCore {
   // the last customer examined, or "" once the tenant is done. Returns how
   // many interactions it removed.
   absl::StatusOr<int64_t> PurgeInteractionsBefore(const Tenant& tenant, absl::Time cutoff,
-                                                  std::string& resume_after,
-                                                  size_t max_customers);
+                                                  std::string& resume_after, size_t max_customers);
 
   // Right of access: everything stored about a customer, a page at a time —
   // profile, consent, preferences, consent history, journeys, handoffs,
@@ -193,8 +192,8 @@ class ContextCore {
   };
   // Removes the customer and everything stored about it in one batch
   // (DeleteCustomer); with `erasure`, as EraseCustomer does.
-  absl::Status RemoveCustomer(const Tenant& tenant, const std::string& id,
-                              const std::string& etag, Erasure* erasure);
+  absl::Status RemoveCustomer(const Tenant& tenant, const std::string& id, const std::string& etag,
+                              Erasure* erasure);
 
   // Bumps the version (etag) and update_time of a changed profile, adds it
   // and its change event to `batch` (which may hold related index changes),

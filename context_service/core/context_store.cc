@@ -5,13 +5,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "common/status/status_macros.h"
+#include "common/store/key_codec.h"
+#include "context_service/core/interaction_head.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/time_util.h"
 #include "google/protobuf/wire_format_lite.h"
-#include "common/status/status_macros.h"
-#include "common/store/key_codec.h"
-#include "context_service/core/interaction_head.h"
 
 namespace cxp::context {
 namespace {
@@ -102,7 +102,7 @@ std::string TenantJourneyIndexKey(const std::string& tenant, const std::string& 
 // (tenant, 'c', customer, update desc, journey) or
 // (tenant, 'a', update desc, customer, journey).
 absl::StatusOr<ContextStore::JourneyIndexEntry> ParseJourneyIndexKey(std::string_view key,
-                                                                    bool per_customer) {
+                                                                     bool per_customer) {
   store::KeyReader reader(key);
   ContextStore::JourneyIndexEntry entry;
   RETURN_IF_ERROR(reader.ReadString().status());  // tenant
@@ -123,8 +123,7 @@ std::string ChangeKey(const std::string& tenant, int64_t sequence) {
   return KeyBuilder(tenant).AddUint64(static_cast<uint64_t>(sequence)).key();
 }
 
-std::string CustomerChangeKey(const std::string& tenant, const std::string& id,
-                              int64_t sequence) {
+std::string CustomerChangeKey(const std::string& tenant, const std::string& id, int64_t sequence) {
   return KeyBuilder(tenant)
       .AddString(id)
       .AddFixedBytes(kChangeTag)
@@ -303,8 +302,7 @@ void ContextStore::Batch::PutJourneyIndex(const std::string& tenant, const std::
 }
 
 void ContextStore::Batch::DeleteJourneyIndex(const std::string& tenant, const std::string& id,
-                                             const std::string& journey_id,
-                                             int64_t update_micros) {
+                                             const std::string& journey_id, int64_t update_micros) {
   batch_.Delete(store_->journeys_by_time_,
                 CustomerJourneyIndexKey(tenant, id, journey_id, update_micros));
   batch_.Delete(store_->journeys_by_time_,
@@ -323,9 +321,9 @@ void ContextStore::Batch::PutHandoff(const std::string& tenant, const std::strin
                                      const cxp::context::v1::Handoff& handoff) {
   batch_.Put(store_->handoffs_, KeyBuilder(tenant).AddString(handoff_id).key(),
              handoff.SerializeAsString());
-  batch_.Put(store_->customer_state_,
-             KeyBuilder(tenant).AddString(id).AddFixedBytes(kHandoffTag).AddString(handoff_id).key(),
-             "");
+  batch_.Put(
+      store_->customer_state_,
+      KeyBuilder(tenant).AddString(id).AddFixedBytes(kHandoffTag).AddString(handoff_id).key(), "");
 }
 
 void ContextStore::Batch::DeleteHandoff(const std::string& tenant, const std::string& handoff_id) {
@@ -351,8 +349,7 @@ void ContextStore::Batch::AddChange(const std::string& tenant, const std::string
   changes_.push_back({tenant, id, std::move(event)});
 }
 
-void ContextStore::Batch::DeleteInteractionsBefore(const std::string& tenant,
-                                                   const std::string& id,
+void ContextStore::Batch::DeleteInteractionsBefore(const std::string& tenant, const std::string& id,
                                                    int64_t cutoff_micros) {
   Touch(tenant, id);
   // Newest first: rows older than the cutoff are the tail of the range.
@@ -396,8 +393,7 @@ absl::Status ContextStore::Commit(Batch& batch) const {
         output.WriteRaw(change.payload.data(), static_cast<int>(change.payload.size()));
       }
       batch.batch_.Put(changes_, ChangeKey(change.tenant, first + i), bytes);
-      batch.batch_.Put(customer_state_, CustomerChangeKey(change.tenant, change.id, first + i),
-                       "");
+      batch.batch_.Put(customer_state_, CustomerChangeKey(change.tenant, change.id, first + i), "");
     }
   }
   const absl::Status written = store_->WriteUnsynced(&batch.batch_);
@@ -471,8 +467,7 @@ absl::Status ContextStore::ReadChanges(const std::string& tenant, int64_t after,
   return absl::OkStatus();
 }
 
-absl::StatusOr<size_t> ContextStore::PurgeChangesBefore(absl::Time cutoff,
-                                                        size_t max_rows) const {
+absl::StatusOr<size_t> ContextStore::PurgeChangesBefore(absl::Time cutoff, size_t max_rows) const {
   const int64_t cutoff_micros = absl::ToUnixMicros(cutoff);
   rocksdb::WriteBatch batch;
   size_t purged = 0;
@@ -562,10 +557,11 @@ absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std:
   const std::string preferences_key = StateKey(tenant, id, kPreferencesTag);
   const std::string head_key = StateKey(tenant, id, kHeadTag);
   const std::string open_key = StateKey(tenant, id, kOpenJourneysTag);
-  return store_->MultiGet({profiles_, customer_state_, customer_state_, customer_state_,
-                           customer_state_, customer_state_},
-                          {profile_key, stats_key, consent_key, preferences_key, head_key, open_key},
-                          rows.values, rows.found, tier);
+  return store_->MultiGet(
+      {profiles_, customer_state_, customer_state_, customer_state_, customer_state_,
+       customer_state_},
+      {profile_key, stats_key, consent_key, preferences_key, head_key, open_key}, rows.values,
+      rows.found, tier);
 }
 
 absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
@@ -697,9 +693,11 @@ absl::Status ContextStore::ScanInteractions(const std::string& tenant, const std
   std::string lower = prefix;
   std::string upper = PrefixSuccessor(prefix);
   // Descending time encoding: newer rows sort first.
-  if (newest_micros) lower = TimelineKeyBuilder(tenant, id).AddInt64Descending(*newest_micros).key();
+  if (newest_micros)
+    lower = TimelineKeyBuilder(tenant, id).AddInt64Descending(*newest_micros).key();
   if (oldest_micros) {
-    upper = PrefixSuccessor(TimelineKeyBuilder(tenant, id).AddInt64Descending(*oldest_micros).key());
+    upper =
+        PrefixSuccessor(TimelineKeyBuilder(tenant, id).AddInt64Descending(*oldest_micros).key());
   }
   bool corrupt = false;
   RETURN_IF_ERROR(
@@ -768,11 +766,13 @@ absl::StatusOr<int64_t> ContextStore::CountInteractionsBefore(const std::string&
   const std::string lower =
       TimelineKeyBuilder(tenant, id).AddInt64Descending(cutoff_micros - 1).key();
   const std::string upper = PrefixSuccessor(TimelineKeyBuilder(tenant, id).key());
-  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
-                   store_->NewIterator(customer_state_, {.lower_bound = lower, .upper_bound = upper}));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<rocksdb::Iterator> it,
+      store_->NewIterator(customer_state_, {.lower_bound = lower, .upper_bound = upper}));
   int64_t rows = 0;
   for (it->Seek(lower); it->Valid() && static_cast<size_t>(rows) < max_rows; it->Next()) ++rows;
-  if (!it->status().ok()) return absl::InternalError("timeline scan failed: " + it->status().ToString());
+  if (!it->status().ok())
+    return absl::InternalError("timeline scan failed: " + it->status().ToString());
   return rows;
 }
 
@@ -785,7 +785,8 @@ absl::StatusOr<std::vector<std::string>> ContextStore::Tenants() const {
     it->Seek(PrefixSuccessor(store::TenantPrefix(tenant)));
     tenants.push_back(std::move(tenant));
   }
-  if (!it->status().ok()) return absl::InternalError("tenant scan failed: " + it->status().ToString());
+  if (!it->status().ok())
+    return absl::InternalError("tenant scan failed: " + it->status().ToString());
   return tenants;
 }
 
@@ -827,8 +828,7 @@ absl::StatusOr<std::vector<std::string>> ContextStore::CustomerHandoffIds(
   RETURN_IF_ERROR(store_->ScanPrefix(customer_state_, prefix, store::RocksStore::kNoLimit,
                                      [&](std::string_view key, std::string_view) {
                                        store::KeyReader reader(key.substr(prefix.size()));
-                                       absl::StatusOr<std::string> handoff_id =
-                                           reader.ReadString();
+                                       absl::StatusOr<std::string> handoff_id = reader.ReadString();
                                        if (!handoff_id.ok()) {
                                          corrupt = true;
                                          return false;
@@ -848,7 +848,7 @@ absl::StatusOr<std::optional<storage::JourneyRecord>> ContextStore::GetJourney(
 }
 
 absl::StatusOr<storage::OpenJourneys> ContextStore::GetOpenJourneys(const std::string& tenant,
-                                                                   const std::string& id) const {
+                                                                    const std::string& id) const {
   ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                    store_->Get(customer_state_, StateKey(tenant, id, kOpenJourneysTag)));
   ASSIGN_OR_RETURN(std::optional<storage::OpenJourneys> open,

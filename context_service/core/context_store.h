@@ -43,8 +43,8 @@
 // Writes go through ContextStore::Batch, committed as one RocksDB
 // WriteBatch: a change touching the profile, the identity index and the
 // counters is atomic, and so is its change event: Commit numbers the
-// batch's events (ChangeSequencer) and writes them with the change. Commit returns once the batch is applied and in the
-// WAL file; it is durable when RocksStore::AfterDurable says so (the gRPC
+// batch's events (ChangeSequencer) and writes them with the change. Commit returns once the batch
+// is applied and in the WAL file; it is durable when RocksStore::AfterDurable says so (the gRPC
 // edge answers only then), so no thread waits for an fsync.
 //
 // Threading: thread-safe (RocksDB is); read-modify-write sequences need the
@@ -120,8 +120,8 @@ class ContextStore {
                         const storage::PreferencesRecord& preferences);
     void PutStoredResponse(const std::string& tenant, const std::string& method,
                            const std::string& request_id, const storage::StoredResponse& response);
-    void PutJourney(const std::string& tenant, const std::string& id,
-                    const std::string& journey_id, const storage::JourneyRecord& record);
+    void PutJourney(const std::string& tenant, const std::string& id, const std::string& journey_id,
+                    const storage::JourneyRecord& record);
     // The journey's rows in journeys_by_time for `update_micros` (its
     // update_time); an update deletes the old ones and puts the new.
     void PutJourneyIndex(const std::string& tenant, const std::string& id,
@@ -130,8 +130,8 @@ class ContextStore {
                             const std::string& journey_id, int64_t update_micros);
     void PutOpenJourneys(const std::string& tenant, const std::string& id,
                          const storage::OpenJourneys& open);
-    void PutHandoff(const std::string& tenant, const std::string& id,
-                    const std::string& handoff_id, const cxp::context::v1::Handoff& handoff);
+    void PutHandoff(const std::string& tenant, const std::string& id, const std::string& handoff_id,
+                    const cxp::context::v1::Handoff& handoff);
     // The handoff row (its per-customer index row goes with the customer).
     void DeleteHandoff(const std::string& tenant, const std::string& handoff_id);
     // The receipt, and the customer's name marked as never to be reused.
@@ -184,8 +184,8 @@ class ContextStore {
   // The change log. Events of `tenant` with after < sequence <= up_to, in
   // order; the visitor returns false to stop; at most `max_rows` read.
   using ChangeVisitor = absl::FunctionRef<bool(const cxp::context::v1::ChangeEvent&)>;
-  absl::Status ReadChanges(const std::string& tenant, int64_t after, int64_t up_to,
-                           size_t max_rows, ChangeVisitor visit) const;
+  absl::Status ReadChanges(const std::string& tenant, int64_t after, int64_t up_to, size_t max_rows,
+                           ChangeVisitor visit) const;
   // The highest sequence of `tenant` purged so far (0 if none).
   absl::StatusOr<int64_t> PurgedChangesUpTo(const std::string& tenant) const;
   // Retention: deletes events committed before `cutoff`, oldest first per
@@ -217,8 +217,7 @@ class ContextStore {
     // The row's bytes; empty when absent.
     std::string_view bytes(Row row) const { return values[row].ToStringView(); }
   };
-  absl::Status ReadContextRows(const std::string& tenant, const std::string& id,
-                               ContextRows& rows,
+  absl::Status ReadContextRows(const std::string& tenant, const std::string& id, ContextRows& rows,
                                store::ReadTier tier = store::ReadTier::kAny) const;
 
   // The per-customer state rows, read together with one MultiGet.
@@ -282,9 +281,8 @@ class ContextStore {
 
   // How many of the customer's timeline rows occurred before `cutoff_micros`
   // (counting stops at `max_rows`).
-  absl::StatusOr<int64_t> CountInteractionsBefore(const std::string& tenant,
-                                                  const std::string& id, int64_t cutoff_micros,
-                                                  size_t max_rows) const;
+  absl::StatusOr<int64_t> CountInteractionsBefore(const std::string& tenant, const std::string& id,
+                                                  int64_t cutoff_micros, size_t max_rows) const;
   // The tenants that have customers, in key order.
   absl::StatusOr<std::vector<std::string>> Tenants() const;
   // Customer ids of a tenant in id order, after `after` (exclusive; empty

@@ -23,8 +23,8 @@ bool IsIdChar(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
 
 std::string HandoffTokenCodec::Mac(absl::string_view tenant, absl::string_view handoff_id) const {
   // Length-prefixed parts: no tenant/id split can collide with another.
-  const std::string data = absl::StrCat("cxp-handoff-v1|", tenant.size(), "|", tenant, "|",
-                                        handoff_id);
+  const std::string data =
+      absl::StrCat("cxp-handoff-v1|", tenant.size(), "|", tenant, "|", handoff_id);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),

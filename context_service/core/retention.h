@@ -51,8 +51,8 @@ struct RetentionOptions {
   absl::Duration change_retention = absl::Hours(24 * 7);
   InteractionRetentionPolicy interactions;
   absl::Duration interval = absl::Minutes(1);
-  size_t batch_rows = 10000;       // change events per batch
-  size_t batch_customers = 1000;   // customers examined per interaction batch
+  size_t batch_rows = 10000;      // change events per batch
+  size_t batch_customers = 1000;  // customers examined per interaction batch
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   std::function<void(const std::string&)> log = [](const std::string&) {};
 };

@@ -12,7 +12,8 @@ using cxp::context::v1::Journey;
 absl::Status ValidateJourneyType(absl::string_view type, absl::string_view field) {
   if (type.empty()) return InvalidField(field, "must be set");
   if (type.size() > 64) {
-    return InvalidField(field, absl::StrCat("must be at most 64 characters (got ", type.size(), ")"));
+    return InvalidField(field,
+                        absl::StrCat("must be at most 64 characters (got ", type.size(), ")"));
   }
   if (!IsLowerAlnumOr(type, "_.-")) {
     return InvalidField(field, "must contain only a-z, 0-9, '_', '.' and '-'");
@@ -90,8 +91,7 @@ absl::Status ValidateAdvanceJourney(const cxp::context::v1::AdvanceJourneyReques
       !status.ok()) {
     return status;
   }
-  if (auto status =
-          ValidateAttributes(request.attributes(), kMaxJourneyAttributes, "attributes");
+  if (auto status = ValidateAttributes(request.attributes(), kMaxJourneyAttributes, "attributes");
       !status.ok()) {
     return status;
   }

@@ -2023,10 +2023,10 @@ TEST_F(ContextServiceTest, CallsWithoutAValidKeyAreUnauthenticated) {
 // resume) instead of holding the shutdown for the whole drain timeout.
 TEST(ContextServiceShutdownTest, OpenWatchesEndWithUnavailable) {
   const std::string dir = MakeTempDir("context_service_shutdown_");
-  auto server = ServerProcess::Start(BinaryPath("context_service/context_service"),
-                                     {"--data_dir=" + dir + "/data",
-                                      "--api_keys_file=" + WriteKeysFile(dir),
-                                      "--log_requests=false", "--drain_timeout=30s"});
+  auto server =
+      ServerProcess::Start(BinaryPath("context_service/context_service"),
+                           {"--data_dir=" + dir + "/data", "--api_keys_file=" + WriteKeysFile(dir),
+                            "--log_requests=false", "--drain_timeout=30s"});
   ASSERT_TRUE(server.ok()) << server.status();
   Client client(server->address());
   Client::Watch watch = client.WatchChanges(kAcme, v1::WatchChangesRequest());

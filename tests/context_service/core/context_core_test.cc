@@ -3,8 +3,8 @@
 
 #include <atomic>
 #include <map>
-#include <thread>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -514,8 +514,8 @@ TEST_F(ContextCoreTest, JourneyStartsAdvancesWithEtagsAndEnds) {
   EXPECT_FALSE(journey.has_end_time());
 
   now_ += absl::Minutes(5);
-  v1::AdvanceJourneyRequest advance = Advance(journey.name(), "redelivery_booked",
-                                              v1::Journey::STATE_WAITING_ON_CUSTOMER, "1");
+  v1::AdvanceJourneyRequest advance =
+      Advance(journey.name(), "redelivery_booked", v1::Journey::STATE_WAITING_ON_CUSTOMER, "1");
   (*advance.mutable_attributes())["order_number"].set_string_value("O-9");
   advance.set_note("customer picks a slot");
   v1::AdvanceJourneyResponse advanced;
@@ -542,19 +542,21 @@ TEST_F(ContextCoreTest, JourneyStartsAdvancesWithEtagsAndEnds) {
   get.set_name(journey.name());
   v1::GetJourneyResponse got;
   ASSERT_TRUE(core_->GetJourney(kTenant, get, got).ok());
-  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got.journey(), advanced.journey()));
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(got.journey(), advanced.journey()));
 
   // Only the step changes: the state stays; then resolving ends it.
-  ASSERT_TRUE(core_->AdvanceJourney(kTenant, Advance(journey.name(), "slot_chosen", {}), advanced)
-                  .ok());
+  ASSERT_TRUE(
+      core_->AdvanceJourney(kTenant, Advance(journey.name(), "slot_chosen", {}), advanced).ok());
   EXPECT_EQ(advanced.journey().state(), v1::Journey::STATE_WAITING_ON_CUSTOMER);
-  ASSERT_TRUE(core_->AdvanceJourney(
-                       kTenant, Advance(journey.name(), "", v1::Journey::STATE_RESOLVED), advanced)
+  ASSERT_TRUE(core_
+                  ->AdvanceJourney(
+                      kTenant, Advance(journey.name(), "", v1::Journey::STATE_RESOLVED), advanced)
                   .ok());
   EXPECT_EQ(advanced.journey().step(), "slot_chosen");
   EXPECT_TRUE(advanced.journey().has_end_time());
-  absl::Status finished = core_->AdvanceJourney(
-      kTenant, Advance(journey.name(), "", v1::Journey::STATE_OPEN), ignored);
+  absl::Status finished =
+      core_->AdvanceJourney(kTenant, Advance(journey.name(), "", v1::Journey::STATE_OPEN), ignored);
   EXPECT_EQ(finished.code(), absl::StatusCode::kFailedPrecondition) << finished;
 
   get.set_name("customers/c1/journeys/nope");
@@ -571,8 +573,8 @@ TEST_F(ContextCoreTest, StartJourneyErrorsChangeNothingAndRetriesStartOnce) {
   v1::StartJourneyResponse response;
   EXPECT_EQ(core_->StartJourney(kTenant, NewJourney("nobody", "j1"), response).code(),
             absl::StatusCode::kNotFound);
-  absl::Status bad_type = core_->StartJourney(kTenant, NewJourney("c1", "j1", "Missed Delivery"),
-                                              response);
+  absl::Status bad_type =
+      core_->StartJourney(kTenant, NewJourney("c1", "j1", "Missed Delivery"), response);
   EXPECT_EQ(bad_type.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(std::string(bad_type.message()), HasSubstr("journey.type"));
   v1::StartJourneyRequest terminal = NewJourney("c1", "j1");
@@ -586,10 +588,10 @@ TEST_F(ContextCoreTest, StartJourneyErrorsChangeNothingAndRetriesStartOnce) {
   ASSERT_TRUE(core_->StartJourney(kTenant, request, first).ok());
   ASSERT_TRUE(core_->StartJourney(kTenant, request, retried).ok());
   EXPECT_EQ(first.journey().name(), retried.journey().name());
-  EXPECT_EQ(core_->StartJourney(kTenant, NewJourney("c1", first.journey().name().substr(22)),
-                                response)
-                .code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      core_->StartJourney(kTenant, NewJourney("c1", first.journey().name().substr(22)), response)
+          .code(),
+      absl::StatusCode::kAlreadyExists);
   v1::ListJourneysRequest list;
   list.set_parent("customers/c1");
   v1::ListJourneysResponse listed;
@@ -605,14 +607,15 @@ TEST_F(ContextCoreTest, ListJourneysMostRecentlyUpdatedFirstPagedAndFiltered) {
     ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", id), started).ok());
     now_ += absl::Seconds(1);
   }
-  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c2", "k1", "card_replacement"), started)
-                  .ok());
+  ASSERT_TRUE(
+      core_->StartJourney(kTenant, NewJourney("c2", "k1", "card_replacement"), started).ok());
   now_ += absl::Seconds(1);
   v1::AdvanceJourneyResponse advanced;
-  ASSERT_TRUE(core_->AdvanceJourney(kTenant,
-                                    Advance("customers/c1/journeys/j1", "approved",
-                                            v1::Journey::STATE_WAITING_ON_BUSINESS),
-                                    advanced)
+  ASSERT_TRUE(core_
+                  ->AdvanceJourney(kTenant,
+                                   Advance("customers/c1/journeys/j1", "approved",
+                                           v1::Journey::STATE_WAITING_ON_BUSINESS),
+                                   advanced)
                   .ok());
 
   auto list_all = [&](const std::string& parent, const std::string& filter) {
@@ -639,8 +642,9 @@ TEST_F(ContextCoreTest, ListJourneysMostRecentlyUpdatedFirstPagedAndFiltered) {
                                      "customers/c1/journeys/j3", "customers/c1/journeys/j2"));
   EXPECT_THAT(list_all("customers/-", "state = WAITING_ON_BUSINESS"),
               ::testing::ElementsAre("customers/c1/journeys/j1"));
-  EXPECT_THAT(list_all("customers/-", "type = \"card_replacement\" AND attributes.parcel_id = \"P-1\""),
-              ::testing::ElementsAre("customers/c2/journeys/k1"));
+  EXPECT_THAT(
+      list_all("customers/-", "type = \"card_replacement\" AND attributes.parcel_id = \"P-1\""),
+      ::testing::ElementsAre("customers/c2/journeys/k1"));
 
   v1::ListJourneysRequest request;
   request.set_parent("customers/nobody");
@@ -671,10 +675,11 @@ TEST_F(ContextCoreTest, OpenJourneysAppearInTheCustomerViewAndFollowChanges) {
 
   now_ += absl::Seconds(1);
   v1::AdvanceJourneyResponse advanced;
-  ASSERT_TRUE(core_->AdvanceJourney(kTenant,
-                                    Advance("customers/c1/journeys/j1", "slot_chosen",
-                                            v1::Journey::STATE_WAITING_ON_CUSTOMER),
-                                    advanced)
+  ASSERT_TRUE(core_
+                  ->AdvanceJourney(kTenant,
+                                   Advance("customers/c1/journeys/j1", "slot_chosen",
+                                           v1::Journey::STATE_WAITING_ON_CUSTOMER),
+                                   advanced)
                   .ok());
   context = Context(ref);
   ASSERT_EQ(context.open_journeys_size(), 2);
@@ -684,10 +689,12 @@ TEST_F(ContextCoreTest, OpenJourneysAppearInTheCustomerViewAndFollowChanges) {
   ASSERT_EQ(context.open_journeys(0).transitions_size(), 1);  // only the latest
   EXPECT_EQ(context.open_journeys(0).transitions(0).step(), "slot_chosen");
 
-  ASSERT_TRUE(core_->AdvanceJourney(
-                       kTenant, Advance("customers/c1/journeys/j2", "", v1::Journey::STATE_ABANDONED),
-                       advanced)
-                  .ok());
+  ASSERT_TRUE(
+      core_
+          ->AdvanceJourney(kTenant,
+                           Advance("customers/c1/journeys/j2", "", v1::Journey::STATE_ABANDONED),
+                           advanced)
+          .ok());
   context = Context(ref);
   ASSERT_EQ(context.open_journeys_size(), 1);
   EXPECT_EQ(context.open_journeys(0).name(), "customers/c1/journeys/j1");
@@ -711,9 +718,10 @@ TEST_F(ContextCoreTest, AtMostAHundredOpenJourneysAndTheViewShowsTwenty) {
   EXPECT_EQ(context.open_journeys(0).name(), "customers/c1/journeys/j99");
   // Ending one makes room.
   v1::AdvanceJourneyResponse advanced;
-  ASSERT_TRUE(core_->AdvanceJourney(
-                       kTenant, Advance("customers/c1/journeys/j0", "", v1::Journey::STATE_RESOLVED),
-                       advanced)
+  ASSERT_TRUE(core_
+                  ->AdvanceJourney(
+                      kTenant, Advance("customers/c1/journeys/j0", "", v1::Journey::STATE_RESOLVED),
+                      advanced)
                   .ok());
   EXPECT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j100"), started).ok());
 }
@@ -764,14 +772,14 @@ TEST_F(ContextCoreTest, DeletingACustomerRemovesItsJourneys) {
   EXPECT_EQ(listed.journeys(0).name(), "customers/c2/journeys/k1");
   // The tenant-wide index holds no row of the deleted customer either.
   int rows = 0;
-  ASSERT_TRUE(store_
-                  ->ScanJourneysByTime(kTenant, "", "", 100,
-                                       [&](const std::string&,
-                                           const ContextStore::JourneyIndexEntry&) {
-                                         ++rows;
-                                         return true;
-                                       })
-                  .ok());
+  ASSERT_TRUE(
+      store_
+          ->ScanJourneysByTime(kTenant, "", "", 100,
+                               [&](const std::string&, const ContextStore::JourneyIndexEntry&) {
+                                 ++rows;
+                                 return true;
+                               })
+          .ok());
   EXPECT_EQ(rows, 1);
   Create("c1");  // a re-created id starts without journeys
   cxp::type::v1::CustomerRef ref;
@@ -829,19 +837,22 @@ TEST_F(ContextCoreTest, EveryWriteRecordsItsChangeEventInCommitOrder) {
   *remove.mutable_identity() = Email("minji@example.com");
   v1::RemoveIdentityResponse removed;
   ASSERT_TRUE(core_->RemoveIdentity(kTenant, remove, removed).ok());
-  absl::StatusOr<v1::Interaction> appended = Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_);
+  absl::StatusOr<v1::Interaction> appended =
+      Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_);
   ASSERT_TRUE(appended.ok());
-  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
-                                  "web_form")
-                  .ok());
+  ASSERT_TRUE(
+      SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED, "web_form")
+          .ok());
   const v1::ContactPreferences preferred = PreferSms("c1");
   v1::StartJourneyResponse started;
   ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
   v1::AdvanceJourneyResponse advanced;
-  ASSERT_TRUE(core_->AdvanceJourney(
-                       kTenant, Advance("customers/c1/journeys/j1", "done", v1::Journey::STATE_RESOLVED),
-                       advanced)
-                  .ok());
+  ASSERT_TRUE(
+      core_
+          ->AdvanceJourney(kTenant,
+                           Advance("customers/c1/journeys/j1", "done", v1::Journey::STATE_RESOLVED),
+                           advanced)
+          .ok());
   // A new caller by phone: the created customer comes before its interaction.
   v1::AppendInteractionRequest anonymous;
   *anonymous.mutable_customer()->mutable_identity() = Phone("010-9999-0000");
@@ -881,8 +892,9 @@ TEST_F(ContextCoreTest, EveryWriteRecordsItsChangeEventInCommitOrder) {
   EXPECT_EQ(events[5].consent_change().state(), v1::CONSENT_STATE_GRANTED);
   EXPECT_EQ(events[6].contact_preferences().etag(), preferred.etag());
   EXPECT_EQ(events[8].journey().state(), v1::Journey::STATE_RESOLVED);
-  EXPECT_EQ(events[9].customer(), anonymous_appended.interaction().name().substr(
-                                      0, anonymous_appended.interaction().name().find("/interactions/")));
+  EXPECT_EQ(events[9].customer(),
+            anonymous_appended.interaction().name().substr(
+                0, anonymous_appended.interaction().name().find("/interactions/")));
   EXPECT_EQ(events[11].payload_case(), v1::ChangeEvent::PAYLOAD_NOT_SET);
   EXPECT_EQ(TimeUtil::TimestampToMicroseconds(events[11].change_time()), absl::ToUnixMicros(now_));
   // And nothing else.
@@ -906,9 +918,9 @@ TEST_F(ContextCoreTest, WatchesResumeWithoutGapsAndFilter) {
 
   Create("c2");
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(Append(i % 2 == 0 ? "customers/c1" : "customers/c2", cxp::type::v1::CHANNEL_SMS,
-                       now_)
-                    .ok());
+    ASSERT_TRUE(
+        Append(i % 2 == 0 ? "customers/c1" : "customers/c2", cxp::type::v1::CHANNEL_SMS, now_)
+            .ok());
   }
   std::vector<v1::ChangeEvent> all = Drain(feed, *from_now, 6);
   ASSERT_EQ(all.size(), 6u);
@@ -1170,11 +1182,15 @@ TEST_F(ContextCoreTest, ConcurrentRedeemsOfOneTokenHaveOneWinner) {
 TEST_F(ContextCoreTest, InteractionRetentionPurgesOldInteractionsPerTenant) {
   for (const char* id : {"c1", "c2", "c3"}) Create(id);
   // c1: two old and one recent; c2: only recent; c3: only old.
-  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 400)).ok());
-  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 380)).ok());
-  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(24 * 10)).ok());
+  ASSERT_TRUE(
+      Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 400)).ok());
+  ASSERT_TRUE(
+      Append("customers/c1", cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * 380)).ok());
+  ASSERT_TRUE(
+      Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(24 * 10)).ok());
   ASSERT_TRUE(Append("customers/c2", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(1)).ok());
-  ASSERT_TRUE(Append("customers/c3", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(24 * 500)).ok());
+  ASSERT_TRUE(
+      Append("customers/c3", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(24 * 500)).ok());
   cxp::type::v1::CustomerRef c1, c3;
   c1.set_customer("customers/c1");
   c3.set_customer("customers/c3");
@@ -1225,9 +1241,9 @@ TEST_F(ContextCoreTest, ReadsGoOnWhileRetentionPurges) {
     const std::string id = absl::StrCat("r", i);
     Create(id);
     for (int j = 0; j < 5; ++j) {
-      ASSERT_TRUE(Append("customers/" + id, cxp::type::v1::CHANNEL_SMS,
-                         now_ - absl::Hours(24 * (100 + j)))
-                      .ok());
+      ASSERT_TRUE(
+          Append("customers/" + id, cxp::type::v1::CHANNEL_SMS, now_ - absl::Hours(24 * (100 + j)))
+              .ok());
     }
     ASSERT_TRUE(Append("customers/" + id, cxp::type::v1::CHANNEL_CHAT, now_).ok());
   }
@@ -1268,9 +1284,9 @@ TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
   ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_CHAT, now_).ok());
   ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, now_).ok());
   ASSERT_TRUE(Append("customers/c2", cxp::type::v1::CHANNEL_SMS, now_).ok());
-  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
-                                  "web_form")
-                  .ok());
+  ASSERT_TRUE(
+      SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED, "web_form")
+          .ok());
   PreferSms("c1");
   v1::StartJourneyResponse started;
   ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
@@ -1290,7 +1306,8 @@ TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
   EXPECT_EQ(receipt.customer(), "customers/c1");
   EXPECT_EQ(receipt.reason(), "DSR-2026-0042");
   std::map<std::string, int64_t> counts;
-  for (const v1::ErasedItemCount& item : receipt.erased_items()) counts[item.item_type()] = item.count();
+  for (const v1::ErasedItemCount& item : receipt.erased_items())
+    counts[item.item_type()] = item.count();
   EXPECT_EQ(counts["profile"], 1);
   EXPECT_EQ(counts["identities"], 2);
   EXPECT_EQ(counts["interactions"], 2);
@@ -1317,8 +1334,7 @@ TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
   v1::ResolveCustomerRequest resolve;
   *resolve.mutable_identity() = Email("minji@example.com");
   v1::ResolveCustomerResponse resolved;
-  EXPECT_EQ(core_->ResolveCustomer(kTenant, resolve, resolved).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(core_->ResolveCustomer(kTenant, resolve, resolved).code(), absl::StatusCode::kNotFound);
   v1::GetCustomerContextRequest view;
   *view.mutable_customer() = ref;
   v1::GetCustomerContextResponse viewed;
@@ -1326,8 +1342,7 @@ TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
   v1::ListInteractionsRequest timeline;
   timeline.set_parent("customers/c1");
   v1::ListInteractionsResponse listed;
-  EXPECT_EQ(core_->ListInteractions(kTenant, timeline, listed).code(),
-            absl::StatusCode::kNotFound);
+  EXPECT_EQ(core_->ListInteractions(kTenant, timeline, listed).code(), absl::StatusCode::kNotFound);
   v1::ListJourneysRequest journeys;
   journeys.set_parent("customers/-");
   v1::ListJourneysResponse all_journeys;
@@ -1369,12 +1384,12 @@ TEST_F(ContextCoreTest, ErasureLeavesNothingReadableAndKeepsAReceipt) {
 
 TEST_F(ContextCoreTest, ExportPagesThroughEverythingStoredAboutTheCustomer) {
   Create("c1", {Phone("010-1234-5678"), Email("minji@example.com")});
-  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED,
-                                  "web_form")
-                  .ok());
-  ASSERT_TRUE(SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_DENIED,
-                                  "sms_stop")
-                  .ok());
+  ASSERT_TRUE(
+      SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_GRANTED, "web_form")
+          .ok());
+  ASSERT_TRUE(
+      SetMarketingConsent("c1", cxp::type::v1::CHANNEL_SMS, v1::CONSENT_STATE_DENIED, "sms_stop")
+          .ok());
   v1::StartJourneyResponse started;
   ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
   ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j2"), started).ok());
@@ -1405,9 +1420,9 @@ TEST_F(ContextCoreTest, ExportPagesThroughEverythingStoredAboutTheCustomer) {
   using Item = v1::ExportCustomerResponse;
   EXPECT_THAT(order, ::testing::ElementsAre(
                          Item::kCustomer, Item::kConsent, Item::kContactPreferences,
-                         Item::kConsentChange, Item::kConsentChange, Item::kJourney,
-                         Item::kJourney, Item::kHandoff, Item::kInteraction, Item::kInteraction,
-                         Item::kInteraction, Item::kInteraction, Item::kInteraction));
+                         Item::kConsentChange, Item::kConsentChange, Item::kJourney, Item::kJourney,
+                         Item::kHandoff, Item::kInteraction, Item::kInteraction, Item::kInteraction,
+                         Item::kInteraction, Item::kInteraction));
   EXPECT_EQ(items[0].customer().identities_size(), 2);
   EXPECT_EQ(items[3].consent_change().state(), v1::CONSENT_STATE_DENIED);  // newest first
   EXPECT_EQ(items[7].handoff().name(), handoff.handoff().name());
@@ -1566,12 +1581,11 @@ TEST_F(ContextCoreTest, ContextInteractionsAreTheTimelinesNewestForEveryLimit) {
       ASSERT_TRUE(encoded.ok()) << encoded.status();
       v1::GetCustomerContextResponse decoded;
       ASSERT_TRUE(decoded.ParseFromString(*encoded));
-      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(decoded.customer_context(),
-                                                                    context));
+      EXPECT_TRUE(
+          google::protobuf::util::MessageDifferencer::Equals(decoded.customer_context(), context));
     }
     Reopen();
-    ASSERT_TRUE(
-        rocks_->db()->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
+    ASSERT_TRUE(rocks_->db()->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr).ok());
   }
 }
 
@@ -1611,8 +1625,7 @@ void RewindLayout(store::RocksStore& rocks, int version, const std::string& keep
   if (version == 1) {
     ASSERT_TRUE(old_layout.Delete(rocks.DefaultColumnFamily(), "context_layout_version").ok());
   } else {
-    ASSERT_TRUE(
-        old_layout.Put(rocks.DefaultColumnFamily(), "context_layout_version", "2").ok());
+    ASSERT_TRUE(old_layout.Put(rocks.DefaultColumnFamily(), "context_layout_version", "2").ok());
   }
   ASSERT_TRUE(rocks.Write(&old_layout).ok());
 }

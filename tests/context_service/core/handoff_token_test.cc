@@ -14,9 +14,9 @@ TEST(HandoffTokenTest, RoundTripsForItsTenant) {
   HandoffTokenCodec codec(kKey);
   const std::string token = codec.Mint("acme", kId);
   EXPECT_EQ(token.size(), 41u);
-  EXPECT_EQ(token.find_first_not_of(
-                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."),
-            std::string::npos)
+  EXPECT_EQ(
+      token.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."),
+      std::string::npos)
       << token;
   absl::StatusOr<std::string> id = codec.Verify("acme", token);
   ASSERT_TRUE(id.ok()) << id.status();
@@ -40,12 +40,10 @@ TEST(HandoffTokenTest, OtherTenantsForgeriesAndOtherKeysAreUnknown) {
 TEST(HandoffTokenTest, MalformedTokensAreInvalid) {
   HandoffTokenCodec codec(kKey);
   const std::string token = codec.Mint("acme", kId);
-  for (const std::string& bad :
-       {std::string(""), std::string("h1"), token.substr(1), token + "A",
-        "h1" + std::string("0123456789ABCDEF") + token.substr(18),
-        token.substr(0, 18) + "!" + token.substr(19)}) {
-    EXPECT_EQ(codec.Verify("acme", bad).status().code(), absl::StatusCode::kInvalidArgument)
-        << bad;
+  for (const std::string& bad : {std::string(""), std::string("h1"), token.substr(1), token + "A",
+                                 "h1" + std::string("0123456789ABCDEF") + token.substr(18),
+                                 token.substr(0, 18) + "!" + token.substr(19)}) {
+    EXPECT_EQ(codec.Verify("acme", bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
   }
 }
 

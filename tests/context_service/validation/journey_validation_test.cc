@@ -44,8 +44,8 @@ TEST(JourneyValidationTest, StartNamesTheBadField) {
                         "journey.type: must be at most 64 characters (got 65)"));
   request = ValidStart();
   request.set_step(std::string(65, 's'));
-  EXPECT_TRUE(IsInvalid(ValidateStartJourney(request),
-                        "step: must be at most 64 characters (got 65)"));
+  EXPECT_TRUE(
+      IsInvalid(ValidateStartJourney(request), "step: must be at most 64 characters (got 65)"));
   request = ValidStart();
   request.set_state(Journey::STATE_RESOLVED);
   EXPECT_TRUE(IsInvalid(ValidateStartJourney(request),
@@ -77,7 +77,8 @@ TEST(JourneyValidationTest, AdvanceNeedsAStepOrAState) {
   request.set_note("line one\nline two");
   EXPECT_TRUE(ValidateAdvanceJourney(request).ok());
   request.set_step("two\nlines");
-  EXPECT_TRUE(IsInvalid(ValidateAdvanceJourney(request), "step: must not contain control characters"));
+  EXPECT_TRUE(
+      IsInvalid(ValidateAdvanceJourney(request), "step: must not contain control characters"));
 }
 
 }  // namespace
