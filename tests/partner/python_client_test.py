@@ -145,6 +145,54 @@ class PartnerClientTest(unittest.TestCase):
                 finally:
                     self.assertEqual(service.stop(), 0)
 
+    def test_context_journey_handoff_and_change_stream_from_python(self):
+        """What a CRM sync or a channel gateway written in Python does."""
+        import importlib
+        messages = importlib.import_module("cxp.context.v1.context_service_pb2")
+        stubs = importlib.import_module("cxp.context.v1.context_service_pb2_grpc")
+        events_module = importlib.import_module("cxp.context.v1.change_event_pb2")
+        auth = [("authorization", f"Bearer {API_KEY}")]
+        service = Service("context_service", self.work_dir, self.keys_file)
+        try:
+            channel = grpc.insecure_channel(f"127.0.0.1:{service.port}")
+            grpc.channel_ready_future(channel).result(timeout=10)
+            stub = stubs.ContextServiceStub(channel)
+            watch = stub.WatchChanges(messages.WatchChangesRequest(after_sequence=0), metadata=auth,
+                                      timeout=30)
+
+            create = messages.CreateCustomerRequest(customer_id="py-1")
+            identity = create.customer.identities.add().identity
+            identity.kind = 1  # IDENTITY_KIND_PHONE
+            identity.value = "010-5555-0001"
+            stub.CreateCustomer(create, metadata=auth, timeout=5)
+            start = messages.StartJourneyRequest(parent="customers/py-1", step="reported")
+            start.journey.type = "missed_delivery"
+            journey = stub.StartJourney(start, metadata=auth, timeout=5).journey
+            handoff = messages.CreateHandoffRequest(assurance_level=3, source_channel=2)
+            handoff.customer.customer = "customers/py-1"
+            handoff.journey = journey.name
+            token = stub.CreateHandoff(handoff, metadata=auth, timeout=5).token
+            redeemed = stub.RedeemHandoff(messages.RedeemHandoffRequest(token=token, channel=1),
+                                          metadata=auth, timeout=5)
+            self.assertEqual(redeemed.customer_context.customer.name, "customers/py-1")
+            self.assertEqual(redeemed.customer_context.open_journeys[0].name, journey.name)
+            with self.assertRaises(grpc.RpcError) as reused:
+                stub.RedeemHandoff(messages.RedeemHandoffRequest(token=token, channel=1),
+                                   metadata=auth, timeout=5)
+            self.assertEqual(reused.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+
+            kinds = []
+            for response in watch:
+                kinds.append(response.change_event.kind)
+                if response.change_event.kind == events_module.CHANGE_KIND_JOURNEY_STARTED:
+                    break
+            watch.cancel()
+            self.assertEqual(kinds, [events_module.CHANGE_KIND_CUSTOMER_CREATED,
+                                     events_module.CHANGE_KIND_JOURNEY_STARTED])
+            channel.close()
+        finally:
+            self.assertEqual(service.stop(), 0)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
