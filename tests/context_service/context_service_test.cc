@@ -1608,6 +1608,32 @@ TEST_F(ContextServiceTest, WatchChangesStreamsAndResumesWithoutGapOrDuplicate) {
   created.Close();
 }
 
+// A consumer that stops reading holds back neither the writers nor the
+// server's memory (one page per stream): it gets everything, in order,
+// once it reads again.
+TEST_F(ContextServiceTest, AStalledWatcherHoldsBackNoWriter) {
+  Create(kAcme, NewCustomer("watch-3"));
+  v1::WatchChangesRequest request;
+  request.set_customer(Name("watch-3"));
+  request.add_kinds(v1::CHANGE_KIND_INTERACTION_APPENDED);
+  Client::Watch stalled = client().WatchChanges(kAcme, request);
+  constexpr int kAppends = 1500;
+  const absl::Time start = absl::Now();
+  for (int i = 0; i < kAppends; ++i) {
+    Interaction interaction =
+        MakeInteraction(type::CHANNEL_WEB, Interaction::DIRECTION_INBOUND, NowSeconds());
+    interaction.set_summary(absl::StrCat(i));
+    Append(kAcme, AppendTo(ByName(Name("watch-3")), interaction));
+  }
+  EXPECT_LT(absl::Now() - start, absl::Seconds(60));
+  for (int i = 0; i < kAppends; ++i) {
+    std::optional<v1::ChangeEvent> event = stalled.Next();
+    ASSERT_TRUE(event.has_value()) << i << ": " << stalled.Finish();
+    ASSERT_EQ(event->interaction().summary(), absl::StrCat(i));
+  }
+  stalled.Close();
+}
+
 TEST_F(ContextServiceTest, WatchChangesIsolatesTenantsAndRejectsBadRequests) {
   v1::WatchChangesRequest request;
   request.set_after_sequence(0);
