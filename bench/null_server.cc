@@ -83,24 +83,31 @@ class SyncedFinisher {
  private:
   using Round = std::vector<grpc::ServerUnaryReactor*>;
 
+  // Waits until `queue` has calls or `done` is set, then takes the calls
+  // (none: done and drained).
+  Round Take(Round& queue, const bool& done) {
+    struct Wait {
+      const Round* queue;
+      const bool* done;
+    } wait{&queue, &done};
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(
+        +[](Wait* w) { return *w->done || !w->queue->empty(); }, &wait));
+    Round round;
+    round.swap(queue);
+    return round;
+  }
+
   void SyncLoop() {
     // A WAL record's size for one append (~1 KiB), so the file grows as the
     // WAL would and each fdatasync has the same metadata to commit.
     const std::string record(1024, 'r');
     while (true) {
-      Round round;
-      {
+      Round round = Take(pending_, stopping_);
+      if (round.empty()) {
         absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](SyncedFinisher* f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(f->mu_) {
-              return f->stopping_ || !f->pending_.empty();
-            },
-            this));
-        if (pending_.empty()) {
-          sync_done_ = true;
-          return;
-        }
-        round.swap(pending_);
+        sync_done_ = true;
+        return;
       }
       for (size_t i = 0; i < round.size(); ++i) {
         if (write(fd_, record.data(), record.size()) != static_cast<ssize_t>(record.size())) {
@@ -117,18 +124,8 @@ class SyncedFinisher {
     }
   }
   void FinishLoop() {
-    while (true) {
-      Round round;
-      {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](SyncedFinisher* f) ABSL_EXCLUSIVE_LOCKS_REQUIRED(f->mu_) {
-              return f->sync_done_ || !f->synced_.empty();
-            },
-            this));
-        if (synced_.empty()) return;
-        round.swap(synced_);
-      }
+    for (Round round = Take(synced_, sync_done_); !round.empty();
+         round = Take(synced_, sync_done_)) {
       FinishAll(round);
     }
   }

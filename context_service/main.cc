@@ -41,6 +41,21 @@ ABSL_FLAG(std::string, handoff_key_file, "",
           "tokens; give every replica the same file (e.g. a Kubernetes Secret). "
           "Empty: a random key kept in the data directory.");
 
+namespace {
+
+// A random secret kept in the store under `name`: made on first start, the
+// same after every restart (so what it signs stays valid).
+absl::StatusOr<std::string> StoredSecret(cxp::store::RocksStore& rocks, const std::string& name) {
+  ASSIGN_OR_RETURN(std::optional<std::string> secret, rocks.Get(rocks.DefaultColumnFamily(), name));
+  if (!secret) {
+    secret = cxp::paging::PageTokenCodec::RandomKey();
+    RETURN_IF_ERROR(rocks.Put(rocks.DefaultColumnFamily(), name, *secret));
+  }
+  return *std::move(secret);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
   using cxp::server::ServiceSet;
@@ -73,12 +88,7 @@ int main(int argc, char** argv) {
          }));
          // Page tokens are signed with a key kept in the store, so they stay
          // valid across restarts.
-         ASSIGN_OR_RETURN(std::optional<std::string> token_key,
-                          rocks->Get(rocks->DefaultColumnFamily(), "page_token_key"));
-         if (!token_key) {
-           token_key = cxp::paging::PageTokenCodec::RandomKey();
-           RETURN_IF_ERROR(rocks->Put(rocks->DefaultColumnFamily(), "page_token_key", *token_key));
-         }
+         ASSIGN_OR_RETURN(const std::string token_key, StoredSecret(*rocks, "page_token_key"));
          std::string handoff_key;
          if (const std::string path = absl::GetFlag(FLAGS_handoff_key_file); !path.empty()) {
            std::ifstream file(path, std::ios::binary);
@@ -94,20 +104,14 @@ int main(int argc, char** argv) {
                               " bytes; a handoff key needs at least 32"));
            }
          } else {
-           ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                            rocks->Get(rocks->DefaultColumnFamily(), "handoff_key"));
-           if (!stored) {
-             stored = cxp::paging::PageTokenCodec::RandomKey();
-             RETURN_IF_ERROR(rocks->Put(rocks->DefaultColumnFamily(), "handoff_key", *stored));
-           }
-           handoff_key = *std::move(stored);
+           ASSIGN_OR_RETURN(handoff_key, StoredSecret(*rocks, "handoff_key"));
          }
          auto shared_store = std::make_shared<cxp::context::ContextStore>(std::move(store));
          ASSIGN_OR_RETURN(
              std::shared_ptr<cxp::context::ContextCore> core,
              cxp::context::ContextCore::Create(
                  *shared_store, {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
-                                 .page_token_key = *token_key,
+                                 .page_token_key = token_key,
                                  .handoff_key = handoff_key}));
          auto changes = std::make_shared<cxp::context::ChangeFeed>(*shared_store);
          const absl::Duration retention = absl::GetFlag(FLAGS_change_retention);

@@ -147,6 +147,29 @@ absl::StatusOr<std::optional<Message>> ParseOptional(const std::optional<std::st
   return message;
 }
 
+// What follows `prefix` in each key of `family` that starts with it, read
+// with `read(KeyReader&) -> StatusOr<T>` (index rows whose key is the data).
+template <typename T, typename Read>
+absl::StatusOr<std::vector<T>> KeySuffixes(const store::RocksStore& rocks,
+                                           rocksdb::ColumnFamilyHandle* family,
+                                           const std::string& prefix, Read read, const char* what) {
+  std::vector<T> values;
+  bool corrupt = false;
+  RETURN_IF_ERROR(rocks.ScanPrefix(family, prefix, store::RocksStore::kNoLimit,
+                                   [&](std::string_view key, std::string_view) {
+                                     store::KeyReader reader(key.substr(prefix.size()));
+                                     absl::StatusOr<T> value = read(reader);
+                                     if (!value.ok()) {
+                                       corrupt = true;
+                                       return false;
+                                     }
+                                     values.push_back(*std::move(value));
+                                     return true;
+                                   }));
+  if (corrupt) return absl::DataLossError(absl::StrCat("corrupt ", what, " key"));
+  return values;
+}
+
 // Scans [lower, upper) starting after `resume_key` when set.
 absl::Status Scan(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* family,
                   std::string lower, std::string upper, const std::string& resume_key,
@@ -728,22 +751,13 @@ absl::StatusOr<std::vector<std::string>> ContextStore::NewestInteractions(const 
 
 absl::StatusOr<std::vector<int64_t>> ContextStore::CustomerChangeSequences(
     const std::string& tenant, const std::string& id) const {
-  std::vector<int64_t> sequences;
-  const std::string prefix = KeyBuilder(tenant).AddString(id).AddFixedBytes(kChangeTag).key();
-  bool corrupt = false;
-  RETURN_IF_ERROR(store_->ScanPrefix(customer_state_, prefix, store::RocksStore::kNoLimit,
-                                     [&](std::string_view key, std::string_view) {
-                                       store::KeyReader reader(key.substr(prefix.size()));
-                                       absl::StatusOr<uint64_t> sequence = reader.ReadUint64();
-                                       if (!sequence.ok()) {
-                                         corrupt = true;
-                                         return false;
-                                       }
-                                       sequences.push_back(static_cast<int64_t>(*sequence));
-                                       return true;
-                                     }));
-  if (corrupt) return absl::DataLossError("corrupt change index key");
-  return sequences;
+  return KeySuffixes<int64_t>(
+      *store_, customer_state_, KeyBuilder(tenant).AddString(id).AddFixedBytes(kChangeTag).key(),
+      [](store::KeyReader& reader) -> absl::StatusOr<int64_t> {
+        ASSIGN_OR_RETURN(const uint64_t sequence, reader.ReadUint64());
+        return static_cast<int64_t>(sequence);
+      },
+      "change index");
 }
 
 absl::StatusOr<std::optional<std::string>> ContextStore::ErasureOf(const std::string& tenant,
@@ -822,22 +836,9 @@ absl::StatusOr<std::optional<cxp::context::v1::Handoff>> ContextStore::GetHandof
 
 absl::StatusOr<std::vector<std::string>> ContextStore::CustomerHandoffIds(
     const std::string& tenant, const std::string& id) const {
-  std::vector<std::string> ids;
-  const std::string prefix = KeyBuilder(tenant).AddString(id).AddFixedBytes(kHandoffTag).key();
-  bool corrupt = false;
-  RETURN_IF_ERROR(store_->ScanPrefix(customer_state_, prefix, store::RocksStore::kNoLimit,
-                                     [&](std::string_view key, std::string_view) {
-                                       store::KeyReader reader(key.substr(prefix.size()));
-                                       absl::StatusOr<std::string> handoff_id = reader.ReadString();
-                                       if (!handoff_id.ok()) {
-                                         corrupt = true;
-                                         return false;
-                                       }
-                                       ids.push_back(*std::move(handoff_id));
-                                       return true;
-                                     }));
-  if (corrupt) return absl::DataLossError("corrupt handoff index key");
-  return ids;
+  return KeySuffixes<std::string>(
+      *store_, customer_state_, KeyBuilder(tenant).AddString(id).AddFixedBytes(kHandoffTag).key(),
+      [](store::KeyReader& reader) { return reader.ReadString(); }, "handoff index");
 }
 
 absl::StatusOr<std::optional<storage::JourneyRecord>> ContextStore::GetJourney(
