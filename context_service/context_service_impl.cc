@@ -52,6 +52,9 @@ CXP_CONTEXT_READ_RPC(ListJourneys)
 CXP_CONTEXT_WRITE_RPC(CreateHandoff)
 CXP_CONTEXT_WRITE_RPC(RedeemHandoff)
 CXP_CONTEXT_WRITE_RPC(EraseCustomer)
+CXP_CONTEXT_WRITE_RPC(MergeCustomers)
+CXP_CONTEXT_WRITE_RPC(UnmergeCustomers)
+CXP_CONTEXT_READ_RPC(GetMergeRecord)
 
 grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,

@@ -4,8 +4,7 @@
 // Each handler is one hand-off: HandleUnary authenticates the call, moves it
 // off the reactor thread and maps the core's absl::Status to a gRPC status;
 // ContextCore validates and decides. WatchChanges streams from the
-// ChangeFeed, ExportCustomer pages through the core. RPCs of part 2 not
-// built yet (merge) answer UNIMPLEMENTED until they land.
+// ChangeFeed, ExportCustomer pages through the core.
 //
 // Ownership: borrows the core and the change feed, which must outlive the
 // service.
@@ -91,6 +90,15 @@ class ContextServiceImpl final
   grpc::ServerUnaryReactor* EraseCustomer(grpc::CallbackServerContext* context,
                                           const v1::EraseCustomerRequest* request,
                                           v1::EraseCustomerResponse* response) override;
+  grpc::ServerUnaryReactor* MergeCustomers(grpc::CallbackServerContext* context,
+                                           const v1::MergeCustomersRequest* request,
+                                           v1::MergeCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* UnmergeCustomers(grpc::CallbackServerContext* context,
+                                             const v1::UnmergeCustomersRequest* request,
+                                             v1::UnmergeCustomersResponse* response) override;
+  grpc::ServerUnaryReactor* GetMergeRecord(grpc::CallbackServerContext* context,
+                                           const v1::GetMergeRecordRequest* request,
+                                           v1::GetMergeRecordResponse* response) override;
   grpc::ServerUnaryReactor* GetConsent(grpc::CallbackServerContext* context,
                                        const v1::GetConsentRequest* request,
                                        v1::GetConsentResponse* response) override;

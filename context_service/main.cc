@@ -3,6 +3,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,12 @@ ABSL_FLAG(std::string, handoff_key_file, "",
           "File holding the HMAC key (at least 32 bytes) that signs handoff "
           "tokens; give every replica the same file (e.g. a Kubernetes Secret). "
           "Empty: a random key kept in the data directory.");
+
+ABSL_FLAG(std::vector<std::string>, auto_merge_tenants, {},
+          "Tenants with automatic merge, comma-separated (* = every tenant): "
+          "AddIdentity with verified=true of an identity another customer holds "
+          "merges the two (the longer-known profile survives, recorded like "
+          "MergeCustomers) instead of failing with ALREADY_EXISTS. Off by default.");
 
 namespace {
 
@@ -112,7 +119,8 @@ int main(int argc, char** argv) {
              cxp::context::ContextCore::Create(
                  *shared_store, {.default_phone_region = absl::GetFlag(FLAGS_default_phone_region),
                                  .page_token_key = token_key,
-                                 .handoff_key = handoff_key}));
+                                 .handoff_key = handoff_key,
+                                 .auto_merge_tenants = absl::GetFlag(FLAGS_auto_merge_tenants)}));
          auto changes = std::make_shared<cxp::context::ChangeFeed>(*shared_store);
          const absl::Duration retention = absl::GetFlag(FLAGS_change_retention);
          const absl::Duration purge_interval = absl::GetFlag(FLAGS_change_purge_interval);

@@ -154,4 +154,46 @@ AttributesValidity ComputedAttributesValidity(const ContactStats& stats, absl::T
   return validity;
 }
 
+void AddContactStats(const ContactStats& other, ContactStats& stats) {
+  for (const ChannelBuckets& from : other.channels()) {
+    ChannelBuckets* into = nullptr;
+    for (ChannelBuckets& candidate : *stats.mutable_channels()) {
+      if (candidate.channel() == from.channel()) into = &candidate;
+    }
+    if (into == nullptr) {
+      *stats.add_channels() = from;
+      continue;
+    }
+    auto add = [](const google::protobuf::RepeatedField<int64_t>& starts,
+                  const google::protobuf::RepeatedField<int32_t>& counts,
+                  google::protobuf::RepeatedField<int64_t>& into_starts,
+                  google::protobuf::RepeatedField<int32_t>& into_counts) {
+      for (int i = 0; i < starts.size(); ++i) {
+        auto it = std::find(into_starts.begin(), into_starts.end(), starts[i]);
+        if (it == into_starts.end()) {
+          into_starts.Add(starts[i]);
+          into_counts.Add(counts[i]);
+        } else {
+          into_counts[static_cast<int>(it - into_starts.begin())] += counts[i];
+        }
+      }
+    };
+    add(from.hours(), from.hour_counts(), *into->mutable_hours(), *into->mutable_hour_counts());
+    add(from.days(), from.day_counts(), *into->mutable_days(), *into->mutable_day_counts());
+  }
+  if (other.last_contact_micros() > stats.last_contact_micros()) {
+    stats.set_last_contact_micros(other.last_contact_micros());
+    stats.set_last_contact_channel(other.last_contact_channel());
+  }
+  if (!other.last_agent().empty() && other.last_agent_micros() > stats.last_agent_micros()) {
+    stats.set_last_agent(other.last_agent());
+    stats.set_last_agent_micros(other.last_agent_micros());
+  }
+  auto& recent = *stats.mutable_recent_inbound_micros();
+  for (const int64_t micros : other.recent_inbound_micros()) recent.Add(micros);
+  std::sort(recent.begin(), recent.end(), std::greater<int64_t>());
+  recent.Truncate(std::min(recent.size(), 2));
+  stats.set_interaction_count(stats.interaction_count() + other.interaction_count());
+}
+
 }  // namespace cxp::context

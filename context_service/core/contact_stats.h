@@ -25,6 +25,13 @@ namespace cxp::context {
 void RecordContact(const cxp::context::v1::Interaction& interaction, absl::Time now,
                    cxp::context::storage::ContactStats& stats);
 
+// Folds `other` (another customer's stats) into `stats`: the view of a
+// survivor with the customers merged into it. Bucket counts add up; the
+// last contact, last agent and recent inbound contacts are the newest of
+// both. next_interaction_seq and customer_merged are left alone.
+void AddContactStats(const cxp::context::storage::ContactStats& other,
+                     cxp::context::storage::ContactStats& stats);
+
 cxp::context::v1::ComputedAttributes ComputeAttributes(
     const cxp::context::storage::ContactStats& stats, absl::Time now);
 

@@ -446,6 +446,13 @@ absl::StatusOr<storage::CustomerRecord> ContextCore::LoadCustomer(const Tenant& 
   return *std::move(record);
 }
 
+absl::StatusOr<std::string> ContextCore::FollowMerged(const Tenant& tenant,
+                                                      const std::string& id) const {
+  ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
+  if (record.customer().merged_into().empty()) return id;
+  return ParseCustomerName(record.customer().merged_into(), "customer.merged_into");
+}
+
 absl::Status ContextCore::GetCustomer(const Tenant& tenant, const v1::GetCustomerRequest& request,
                                       v1::GetCustomerResponse& response) {
   ASSIGN_OR_RETURN(std::string id, ParseCustomerName(request.name(), "name"));
@@ -529,7 +536,7 @@ absl::Status ContextCore::ListCustomers(const Tenant& tenant,
   ASSIGN_OR_RETURN(filter::Filter filter,
                    filter::ParseFilter(request.filter(), CustomerFilterSchema()));
   const std::string fingerprint =
-      paging::RequestFingerprint({"ListCustomers", filter.CanonicalText()});
+      paging::RequestFingerprint({"ListCustomers", tenant, filter.CanonicalText()});
   ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   ScanPage page{page_size};
   absl::Status failure;
@@ -584,11 +591,20 @@ absl::Status ContextCore::EraseCustomer(const Tenant& tenant,
 
 absl::Status ContextCore::RemoveCustomer(const Tenant& tenant, const std::string& id,
                                          const std::string& etag, Erasure* erasure) {
-  // The identities to unlink are known only after reading the profile; lock
-  // them with the customer and re-check, so no identity is added meanwhile.
+  // The identities to unlink and the customers merged into this one are
+  // known only after reading; lock them with the customer and re-check, so
+  // nothing is added meanwhile.
   for (int attempt = 0; attempt < 8; ++attempt) {
     ASSIGN_OR_RETURN(CustomerRecord peek, LoadCustomer(tenant, id));
-    std::vector<std::string> keys = {CustomerLock(tenant, id)};
+    RETURN_IF_ERROR(CheckNotMerged(id, peek));
+    ASSIGN_OR_RETURN(const std::vector<std::string> peek_ids, ReadThroughIds(tenant, id));
+    if (erasure == nullptr && peek_ids.size() > 1) {
+      return FailedPrecondition(CustomerName(id),
+                                "has customers merged into it; undo the merges first, or erase "
+                                "them all with EraseCustomer");
+    }
+    std::vector<std::string> keys;
+    for (const std::string& cid : peek_ids) keys.push_back(CustomerLock(tenant, cid));
     std::vector<std::string> identity_keys;
     for (const auto& linked : peek.customer().identities()) {
       identity_keys.push_back(validation::IdentityKey(linked.identity()));
@@ -606,61 +622,95 @@ absl::Status ContextCore::RemoveCustomer(const Tenant& tenant, const std::string
     }
     ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
     if (record.version() != peek.version()) continue;
+    ASSIGN_OR_RETURN(const std::vector<std::string> ids, ReadThroughIds(tenant, id));
+    if (ids != peek_ids) continue;
     RETURN_IF_ERROR(CheckEtag(etag, record.version(), CustomerName(id)));
-    if (erasure != nullptr) RETURN_IF_ERROR(CheckNotMerged(id, record));
     ContextStore::Batch batch = store_.NewBatch();
+    // Customers merged into this one have no identities of their own: theirs
+    // moved here.
     for (const std::string& key : identity_keys) batch.DeleteIdentity(tenant, key);
-    // Journeys and handoffs change only under the customer's lock, so these
-    // lists are whole.
-    int64_t journeys = 0;
-    RETURN_IF_ERROR(store_.ScanJourneysByTime(
-        tenant, id, "", std::numeric_limits<size_t>::max(),
-        [&](const std::string&, const ContextStore::JourneyIndexEntry& entry) {
-          batch.DeleteJourneyIndex(tenant, id, entry.journey_id, entry.update_micros);
-          ++journeys;
-          return true;
-        }));
-    ASSIGN_OR_RETURN(const std::vector<std::string> handoffs,
-                     store_.CustomerHandoffIds(tenant, id));
-    for (const std::string& handoff_id : handoffs) batch.DeleteHandoff(tenant, handoff_id);
+    struct Counts {
+      int64_t journeys = 0, handoffs = 0, events = 0, interactions = 0, consent = 0,
+              consent_history = 0, preferences = 0;
+    } counts;
+    std::set<std::string> merge_records;
+    for (const std::string& cid : ids) {
+      int64_t create_micros = ToMicros(record.customer().create_time());
+      if (cid != id) {
+        ASSIGN_OR_RETURN(CustomerRecord merged, LoadCustomer(tenant, cid));
+        create_micros = ToMicros(merged.customer().create_time());
+      }
+      // Journeys and handoffs change only under the customer's lock, so
+      // these lists are whole.
+      RETURN_IF_ERROR(store_.ScanJourneysByTime(
+          tenant, cid, "", std::numeric_limits<size_t>::max(),
+          [&](const std::string&, const ContextStore::JourneyIndexEntry& entry) {
+            batch.DeleteJourneyIndex(tenant, cid, entry.journey_id, entry.update_micros);
+            ++counts.journeys;
+            return true;
+          }));
+      ASSIGN_OR_RETURN(const std::vector<std::string> handoffs,
+                       store_.CustomerHandoffIds(tenant, cid));
+      for (const std::string& handoff_id : handoffs) batch.DeleteHandoff(tenant, handoff_id);
+      counts.handoffs += static_cast<int64_t>(handoffs.size());
+      if (erasure != nullptr) {
+        // Also the customer's past change events and its merge records.
+        ASSIGN_OR_RETURN(const std::vector<int64_t> events,
+                         store_.CustomerChangeSequences(tenant, cid));
+        for (const int64_t sequence : events) batch.DeleteChange(tenant, sequence);
+        counts.events += static_cast<int64_t>(events.size());
+        ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, cid));
+        counts.interactions += state.stats.interaction_count();
+        counts.consent += state.consent.entries_size();
+        counts.preferences += state.preferences.version() > 0 ? 1 : 0;
+        RETURN_IF_ERROR(
+            store_.ScanConsentHistory(tenant, cid, "", store::RocksStore::kNoLimit,
+                                      [&](const std::string&, const v1::ConsentChange&) {
+                                        ++counts.consent_history;
+                                        return true;
+                                      }));
+        ASSIGN_OR_RETURN(const std::vector<std::string> records,
+                         store_.MergeRecordIds(tenant, cid));
+        merge_records.insert(records.begin(), records.end());
+      }
+      batch.DeleteCustomerData(tenant, cid, create_micros);
+    }
     if (erasure == nullptr) {
-      batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
       batch.AddChange(tenant, id, NewChange(v1::CHANGE_KIND_CUSTOMER_DELETED, now));
       return store_.Commit(batch);
     }
 
-    // Erasure: also the customer's past change events, a receipt that holds
-    // no personal data, and the name kept from reuse.
-    ASSIGN_OR_RETURN(const std::vector<int64_t> events, store_.CustomerChangeSequences(tenant, id));
-    for (const int64_t sequence : events) batch.DeleteChange(tenant, sequence);
-    ASSIGN_OR_RETURN(ContextStore::CustomerState state, store_.GetCustomerState(tenant, id));
-    int64_t consent_history = 0;
-    RETURN_IF_ERROR(store_.ScanConsentHistory(tenant, id, "", store::RocksStore::kNoLimit,
-                                              [&](const std::string&, const v1::ConsentChange&) {
-                                                ++consent_history;
-                                                return true;
-                                              }));
-    batch.DeleteCustomerData(tenant, id, ToMicros(record.customer().create_time()));
+    // Erasure: a receipt that holds no personal data, and the names kept
+    // from reuse.
+    for (const std::string& record_id : merge_records) {
+      ASSIGN_OR_RETURN(std::optional<storage::MergeState> state,
+                       store_.GetMergeState(tenant, record_id));
+      if (state) batch.DeleteMergeState(tenant, record_id, *state);
+    }
     const std::string receipt_id = NewId();
     v1::ErasureReceipt& receipt = *erasure->response->mutable_erasure_receipt();
     receipt.set_name(absl::StrCat("erasureReceipts/", receipt_id));
     receipt.set_customer(CustomerName(id));
+    for (size_t i = 1; i < ids.size(); ++i) {
+      receipt.add_merged_customers(CustomerName(ids[i]));
+      batch.MarkErased(tenant, ids[i], receipt_id);
+    }
     receipt.set_reason(erasure->reason);
     auto count = [&](const char* item_type, int64_t n) {
       v1::ErasedItemCount& item = *receipt.add_erased_items();
       item.set_item_type(item_type);
       item.set_count(n);
     };
-    count("profile", 1);
+    count("profile", static_cast<int64_t>(ids.size()));
     count("identities", record.customer().identities_size());
-    count("interactions", state.stats.interaction_count());
-    count("consent", state.consent.entries_size());
-    count("consent_history", consent_history);
-    count("contact_preferences", state.preferences.version() > 0 ? 1 : 0);
-    count("journeys", journeys);
-    count("handoffs", static_cast<int64_t>(handoffs.size()));
-    count("merge_records", 0);
-    count("change_events", static_cast<int64_t>(events.size()));
+    count("interactions", counts.interactions);
+    count("consent", counts.consent);
+    count("consent_history", counts.consent_history);
+    count("contact_preferences", counts.preferences);
+    count("journeys", counts.journeys);
+    count("handoffs", counts.handoffs);
+    count("merge_records", static_cast<int64_t>(merge_records.size()));
+    count("change_events", counts.events);
     *receipt.mutable_erase_time() = ToTimestamp(now);
     batch.PutErasureReceipt(tenant, id, receipt_id, receipt);
     batch.AddChange(tenant, id, NewChange(v1::CHANGE_KIND_CUSTOMER_ERASED, now));
@@ -682,6 +732,14 @@ absl::Status ContextCore::AddIdentity(const Tenant& tenant, const v1::AddIdentit
   ASSIGN_OR_RETURN(cxp::type::v1::Identity identity,
                    normalizer_.Normalize(request.identity(), "identity"));
   const std::string key = validation::IdentityKey(identity);
+  if (request.verified() && AutoMergeEnabled(tenant)) {
+    // A verified identity another customer holds proves they are one
+    // person: merge them, then link it on the survivor as usual.
+    ASSIGN_OR_RETURN(std::optional<std::string> holder, store_.GetIdentityOwner(tenant, key));
+    if (holder && *holder != id) {
+      ASSIGN_OR_RETURN(id, AutoMerge(tenant, id, *holder));
+    }
+  }
   store::ScopedStripeLock lock(locks_, {CustomerLock(tenant, id), IdentityLock(tenant, key)});
   ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
   RETURN_IF_ERROR(CheckNotMerged(id, record));
@@ -886,18 +944,29 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
       ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stored, store_.FindStats(tenant, id));
       if (!stored || stored->customer_merged()) {
         ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, id));
-        RETURN_IF_ERROR(CheckNotMerged(id, record));
+        if (!record.customer().merged_into().empty()) {
+          // A merged customer's appends land on its survivor (an identity
+          // never resolves to a merged customer: its identities moved).
+          ASSIGN_OR_RETURN(
+              named_id, ParseCustomerName(record.customer().merged_into(), "customer.merged_into"));
+          continue;
+        }
       }
       if (stored) stats = *std::move(stored);
     }
     if (!interaction.journey().empty()) {
-      if (!absl::StartsWith(interaction.journey(), CustomerName(id) + "/")) {
-        return InvalidArgument("interaction.journey", "belongs to another customer");
-      }
       ASSIGN_OR_RETURN(const JourneyName journey,
                        ParseJourneyName(interaction.journey(), "interaction.journey"));
+      if (journey.customer_id != id) {
+        // A survivor's interactions may continue the journeys of the
+        // customers merged into it.
+        ASSIGN_OR_RETURN(const std::vector<std::string> ids, ReadThroughIds(tenant, id));
+        if (std::find(ids.begin(), ids.end(), journey.customer_id) == ids.end()) {
+          return InvalidArgument("interaction.journey", "belongs to another customer");
+        }
+      }
       ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
-                       store_.GetJourney(tenant, id, journey.journey_id));
+                       store_.GetJourney(tenant, journey.customer_id, journey.journey_id));
       if (!stored) {
         return absl::NotFoundError(
             absl::StrCat("interaction.journey: ", interaction.journey(), " does not exist"));
@@ -931,14 +1000,16 @@ absl::Status ContextCore::ListInteractions(const Tenant& tenant,
   ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
   ASSIGN_OR_RETURN(filter::Filter filter,
                    filter::ParseFilter(request.filter(), InteractionFilterSchema()));
-  const std::string fingerprint =
-      paging::RequestFingerprint({"ListInteractions", request.parent(), filter.CanonicalText()});
+  const std::string fingerprint = paging::RequestFingerprint(
+      {"ListInteractions", tenant, request.parent(), filter.CanonicalText()});
   ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
+  // A survivor's list includes the timelines of the customers merged into it.
+  ASSIGN_OR_RETURN(const std::vector<std::string> ids, ReadThroughIds(tenant, id));
   const TimeBounds bounds = OccurTimeBounds(filter);
   ScanPage page{page_size};
-  RETURN_IF_ERROR(store_.ScanInteractions(
-      tenant, id, resume_key, bounds.newest_micros, bounds.oldest_micros, kListScanBudget,
+  RETURN_IF_ERROR(store_.ScanMergedInteractions(
+      tenant, ids, resume_key, bounds.newest_micros, bounds.oldest_micros, kListScanBudget,
       [&](const std::string& key, const v1::Interaction& interaction) {
         page.Examined(key);
         if (!filter.Matches(InteractionFieldResolver(interaction))) return true;
@@ -1049,8 +1120,8 @@ absl::Status ContextCore::ListConsentHistory(const Tenant& tenant,
   ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
   ASSIGN_OR_RETURN(filter::Filter filter,
                    filter::ParseFilter(request.filter(), ConsentChangeFilterSchema()));
-  const std::string fingerprint =
-      paging::RequestFingerprint({"ListConsentHistory", request.parent(), filter.CanonicalText()});
+  const std::string fingerprint = paging::RequestFingerprint(
+      {"ListConsentHistory", tenant, request.parent(), filter.CanonicalText()});
   ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
   RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
   ScanPage page{page_size};
@@ -1121,6 +1192,505 @@ absl::Status ContextCore::UpdateContactPreferences(
   *preferences_updated.mutable_contact_preferences() = response.contact_preferences();
   batch.AddChange(tenant, id, std::move(preferences_updated));
   return store_.Commit(batch);
+}
+
+// ------------------------------------------------------------------- merges
+
+namespace {
+
+constexpr int kMaxMergedPerRequest = 10;
+// Customers a survivor reads through, over all its merges in effect: bounds
+// the fan-out of its reads.
+constexpr int kMaxMergedPerSurvivor = 50;
+constexpr char kMergeRecordsSegment[] = "/mergeRecords/";
+
+struct MergeRecordName {
+  std::string customer_id;  // empty for the `mergeRecords/{id}` alias
+  std::string record_id;
+};
+
+// "customers/{customer}/mergeRecords/{record}" or "mergeRecords/{record}".
+absl::StatusOr<MergeRecordName> ParseMergeRecordName(absl::string_view name,
+                                                     absl::string_view field) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(name, '/');
+  MergeRecordName parsed;
+  if (parts.size() == 4 && parts[0] == "customers" && parts[2] == "mergeRecords") {
+    parsed.customer_id = std::string(parts[1]);
+    parsed.record_id = std::string(parts[3]);
+    RETURN_IF_ERROR(validation::ValidateCustomerId(parsed.customer_id, field));
+  } else if (parts.size() == 2 && parts[0] == "mergeRecords") {
+    parsed.record_id = std::string(parts[1]);
+  } else {
+    return InvalidArgument(std::string(field),
+                           absl::StrCat("must be customers/{customer}/mergeRecords/{merge_record} "
+                                        "or mergeRecords/{merge_record}, got \"",
+                                        name, "\""));
+  }
+  RETURN_IF_ERROR(validation::ValidateCustomerId(parsed.record_id, field));
+  return parsed;
+}
+
+// Whether `candidate` says no to more than `current` does: a denial beats a
+// grant (the issue's rule: the more restrictive answer wins).
+bool MoreRestrictive(const v1::ConsentEntry& candidate, const v1::ConsentEntry& current) {
+  return candidate.state() == v1::CONSENT_STATE_DENIED &&
+         current.state() != v1::CONSENT_STATE_DENIED;
+}
+
+bool SameMessage(const google::protobuf::MessageLite& a, const google::protobuf::MessageLite& b) {
+  return a.SerializeAsString() == b.SerializeAsString();
+}
+
+// The profile fields a merge fills on the survivor when it has none.
+struct FillableField {
+  const char* name;
+  std::string* (v1::Customer::*mutable_field)();
+};
+constexpr FillableField kFillableFields[] = {
+    {"display_name", &v1::Customer::mutable_display_name},
+    {"language_code", &v1::Customer::mutable_language_code},
+    {"time_zone", &v1::Customer::mutable_time_zone},
+    {"tier", &v1::Customer::mutable_tier},
+};
+
+// Every customer a survivor reads through.
+std::vector<std::string> MergedIds(const storage::SurvivorMerges& merges) {
+  std::vector<std::string> ids;
+  for (const auto& merge : merges.merges()) {
+    ids.insert(ids.end(), merge.customer_ids().begin(), merge.customer_ids().end());
+  }
+  return ids;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> ContextCore::ReadThroughIds(const Tenant& tenant,
+                                                                     const std::string& id) const {
+  ASSIGN_OR_RETURN(const storage::SurvivorMerges merges, store_.GetSurvivorMerges(tenant, id));
+  std::vector<std::string> ids = {id};
+  for (std::string& merged : MergedIds(merges)) ids.push_back(std::move(merged));
+  return ids;
+}
+
+bool ContextCore::AutoMergeEnabled(const Tenant& tenant) const {
+  for (const std::string& enabled : options_.auto_merge_tenants) {
+    if (enabled == "*" || enabled == tenant) return true;
+  }
+  return false;
+}
+
+absl::Status ContextCore::MergeCustomers(const Tenant& tenant,
+                                         const v1::MergeCustomersRequest& request,
+                                         v1::MergeCustomersResponse& response) {
+  ASSIGN_OR_RETURN(const std::string id, ParseCustomerName(request.customer(), "customer"));
+  if (request.merged_customers().empty()) {
+    return InvalidArgument("merged_customers", "name at least one customer to merge");
+  }
+  if (request.merged_customers_size() > kMaxMergedPerRequest) {
+    return InvalidArgument("merged_customers",
+                           absl::StrCat("at most ", kMaxMergedPerRequest, " per merge, got ",
+                                        request.merged_customers_size()));
+  }
+  std::vector<std::string> merged_ids;
+  for (int i = 0; i < request.merged_customers_size(); ++i) {
+    const std::string field = absl::StrCat("merged_customers[", i, "]");
+    ASSIGN_OR_RETURN(std::string merged, ParseCustomerName(request.merged_customers(i), field));
+    if (merged == id) return InvalidArgument(field, "is the survivor (customer)");
+    if (std::find(merged_ids.begin(), merged_ids.end(), merged) != merged_ids.end()) {
+      return InvalidArgument(field, "is listed twice");
+    }
+    merged_ids.push_back(std::move(merged));
+  }
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  RETURN_IF_ERROR(validation::ValidateText(request.reason(), "reason", 0, 1024,
+                                           validation::ControlChars::kAllowNewlines));
+  const MergeRequest merge{.survivor_id = id,
+                           .merged_ids = std::move(merged_ids),
+                           .etag = request.etag(),
+                           .reason = request.reason(),
+                           .request_id = request.request_id(),
+                           .fingerprint = IdempotencyFingerprint(request, request.request_id())};
+  return Merge(tenant, merge, response);
+}
+
+absl::Status ContextCore::Merge(const Tenant& tenant, const MergeRequest& merge,
+                                v1::MergeCustomersResponse& response) {
+  const std::string& id = merge.survivor_id;
+  // The identities that move are known only after reading the profiles:
+  // read, lock everything, then check nothing changed meanwhile.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::vector<std::string> keys = {CustomerLock(tenant, id)};
+    std::vector<uint64_t> versions;
+    for (const std::string& merged : merge.merged_ids) {
+      keys.push_back(CustomerLock(tenant, merged));
+      absl::StatusOr<CustomerRecord> peek = LoadCustomer(tenant, merged);
+      if (!peek.ok()) break;  // reported below, under the locks
+      versions.push_back(peek->version());
+      for (const auto& linked : peek->customer().identities()) {
+        keys.push_back(IdentityLock(tenant, validation::IdentityKey(linked.identity())));
+      }
+    }
+    store::ScopedStripeLock lock(
+        locks_, WithRequestLock(std::move(keys), tenant, "MergeCustomers", merge.request_id));
+    const absl::Time now = options_.clock();
+    ASSIGN_OR_RETURN(const bool replayed,
+                     ReplayStoredResponse(tenant, "MergeCustomers", merge.request_id,
+                                          merge.fingerprint, now, response));
+    if (replayed) return absl::OkStatus();
+
+    ASSIGN_OR_RETURN(CustomerRecord survivor, LoadCustomer(tenant, id));
+    if (!survivor.customer().merged_into().empty()) {
+      return FailedPrecondition(CustomerName(id),
+                                absl::StrCat("was merged into ", survivor.customer().merged_into(),
+                                             "; merge into that customer instead"));
+    }
+    RETURN_IF_ERROR(CheckEtag(merge.etag, survivor.version(), CustomerName(id)));
+    std::vector<CustomerRecord> merged_records;
+    bool changed = versions.size() != merge.merged_ids.size();
+    for (size_t i = 0; i < merge.merged_ids.size(); ++i) {
+      const std::string& merged = merge.merged_ids[i];
+      ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, merged));
+      if (i < versions.size() && record.version() != versions[i]) changed = true;
+      if (!record.customer().merged_into().empty()) {
+        return FailedPrecondition(
+            CustomerName(merged),
+            absl::StrCat("is already merged into ", record.customer().merged_into()));
+      }
+      ASSIGN_OR_RETURN(const storage::SurvivorMerges its_merges,
+                       store_.GetSurvivorMerges(tenant, merged));
+      if (its_merges.merges_size() > 0) {
+        return FailedPrecondition(
+            CustomerName(merged),
+            absl::StrCat("has customers merged into it; merge the others into ",
+                         CustomerName(merged), " instead, or undo its merges first"));
+      }
+      merged_records.push_back(std::move(record));
+    }
+    if (changed) continue;  // identities may have changed between peek and lock
+
+    ASSIGN_OR_RETURN(storage::SurvivorMerges survivor_merges, store_.GetSurvivorMerges(tenant, id));
+    const size_t read_through = MergedIds(survivor_merges).size() + merge.merged_ids.size();
+    if (read_through > kMaxMergedPerSurvivor) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("merged_customers: ", CustomerName(id), " would read through ", read_through,
+                       " merged customers; at most ", kMaxMergedPerSurvivor));
+    }
+    int identities = survivor.customer().identities_size();
+    for (const CustomerRecord& record : merged_records) {
+      identities += record.customer().identities_size();
+    }
+    if (identities > kMaxIdentities) {
+      return absl::ResourceExhaustedError(absl::StrCat("merged_customers: the survivor would have ",
+                                                       identities, " identities; at most ",
+                                                       kMaxIdentities));
+    }
+
+    const std::string record_id = NewId();
+    storage::MergeState state;
+    state.set_survivor_id(id);
+    v1::MergeRecord& merge_record = *state.mutable_record();
+    merge_record.set_name(absl::StrCat(CustomerName(id), kMergeRecordsSegment, record_id));
+    merge_record.set_surviving_customer(CustomerName(id));
+    for (const std::string& merged : merge.merged_ids) {
+      merge_record.add_merged_customers(CustomerName(merged));
+    }
+    merge_record.set_state(v1::MergeRecord::STATE_MERGED);
+    merge_record.set_reason(merge.reason);
+    *merge_record.mutable_create_time() = ToTimestamp(now);
+
+    ContextStore::Batch batch = store_.NewBatch();
+    v1::Customer& kept = *survivor.mutable_customer();
+    ASSIGN_OR_RETURN(ContextStore::CustomerState survivor_state,
+                     store_.GetCustomerState(tenant, id));
+    storage::ConsentRecord& consent = survivor_state.consent;
+    bool consent_changed = false;
+    for (size_t i = 0; i < merge.merged_ids.size(); ++i) {
+      const std::string& merged = merge.merged_ids[i];
+      CustomerRecord& record = merged_records[i];
+      v1::Customer& gone = *record.mutable_customer();
+      storage::MergeState::MovedCustomer& moved = *state.add_moved();
+      moved.set_customer_id(merged);
+      // Identities move with their own link time and verification.
+      for (const v1::CustomerIdentity& linked : gone.identities()) {
+        *moved.add_identities() = linked;
+        *kept.add_identities() = linked;
+        batch.PutIdentity(tenant, validation::IdentityKey(linked.identity()), id);
+      }
+      gone.clear_identities();
+      // Values the survivor lacks come from the merged customers, first
+      // listed first; the survivor's own values always stay.
+      for (const auto& [key, value] : gone.attributes()) {
+        if (kept.attributes().contains(key) || kept.attributes_size() >= kMaxCustomerAttributes) {
+          continue;
+        }
+        (*kept.mutable_attributes())[key] = value;
+        (*state.mutable_copied_attributes())[key] = value;
+      }
+      for (const FillableField& field : kFillableFields) {
+        std::string& value = *(kept.*field.mutable_field)();
+        const std::string& theirs = *(gone.*field.mutable_field)();
+        if (value.empty() && !theirs.empty()) {
+          value = theirs;
+          (*state.mutable_filled_fields())[field.name] = theirs;
+        }
+      }
+      // Consent: per (channel, purpose), the more restrictive answer wins.
+      ASSIGN_OR_RETURN(ContextStore::CustomerState theirs, store_.GetCustomerState(tenant, merged));
+      for (const v1::ConsentEntry& entry : theirs.consent.entries()) {
+        auto* entries = consent.mutable_entries();
+        auto it = std::find_if(entries->begin(), entries->end(), [&](const v1::ConsentEntry& e) {
+          return e.channel() == entry.channel() && e.purpose() == entry.purpose();
+        });
+        if (it != entries->end() && !MoreRestrictive(entry, *it)) continue;
+        storage::MergeState::ConsentMove& consent_move = *state.add_consent();
+        v1::ConsentChange change;
+        change.set_channel(entry.channel());
+        change.set_purpose(entry.purpose());
+        change.set_state(entry.state());
+        *change.mutable_evidence() = entry.evidence();
+        *change.mutable_change_time() = ToTimestamp(now);
+        if (it != entries->end()) {
+          consent_move.set_had_before(true);
+          *consent_move.mutable_before() = *it;
+          change.set_previous_state(it->state());
+          *it = entry;
+        } else {
+          *consent.add_entries() = entry;
+        }
+        *consent_move.mutable_set() = entry;
+        const uint64_t seq = consent.next_change_seq() + 1;
+        consent.set_next_change_seq(seq);
+        batch.PutConsentChange(tenant, id, seq, change);
+        v1::ChangeEvent consent_updated = NewChange(v1::CHANGE_KIND_CONSENT_UPDATED, now);
+        *consent_updated.mutable_consent_change() = change;
+        batch.AddChange(tenant, id, std::move(consent_updated));
+        consent_changed = true;
+      }
+      // The merged customer stays readable, pointing at the survivor;
+      // appends to it land on the survivor from now on.
+      gone.set_merged_into(CustomerName(id));
+      *gone.mutable_update_time() = ToTimestamp(now);
+      record.set_version(record.version() + 1);
+      batch.PutCustomer(tenant, merged, record);
+      if (theirs.stats.next_interaction_seq() > 0 || theirs.stats.interaction_count() > 0) {
+        theirs.stats.set_customer_merged(true);
+        batch.PutStats(tenant, merged, theirs.stats);
+      }
+    }
+    if (consent_changed) {
+      consent.set_update_micros(absl::ToUnixMicros(now));
+      batch.PutConsent(tenant, id, consent);
+    }
+    storage::SurvivorMerges::Merge& in_effect = *survivor_merges.add_merges();
+    in_effect.set_record_id(record_id);
+    for (const std::string& merged : merge.merged_ids) in_effect.add_customer_ids(merged);
+    batch.PutSurvivorMerges(tenant, id, survivor_merges);
+    batch.PutMergeState(tenant, record_id, state);
+    *response.mutable_merge_record() = merge_record;
+    v1::ChangeEvent merged_event = NewChange(v1::CHANGE_KIND_CUSTOMERS_MERGED, now);
+    *merged_event.mutable_merge_record() = merge_record;
+    // The response is complete once the survivor is saved: store it with
+    // the same batch.
+    *kept.mutable_update_time() = ToTimestamp(now);
+    survivor.set_version(survivor.version() + 1);
+    batch.PutCustomer(tenant, id, survivor);
+    *response.mutable_customer() = ToApi(id, survivor);
+    batch.AddChange(tenant, id, std::move(merged_event));
+    if (!merge.request_id.empty()) {
+      StoreResponse(tenant, "MergeCustomers", merge.request_id, merge.fingerprint, now, response,
+                    batch);
+    }
+    return store_.Commit(batch);
+  }
+  return absl::AbortedError(
+      absl::StrCat(CustomerName(id), ": customers changed concurrently, retry"));
+}
+
+absl::StatusOr<std::string> ContextCore::AutoMerge(const Tenant& tenant, const std::string& id,
+                                                   const std::string& holder) {
+  ASSIGN_OR_RETURN(const CustomerRecord mine, LoadCustomer(tenant, id));
+  ASSIGN_OR_RETURN(const CustomerRecord theirs, LoadCustomer(tenant, holder));
+  // The longer-known profile survives: the newer one is typically the
+  // anonymous contact that was just verified.
+  const bool mine_older = std::make_pair(ToMicros(mine.customer().create_time()), id) <
+                          std::make_pair(ToMicros(theirs.customer().create_time()), holder);
+  MergeRequest merge{.survivor_id = mine_older ? id : holder,
+                     .merged_ids = {mine_older ? holder : id}};
+  merge.reason = absl::StrCat("automatic: a verified identity of ", CustomerName(holder),
+                              " was added to ", CustomerName(id));
+  v1::MergeCustomersResponse merged;
+  const absl::Status status = Merge(tenant, merge, merged);
+  if (!status.ok()) {
+    if (status.code() != absl::StatusCode::kFailedPrecondition &&
+        status.code() != absl::StatusCode::kResourceExhausted) {
+      return status;
+    }
+    return absl::AlreadyExistsError(
+        absl::StrCat("identity: belongs to ", CustomerName(holder),
+                     "; automatic merge was not possible: ", status.message()));
+  }
+  return merge.survivor_id;
+}
+
+absl::Status ContextCore::UnmergeCustomers(const Tenant& tenant,
+                                           const v1::UnmergeCustomersRequest& request,
+                                           v1::UnmergeCustomersResponse& response) {
+  ASSIGN_OR_RETURN(const MergeRecordName name, ParseMergeRecordName(request.name(), "name"));
+  ASSIGN_OR_RETURN(std::optional<storage::MergeState> peek,
+                   store_.GetMergeState(tenant, name.record_id));
+  if (!peek || (!name.customer_id.empty() && peek->survivor_id() != name.customer_id)) {
+    return NotFound(request.name());
+  }
+  const std::string id = peek->survivor_id();
+  std::vector<std::string> keys = {CustomerLock(tenant, id)};
+  for (const auto& moved : peek->moved()) {
+    keys.push_back(CustomerLock(tenant, moved.customer_id()));
+    for (const auto& linked : moved.identities()) {
+      keys.push_back(IdentityLock(tenant, validation::IdentityKey(linked.identity())));
+    }
+  }
+  // What moved is fixed in the record, so the locks are known up front.
+  store::ScopedStripeLock lock(locks_, keys);
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(std::optional<storage::MergeState> stored,
+                   store_.GetMergeState(tenant, name.record_id));
+  if (!stored) return NotFound(request.name());
+  storage::MergeState& state = *stored;
+  v1::MergeRecord& merge_record = *state.mutable_record();
+  if (merge_record.state() != v1::MergeRecord::STATE_MERGED) {
+    return FailedPrecondition(
+        merge_record.name(),
+        absl::StrCat("was already undone at ", TimeUtil::ToString(merge_record.unmerge_time())));
+  }
+  ASSIGN_OR_RETURN(storage::SurvivorMerges survivor_merges, store_.GetSurvivorMerges(tenant, id));
+  if (survivor_merges.merges().empty() ||
+      survivor_merges.merges(survivor_merges.merges_size() - 1).record_id() != name.record_id) {
+    const std::string newest =
+        survivor_merges.merges().empty()
+            ? ""
+            : survivor_merges.merges(survivor_merges.merges_size() - 1).record_id();
+    return FailedPrecondition(
+        merge_record.name(),
+        absl::StrCat("a newer merge into ", CustomerName(id), " is in effect; undo ",
+                     CustomerName(id), kMergeRecordsSegment, newest, " first"));
+  }
+  ASSIGN_OR_RETURN(CustomerRecord survivor, LoadCustomer(tenant, id));
+  v1::Customer& kept = *survivor.mutable_customer();
+  ContextStore::Batch batch = store_.NewBatch();
+
+  // Identities go back unless the survivor no longer has them (removed
+  // since the merge: they stay removed).
+  std::vector<CustomerRecord> restored;
+  for (const auto& moved : state.moved()) {
+    ASSIGN_OR_RETURN(CustomerRecord record, LoadCustomer(tenant, moved.customer_id()));
+    v1::Customer& back = *record.mutable_customer();
+    for (const v1::CustomerIdentity& linked : moved.identities()) {
+      const std::string key = validation::IdentityKey(linked.identity());
+      auto* identities = kept.mutable_identities();
+      auto it = std::find_if(identities->begin(), identities->end(),
+                             [&](const v1::CustomerIdentity& mine) {
+                               return validation::IdentityKey(mine.identity()) == key;
+                             });
+      if (it == identities->end()) continue;
+      identities->erase(it);
+      *back.add_identities() = linked;
+      batch.PutIdentity(tenant, key, moved.customer_id());
+    }
+    back.clear_merged_into();
+    *back.mutable_update_time() = ToTimestamp(now);
+    record.set_version(record.version() + 1);
+    batch.PutCustomer(tenant, moved.customer_id(), record);
+    ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stats,
+                     store_.FindStats(tenant, moved.customer_id()));
+    if (stats) {
+      stats->set_customer_merged(false);
+      batch.PutStats(tenant, moved.customer_id(), *stats);
+    }
+    restored.push_back(std::move(record));
+  }
+  // Consent the merge set goes back to what the survivor had, unless the
+  // survivor decided again since (the newer decision stays). Newest first,
+  // so an entry set twice by one merge unwinds in order.
+  ASSIGN_OR_RETURN(ContextStore::CustomerState survivor_state, store_.GetCustomerState(tenant, id));
+  storage::ConsentRecord& consent = survivor_state.consent;
+  bool consent_changed = false;
+  for (int i = state.consent_size() - 1; i >= 0; --i) {
+    const storage::MergeState::ConsentMove& consent_move = state.consent(i);
+    auto* entries = consent.mutable_entries();
+    auto it = std::find_if(entries->begin(), entries->end(), [&](const v1::ConsentEntry& e) {
+      return e.channel() == consent_move.set().channel() &&
+             e.purpose() == consent_move.set().purpose();
+    });
+    if (it == entries->end() || !SameMessage(*it, consent_move.set())) continue;
+    v1::ConsentChange change;
+    change.set_channel(it->channel());
+    change.set_purpose(it->purpose());
+    change.set_previous_state(it->state());
+    *change.mutable_change_time() = ToTimestamp(now);
+    if (consent_move.had_before()) {
+      *it = consent_move.before();
+      change.set_state(it->state());
+      *change.mutable_evidence() = it->evidence();
+    } else {
+      entries->erase(it);
+      change.mutable_evidence()->set_source("unmerge");
+      *change.mutable_evidence()->mutable_capture_time() = ToTimestamp(now);
+    }
+    const uint64_t seq = consent.next_change_seq() + 1;
+    consent.set_next_change_seq(seq);
+    batch.PutConsentChange(tenant, id, seq, change);
+    v1::ChangeEvent consent_updated = NewChange(v1::CHANGE_KIND_CONSENT_UPDATED, now);
+    *consent_updated.mutable_consent_change() = change;
+    batch.AddChange(tenant, id, std::move(consent_updated));
+    consent_changed = true;
+  }
+  if (consent_changed) {
+    consent.set_update_micros(absl::ToUnixMicros(now));
+    batch.PutConsent(tenant, id, consent);
+  }
+  // Copied values leave the survivor unless it changed them since.
+  for (const auto& [key, value] : state.copied_attributes()) {
+    auto it = kept.attributes().find(key);
+    if (it != kept.attributes().end() && SameMessage(it->second, value)) {
+      kept.mutable_attributes()->erase(key);
+    }
+  }
+  for (const FillableField& field : kFillableFields) {
+    auto filled = state.filled_fields().find(field.name);
+    std::string& value = *(kept.*field.mutable_field)();
+    if (filled != state.filled_fields().end() && value == filled->second) value.clear();
+  }
+  survivor_merges.mutable_merges()->RemoveLast();
+  batch.PutSurvivorMerges(tenant, id, survivor_merges);
+  merge_record.set_state(v1::MergeRecord::STATE_UNMERGED);
+  *merge_record.mutable_unmerge_time() = ToTimestamp(now);
+  batch.PutMergeState(tenant, name.record_id, state);
+  *kept.mutable_update_time() = ToTimestamp(now);
+  survivor.set_version(survivor.version() + 1);
+  batch.PutCustomer(tenant, id, survivor);
+  v1::ChangeEvent unmerged = NewChange(v1::CHANGE_KIND_CUSTOMERS_UNMERGED, now);
+  *unmerged.mutable_merge_record() = merge_record;
+  batch.AddChange(tenant, id, std::move(unmerged));
+  RETURN_IF_ERROR(store_.Commit(batch));
+  *response.mutable_merge_record() = merge_record;
+  *response.add_customers() = ToApi(id, survivor);
+  for (size_t i = 0; i < restored.size(); ++i) {
+    *response.add_customers() = ToApi(state.moved(static_cast<int>(i)).customer_id(), restored[i]);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContextCore::GetMergeRecord(const Tenant& tenant,
+                                         const v1::GetMergeRecordRequest& request,
+                                         v1::GetMergeRecordResponse& response) {
+  ASSIGN_OR_RETURN(const MergeRecordName name, ParseMergeRecordName(request.name(), "name"));
+  ASSIGN_OR_RETURN(std::optional<storage::MergeState> state,
+                   store_.GetMergeState(tenant, name.record_id));
+  if (!state || (!name.customer_id.empty() && state->survivor_id() != name.customer_id)) {
+    return NotFound(request.name());
+  }
+  *response.mutable_merge_record() = state->record();
+  return absl::OkStatus();
 }
 
 // ----------------------------------------------------------------- journeys
@@ -1261,30 +1831,35 @@ absl::Status ContextCore::ListJourneys(const Tenant& tenant, const v1::ListJourn
   ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
   ASSIGN_OR_RETURN(filter::Filter filter,
                    filter::ParseFilter(request.filter(), JourneyFilterSchema()));
-  const std::string fingerprint =
-      paging::RequestFingerprint({"ListJourneys", request.parent(), filter.CanonicalText()});
+  const std::string fingerprint = paging::RequestFingerprint(
+      {"ListJourneys", tenant, request.parent(), filter.CanonicalText()});
   ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
-  if (!id.empty()) RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
   ScanPage page{page_size};
   absl::Status read = absl::OkStatus();
-  RETURN_IF_ERROR(store_.ScanJourneysByTime(
-      tenant, id, resume_key, kListScanBudget,
-      [&](const std::string& key, const ContextStore::JourneyIndexEntry& entry) {
-        page.Examined(key);
-        absl::StatusOr<std::optional<storage::JourneyRecord>> stored =
-            store_.GetJourney(tenant, entry.customer_id, entry.journey_id);
-        if (!stored.ok()) {
-          read = stored.status();
-          return false;
-        }
-        // The index and the journey are written in one batch; a miss is a
-        // row deleted after this scan's snapshot.
-        if (!*stored) return true;
-        v1::Journey journey = ToApi(entry.customer_id, entry.journey_id, **stored);
-        if (!filter.Matches(JourneyFieldResolver(journey))) return true;
-        *response.add_journeys() = std::move(journey);
-        return page.Added(response.journeys_size());
-      }));
+  auto visit = [&](const std::string& key, const ContextStore::JourneyIndexEntry& entry) {
+    page.Examined(key);
+    absl::StatusOr<std::optional<storage::JourneyRecord>> stored =
+        store_.GetJourney(tenant, entry.customer_id, entry.journey_id);
+    if (!stored.ok()) {
+      read = stored.status();
+      return false;
+    }
+    // The index and the journey are written in one batch; a miss is a
+    // row deleted after this scan's snapshot.
+    if (!*stored) return true;
+    v1::Journey journey = ToApi(entry.customer_id, entry.journey_id, **stored);
+    if (!filter.Matches(JourneyFieldResolver(journey))) return true;
+    *response.add_journeys() = std::move(journey);
+    return page.Added(response.journeys_size());
+  };
+  if (id.empty()) {
+    RETURN_IF_ERROR(store_.ScanJourneysByTime(tenant, "", resume_key, kListScanBudget, visit));
+  } else {
+    RETURN_IF_ERROR(LoadCustomer(tenant, id).status());
+    // A survivor's list includes the journeys of the customers merged into it.
+    ASSIGN_OR_RETURN(const std::vector<std::string> ids, ReadThroughIds(tenant, id));
+    RETURN_IF_ERROR(store_.ScanMergedJourneys(tenant, ids, resume_key, kListScanBudget, visit));
+  }
   RETURN_IF_ERROR(read);
   response.set_next_page_token(NextPageToken(page.more(), fingerprint, page.last_key));
   return absl::OkStatus();
@@ -1332,14 +1907,16 @@ absl::Status ContextCore::CreateHandoff(const Tenant& tenant,
                              absl::StrCat("must be 30s to 24h, got ", absl::FormatDuration(ttl)));
     }
   }
-  ASSIGN_OR_RETURN(const std::string id, ResolveRef(tenant, request.customer(), "customer"));
+  ASSIGN_OR_RETURN(const std::string named, ResolveRef(tenant, request.customer(), "customer"));
+  ASSIGN_OR_RETURN(const std::string id, FollowMerged(tenant, named));
   if (!request.journey().empty()) {
     ASSIGN_OR_RETURN(const JourneyName journey, ParseJourneyName(request.journey(), "journey"));
-    if (journey.customer_id != id) {
+    ASSIGN_OR_RETURN(const std::vector<std::string> ids, ReadThroughIds(tenant, id));
+    if (std::find(ids.begin(), ids.end(), journey.customer_id) == ids.end()) {
       return InvalidArgument("journey", "belongs to another customer");
     }
     ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
-                     store_.GetJourney(tenant, id, journey.journey_id));
+                     store_.GetJourney(tenant, journey.customer_id, journey.journey_id));
     if (!stored)
       return absl::NotFoundError(absl::StrCat("journey: ", request.journey(), " does not exist"));
   }
@@ -1443,6 +2020,41 @@ void WriteField(google::protobuf::io::CodedOutputStream& output, int field,
 
 }  // namespace
 
+absl::Status ContextCore::AddMergedCustomers(const Tenant& tenant,
+                                             const std::vector<std::string>& ids, int limit,
+                                             CachedContext& view) const {
+  storage::OpenJourneys open;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSIGN_OR_RETURN(storage::OpenJourneys theirs, store_.GetOpenJourneys(tenant, ids[i]));
+    for (v1::Journey& journey : *theirs.mutable_journeys()) {
+      *open.add_journeys() = std::move(journey);
+    }
+    if (i == 0) continue;  // the survivor's stats are in the view already
+    ASSIGN_OR_RETURN(std::optional<storage::ContactStats> stats, store_.FindStats(tenant, ids[i]));
+    if (stats) AddContactStats(*stats, view.stats);
+  }
+  std::stable_sort(open.mutable_journeys()->begin(), open.mutable_journeys()->end(),
+                   [](const v1::Journey& a, const v1::Journey& b) {
+                     return ToMicros(a.update_time()) > ToMicros(b.update_time());
+                   });
+  if (open.journeys_size() > kContextOpenJourneys) {
+    open.mutable_journeys()->DeleteSubrange(kContextOpenJourneys,
+                                            open.journeys_size() - kContextOpenJourneys);
+  }
+  view.open_journeys = open.SerializeAsString();
+
+  std::vector<std::string> newest;
+  RETURN_IF_ERROR(store_.ScanMergedInteractions(
+      tenant, ids, "", std::nullopt, std::nullopt, static_cast<size_t>(limit),
+      [&](const std::string&, const v1::Interaction& interaction) {
+        newest.push_back(interaction.SerializeAsString());
+        return true;
+      }));
+  view.head = EncodeHead({newest.begin(), newest.end()}, limit);
+  ASSIGN_OR_RETURN(view.head_ends, HeadEntryEnds(view.head));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
     const Tenant& tenant, const v1::GetCustomerContextRequest& request, store::ReadTier tier) {
   if (request.interaction_limit() < 0) {
@@ -1454,10 +2066,15 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
   ASSIGN_OR_RETURN(std::string id, ResolveRef(tenant, request.customer(), "customer", tier));
 
   ContextCache& cache = store_.cache();
-  const std::string key = ContextCache::Key(tenant, id);
   ContextView view;
-  view.pinned = cache.Lookup(key);
-  if (!view.pinned) {
+  // A survivor's view reads through the customers merged into it; it is
+  // assembled on each read rather than cached, since their rows change
+  // without touching the survivor's.
+  bool composed = false;
+  for (int hop = 0; !view.pinned; ++hop) {
+    const std::string key = ContextCache::Key(tenant, id);
+    view.pinned = cache.Lookup(key);
+    if (view.pinned) break;
     // Not cached: with a cache, that means storage, which may block.
     if (tier == store::ReadTier::kMemoryOnly && cache.enabled()) {
       return WouldBlock("GetCustomerContext: customer view not cached");
@@ -1477,6 +2094,11 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
         !ParseRow(rows.bytes(Rows::kConsent), consent) ||
         !ParseRow(rows.bytes(Rows::kPreferences), preferences)) {
       return absl::DataLossError("corrupt customer record");
+    }
+    if (!record.customer().merged_into().empty() && hop == 0) {
+      // Named a merged customer: the view is the survivor's.
+      ASSIGN_OR_RETURN(id, ParseCustomerName(record.customer().merged_into(), "customer"));
+      continue;
     }
     v1::Customer customer;
     MoveToApi(id, record, customer);
@@ -1498,7 +2120,22 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
       }
       open.SerializeToString(&built.open_journeys);
     }
-    cache.Insert(key, epoch, built);
+    storage::SurvivorMerges merges;
+    if (!ParseRow(rows.bytes(Rows::kSurvivorMerges), merges)) {
+      return absl::DataLossError("corrupt survivor merges record");
+    }
+    if (merges.merges_size() == 0) {
+      cache.Insert(key, epoch, built);
+      break;
+    }
+    if (tier == store::ReadTier::kMemoryOnly) {
+      return WouldBlock("GetCustomerContext: view of a survivor");
+    }
+    std::vector<std::string> ids = {id};
+    for (std::string& merged : MergedIds(merges)) ids.push_back(std::move(merged));
+    RETURN_IF_ERROR(AddMergedCustomers(tenant, ids, limit, built));
+    composed = true;
+    break;
   }
   const CachedContext& context = view.get();
 
@@ -1508,7 +2145,7 @@ absl::StatusOr<std::string> ContextCore::GetCustomerContextEncoded(
   const size_t head_bytes = from_head == 0 ? 0 : context.head_ends[from_head - 1];
   std::string scanned;
   std::string_view interactions(context.head.data(), head_bytes);
-  if (from_head < limit && context.stats.interaction_count() > from_head) {
+  if (!composed && from_head < limit && context.stats.interaction_count() > from_head) {
     if (tier == store::ReadTier::kMemoryOnly)
       return WouldBlock("GetCustomerContext: timeline scan");
     ASSIGN_OR_RETURN(std::vector<std::string> newest,
@@ -1589,7 +2226,15 @@ absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
                                          ExportCursor& cursor, size_t max_items,
                                          std::vector<v1::ExportCustomerResponse>& out, bool& done) {
   done = false;
-  ASSIGN_OR_RETURN(const std::string id, ParseCustomerName(request.name(), "name"));
+  ASSIGN_OR_RETURN(const std::string named, ParseCustomerName(request.name(), "name"));
+  // A survivor's export is its own data, then that of each customer merged
+  // into it, in the same stages.
+  ASSIGN_OR_RETURN(const std::vector<std::string> ids, ReadThroughIds(tenant, named));
+  if (cursor.member >= ids.size()) {
+    done = true;
+    return absl::OkStatus();
+  }
+  const std::string& id = ids[cursor.member];
   const size_t limit = out.size() + max_items;
   auto room = [&] { return out.size() < limit ? limit - out.size() : 0; };
   // Scans resume after the last key they returned; a stage ends when a
@@ -1660,7 +2305,20 @@ absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
                            store_.GetHandoff(tenant, handoff_id));
           if (handoff) *out.emplace_back().mutable_handoff() = *std::move(handoff);
         }
-        next_stage(ExportCursor::kInteractions);  // merge records: none kept yet
+        next_stage(ExportCursor::kMergeRecords);
+        break;
+      }
+      case ExportCursor::kMergeRecords: {
+        // Few records per customer; one step. A merged customer's record
+        // with the survivor was exported with the survivor.
+        ASSIGN_OR_RETURN(const std::vector<std::string> records, store_.MergeRecordIds(tenant, id));
+        for (const std::string& record_id : records) {
+          ASSIGN_OR_RETURN(std::optional<storage::MergeState> state,
+                           store_.GetMergeState(tenant, record_id));
+          if (!state || (cursor.member > 0 && state->survivor_id() == ids[0])) continue;
+          *out.emplace_back().mutable_merge_record() = state->record();
+        }
+        next_stage(ExportCursor::kInteractions);
         break;
       }
       case ExportCursor::kInteractions: {
@@ -1675,6 +2333,10 @@ absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
               return true;
             }));
         if (got < want) {
+          if (++cursor.member < ids.size()) {
+            next_stage(ExportCursor::kProfile);
+            return absl::OkStatus();  // the next customer on the next call
+          }
           cursor.stage = ExportCursor::kDone;
           done = true;
           return absl::OkStatus();

@@ -53,6 +53,10 @@ struct ContextCoreOptions {
   // HMAC key for handoff tokens, at least 32 bytes; empty = random per
   // process (outstanding handoffs die on restart).
   std::string handoff_key;
+  // Tenants whose verified AddIdentity merges automatically ("*" = all):
+  // linking a verified identity that another customer holds merges the two
+  // (the longer-known profile survives) instead of failing.
+  std::vector<std::string> auto_merge_tenants;
 };
 
 class ContextCore {
@@ -100,6 +104,18 @@ class ContextCore {
   absl::Status UpdateContactPreferences(const Tenant& tenant,
                                         const v1::UpdateContactPreferencesRequest& request,
                                         v1::UpdateContactPreferencesResponse& response);
+  // Merges customers into a survivor: identities and consent move (the more
+  // restrictive decision wins), missing profile values are copied, and the
+  // merged customers' interactions and journeys are read through the
+  // survivor; a merge record keeps what moved so UnmergeCustomers can undo
+  // it exactly. One batch.
+  absl::Status MergeCustomers(const Tenant& tenant, const v1::MergeCustomersRequest& request,
+                              v1::MergeCustomersResponse& response);
+  // Undoes the newest merge in effect of a survivor.
+  absl::Status UnmergeCustomers(const Tenant& tenant, const v1::UnmergeCustomersRequest& request,
+                                v1::UnmergeCustomersResponse& response);
+  absl::Status GetMergeRecord(const Tenant& tenant, const v1::GetMergeRecordRequest& request,
+                              v1::GetMergeRecordResponse& response);
   absl::Status StartJourney(const Tenant& tenant, const v1::StartJourneyRequest& request,
                             v1::StartJourneyResponse& response);
   absl::Status AdvanceJourney(const Tenant& tenant, const v1::AdvanceJourneyRequest& request,
@@ -128,13 +144,24 @@ class ContextCore {
 
   // Right of access: everything stored about a customer, a page at a time —
   // profile, consent, preferences, consent history, journeys, handoffs,
-  // then interactions (newest first). Start with a default cursor and call
+  // merge records, then interactions (newest first); then the same for each
+  // customer merged into it. Start with a default cursor and call
   // again with the same one until `done`; each call appends at most
   // `max_items`. Pages are read one after the other, not from one snapshot.
   struct ExportCursor {
-    enum Stage { kProfile, kState, kConsentHistory, kJourneys, kHandoffs, kInteractions, kDone };
+    enum Stage {
+      kProfile,
+      kState,
+      kConsentHistory,
+      kJourneys,
+      kHandoffs,
+      kMergeRecords,
+      kInteractions,
+      kDone
+    };
     Stage stage = kProfile;
     std::string resume_key;
+    size_t member = 0;  // 0: the customer; i > 0: the i-th customer merged into it
   };
   absl::Status ExportCustomer(const Tenant& tenant, const v1::ExportCustomerRequest& request,
                               ExportCursor& cursor, size_t max_items,
@@ -160,6 +187,8 @@ class ContextCore {
 
   absl::StatusOr<storage::CustomerRecord> LoadCustomer(const Tenant& tenant,
                                                        const std::string& id) const;
+  // The survivor if `id` was merged, else `id` (NOT_FOUND if neither exists).
+  absl::StatusOr<std::string> FollowMerged(const Tenant& tenant, const std::string& id) const;
   // The customer id a CustomerRef names (by name, or the owner of an identity).
   absl::StatusOr<std::string> ResolveRef(const Tenant& tenant,
                                          const cxp::type::v1::CustomerRef& ref,
@@ -182,6 +211,34 @@ class ContextCore {
   void StoreResponse(const Tenant& tenant, const std::string& method, const std::string& request_id,
                      const std::string& fingerprint, absl::Time now,
                      const google::protobuf::Message& response, ContextStore::Batch& batch) const;
+
+  // A merge, validated; from MergeCustomers or an automatic merge.
+  struct MergeRequest {
+    std::string survivor_id;
+    std::vector<std::string> merged_ids;
+    std::string etag;
+    std::string reason;
+    std::string request_id;
+    std::string fingerprint;
+  };
+  // Takes every lock the merge needs itself: call it holding none.
+  absl::Status Merge(const Tenant& tenant, const MergeRequest& merge,
+                     v1::MergeCustomersResponse& response);
+  // `id` followed by the customers merged into it (in merges in effect).
+  absl::StatusOr<std::vector<std::string>> ReadThroughIds(const Tenant& tenant,
+                                                          const std::string& id) const;
+  bool AutoMergeEnabled(const Tenant& tenant) const;
+  // Merges customers `id` and `holder` (which holds an identity just
+  // verified for `id`) and returns the survivor; ALREADY_EXISTS when they
+  // cannot be merged (e.g. one was merged already).
+  absl::StatusOr<std::string> AutoMerge(const Tenant& tenant, const std::string& id,
+                                        const std::string& holder);
+  // Completes the view of survivor ids[0] (profile, consent, preferences and
+  // its own stats already in `view`) with the customers merged into it
+  // (ids[1..]): stats folded in, open journeys and the newest `limit`
+  // interactions of all of them.
+  absl::Status AddMergedCustomers(const Tenant& tenant, const std::vector<std::string>& ids,
+                                  int limit, CachedContext& view) const;
 
   // What an erasure adds to a removal.
   struct Erasure {

@@ -29,6 +29,10 @@ constexpr char kJourneyTag[] = "j";
 constexpr char kChangeTag[] = "e";
 constexpr char kHandoffTag[] = "f";
 constexpr char kOpenJourneysTag[] = "o";
+constexpr char kSurvivorMergesTag[] = "m";
+// merges: the record, and the records each customer took part in.
+constexpr char kMergeRecordTag[] = "r";
+constexpr char kParticipantRecordsTag[] = "s";
 // journeys_by_time: per customer, and tenant-wide.
 constexpr char kCustomerJourneysTag[] = "c";
 constexpr char kTenantJourneysTag[] = "a";
@@ -194,12 +198,93 @@ absl::Status Scan(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* f
   return absl::OkStatus();
 }
 
+std::string MergeRecordKey(const std::string& tenant, const std::string& record_id) {
+  return KeyBuilder(tenant).AddFixedBytes(kMergeRecordTag).AddString(record_id).key();
+}
+
+std::string ParticipantRecordsPrefix(const std::string& tenant, const std::string& id) {
+  return KeyBuilder(tenant).AddFixedBytes(kParticipantRecordsTag).AddString(id).key();
+}
+
+std::string ParticipantRecordKey(const std::string& tenant, const std::string& id,
+                                 const std::string& record_id) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kParticipantRecordsTag)
+      .AddString(id)
+      .AddString(record_id)
+      .key();
+}
+
+// One customer's rows in a merged scan: keys in [lower, upper), each
+// `prefix` (the customer's) followed by a suffix that orders the rows of
+// every customer alike (e.g. occur time descending).
+struct MergeSource {
+  std::string id;
+  std::string prefix;
+  std::string lower;
+  std::string upper;
+};
+
+// Rows of several customers as one sequence ordered by (suffix, customer
+// id). Positions given to `visit` (and taken as `resume`, exclusive) are
+// (customer id, suffix) encoded with KeyBuilder, so they stay valid when
+// the set of customers changes between pages.
+absl::Status MergedScan(
+    const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* family,
+    std::vector<MergeSource> sources, const std::string& resume, size_t max_rows,
+    absl::FunctionRef<bool(const std::string& position, size_t source, std::string_view value)>
+        visit) {
+  if (!resume.empty()) {
+    store::KeyReader reader(resume);
+    absl::StatusOr<std::string> resume_id = reader.ReadString();
+    if (!resume_id.ok()) return absl::InvalidArgumentError("page_token: malformed position");
+    const std::string_view resume_suffix = reader.remaining();
+    for (MergeSource& source : sources) {
+      // After (suffix, id): a larger suffix, or the same one of a larger id.
+      std::string start = source.prefix + std::string(resume_suffix);
+      if (source.id <= *resume_id) start.push_back('\0');
+      if (start > source.lower) source.lower = std::move(start);
+    }
+  }
+  std::vector<std::unique_ptr<rocksdb::Iterator>> its;
+  for (const MergeSource& source : sources) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<rocksdb::Iterator> it,
+        rocks.NewIterator(family, {.lower_bound = source.lower, .upper_bound = source.upper}));
+    it->Seek(source.lower);
+    its.push_back(std::move(it));
+  }
+  auto suffix = [&](size_t i) {
+    return its[i]->key().ToStringView().substr(sources[i].prefix.size());
+  };
+  for (size_t rows = 0; rows < max_rows; ++rows) {
+    // Few sources (a survivor and the customers merged into it): a linear
+    // pick is cheaper than a heap.
+    std::optional<size_t> next;
+    for (size_t i = 0; i < its.size(); ++i) {
+      if (!its[i]->Valid()) continue;
+      if (!next || std::make_pair(suffix(i), std::string_view(sources[i].id)) <
+                       std::make_pair(suffix(*next), std::string_view(sources[*next].id))) {
+        next = i;
+      }
+    }
+    if (!next) break;
+    const std::string position = KeyBuilder(sources[*next].id).AddFixedBytes(suffix(*next)).key();
+    if (!visit(position, *next, its[*next]->value().ToStringView())) break;
+    its[*next]->Next();
+  }
+  for (const auto& it : its) {
+    if (!it->status().ok()) return absl::InternalError("scan failed: " + it->status().ToString());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::vector<std::string> ContextStore::ColumnFamilies() {
   return {"profiles",     "profiles_by_time", "customer_state", "identities",
           "interactions", "consent_history",  "requests",       "journeys_by_time",
-          "changes",      "handoffs",         "erasures"};
+          "changes",      "handoffs",         "erasures",       "merges"};
 }
 
 void ContextStore::ConfigureOptions(rocksdb::Options& options) {
@@ -222,6 +307,7 @@ absl::StatusOr<ContextStore> ContextStore::Attach(store::RocksStore& rocks,
   ASSIGN_OR_RETURN(store.changes_, rocks.ColumnFamily("changes"));
   ASSIGN_OR_RETURN(store.handoffs_, rocks.ColumnFamily("handoffs"));
   ASSIGN_OR_RETURN(store.erasures_, rocks.ColumnFamily("erasures"));
+  ASSIGN_OR_RETURN(store.merges_, rocks.ColumnFamily("merges"));
   ASSIGN_OR_RETURN(const int64_t last_sequence, store.LastChangeSequence());
   store.sequencer_ = std::make_shared<ChangeSequencer>(last_sequence);
   return store;
@@ -358,6 +444,11 @@ void ContextStore::Batch::PutErasureReceipt(const std::string& tenant, const std
                                             const cxp::context::v1::ErasureReceipt& receipt) {
   batch_.Put(store_->erasures_, KeyBuilder(tenant).AddFixedBytes("r").AddString(receipt_id).key(),
              receipt.SerializeAsString());
+  MarkErased(tenant, id, receipt_id);
+}
+
+void ContextStore::Batch::MarkErased(const std::string& tenant, const std::string& id,
+                                     const std::string& receipt_id) {
   batch_.Put(store_->erasures_, KeyBuilder(tenant).AddFixedBytes("c").AddString(id).key(),
              receipt_id);
 }
@@ -379,6 +470,35 @@ void ContextStore::Batch::DeleteInteractionsBefore(const std::string& tenant, co
   batch_.DeleteRange(store_->customer_state_,
                      TimelineKeyBuilder(tenant, id).AddInt64Descending(cutoff_micros - 1).key(),
                      PrefixSuccessor(TimelineKeyBuilder(tenant, id).key()));
+}
+
+void ContextStore::Batch::PutMergeState(const std::string& tenant, const std::string& record_id,
+                                        const storage::MergeState& state) {
+  batch_.Put(store_->merges_, MergeRecordKey(tenant, record_id), state.SerializeAsString());
+  batch_.Put(store_->merges_, ParticipantRecordKey(tenant, state.survivor_id(), record_id), "");
+  for (const auto& moved : state.moved()) {
+    batch_.Put(store_->merges_, ParticipantRecordKey(tenant, moved.customer_id(), record_id), "");
+  }
+}
+
+void ContextStore::Batch::DeleteMergeState(const std::string& tenant, const std::string& record_id,
+                                           const storage::MergeState& state) {
+  batch_.Delete(store_->merges_, MergeRecordKey(tenant, record_id));
+  batch_.Delete(store_->merges_, ParticipantRecordKey(tenant, state.survivor_id(), record_id));
+  for (const auto& moved : state.moved()) {
+    batch_.Delete(store_->merges_, ParticipantRecordKey(tenant, moved.customer_id(), record_id));
+  }
+}
+
+void ContextStore::Batch::PutSurvivorMerges(const std::string& tenant, const std::string& id,
+                                            const storage::SurvivorMerges& merges) {
+  Touch(tenant, id);
+  const std::string key = StateKey(tenant, id, kSurvivorMergesTag);
+  if (merges.merges_size() == 0) {
+    batch_.Delete(store_->customer_state_, key);
+  } else {
+    batch_.Put(store_->customer_state_, key, merges.SerializeAsString());
+  }
 }
 
 void ContextStore::Batch::DeleteCustomerData(const std::string& tenant, const std::string& id,
@@ -580,11 +700,12 @@ absl::Status ContextStore::ReadContextRows(const std::string& tenant, const std:
   const std::string preferences_key = StateKey(tenant, id, kPreferencesTag);
   const std::string head_key = StateKey(tenant, id, kHeadTag);
   const std::string open_key = StateKey(tenant, id, kOpenJourneysTag);
+  const std::string merges_key = StateKey(tenant, id, kSurvivorMergesTag);
   return store_->MultiGet(
       {profiles_, customer_state_, customer_state_, customer_state_, customer_state_,
-       customer_state_},
-      {profile_key, stats_key, consent_key, preferences_key, head_key, open_key}, rows.values,
-      rows.found, tier);
+       customer_state_, customer_state_},
+      {profile_key, stats_key, consent_key, preferences_key, head_key, open_key, merges_key},
+      rows.values, rows.found, tier);
 }
 
 absl::StatusOr<ContextStore::CustomerState> ContextStore::GetCustomerState(
@@ -909,6 +1030,100 @@ absl::Status ContextStore::ScanConsentHistory(const std::string& tenant, const s
                          return visit(key, change);
                        }));
   if (corrupt) return absl::DataLossError("corrupt consent change record");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<storage::MergeState>> ContextStore::GetMergeState(
+    const std::string& tenant, const std::string& record_id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(merges_, MergeRecordKey(tenant, record_id)));
+  return ParseOptional<storage::MergeState>(bytes, "merge");
+}
+
+absl::StatusOr<std::vector<std::string>> ContextStore::MergeRecordIds(const std::string& tenant,
+                                                                      const std::string& id) const {
+  return KeySuffixes<std::string>(
+      *store_, merges_, ParticipantRecordsPrefix(tenant, id),
+      [](store::KeyReader& reader) { return reader.ReadString(); }, "merge index");
+}
+
+absl::StatusOr<storage::SurvivorMerges> ContextStore::GetSurvivorMerges(
+    const std::string& tenant, const std::string& id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(customer_state_, StateKey(tenant, id, kSurvivorMergesTag)));
+  ASSIGN_OR_RETURN(std::optional<storage::SurvivorMerges> merges,
+                   ParseOptional<storage::SurvivorMerges>(bytes, "survivor merges"));
+  return merges.value_or(storage::SurvivorMerges());
+}
+
+absl::Status ContextStore::ScanMergedInteractions(const std::string& tenant,
+                                                  const std::vector<std::string>& ids,
+                                                  const std::string& resume,
+                                                  std::optional<int64_t> newest_micros,
+                                                  std::optional<int64_t> oldest_micros,
+                                                  size_t max_rows, InteractionVisitor visit) const {
+  std::vector<MergeSource> sources;
+  for (const std::string& id : ids) {
+    MergeSource& source = sources.emplace_back();
+    source.id = id;
+    source.prefix = TimelineKeyBuilder(tenant, id).key();
+    source.lower = source.prefix;
+    source.upper = PrefixSuccessor(source.prefix);
+    // Descending time encoding: newer rows sort first.
+    if (newest_micros) {
+      source.lower = TimelineKeyBuilder(tenant, id).AddInt64Descending(*newest_micros).key();
+    }
+    if (oldest_micros) {
+      source.upper =
+          PrefixSuccessor(TimelineKeyBuilder(tenant, id).AddInt64Descending(*oldest_micros).key());
+    }
+  }
+  bool corrupt = false;
+  RETURN_IF_ERROR(
+      MergedScan(*store_, customer_state_, std::move(sources), resume, max_rows,
+                 [&](const std::string& position, size_t, std::string_view value) {
+                   cxp::context::v1::Interaction interaction;
+                   if (!interaction.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                     corrupt = true;
+                     return false;
+                   }
+                   return visit(position, interaction);
+                 }));
+  if (corrupt) return absl::DataLossError("corrupt interaction record");
+  return absl::OkStatus();
+}
+
+absl::Status ContextStore::ScanMergedJourneys(const std::string& tenant,
+                                              const std::vector<std::string>& ids,
+                                              const std::string& resume, size_t max_rows,
+                                              JourneyIndexVisitor visit) const {
+  std::vector<MergeSource> sources;
+  for (const std::string& id : ids) {
+    MergeSource& source = sources.emplace_back();
+    source.id = id;
+    source.prefix = CustomerJourneysPrefix(tenant, id).key();
+    source.lower = source.prefix;
+    source.upper = PrefixSuccessor(source.prefix);
+  }
+  bool corrupt = false;
+  RETURN_IF_ERROR(MergedScan(*store_, journeys_by_time_, std::move(sources), resume, max_rows,
+                             [&](const std::string& position, size_t source, std::string_view) {
+                               // (update desc, journey) after the customer's prefix.
+                               store::KeyReader reader(position);
+                               JourneyIndexEntry entry;
+                               absl::StatusOr<std::string> id = reader.ReadString();
+                               absl::StatusOr<int64_t> update = reader.ReadInt64Descending();
+                               absl::StatusOr<std::string> journey = reader.ReadString();
+                               if (!id.ok() || !update.ok() || !journey.ok() || !reader.done()) {
+                                 corrupt = true;
+                                 return false;
+                               }
+                               entry.customer_id = ids[source];
+                               entry.update_micros = *update;
+                               entry.journey_id = *std::move(journey);
+                               return visit(position, entry);
+                             }));
+  if (corrupt) return absl::DataLossError("corrupt journey index key");
   return absl::OkStatus();
 }
 

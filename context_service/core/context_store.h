@@ -12,17 +12,22 @@
 //                     (tenant, customer, 'j', journey)        → JourneyRecord
 //                     (tenant, customer, 'o')                 → OpenJourneys (the view's
 //                                                                open journeys)
-//   journeys_by_time  (tenant, 'c', customer, update desc, journey) → ""  (a customer's journeys,
-//                                                                most recently updated first)
-//                     (tenant, 'a', update desc, customer, journey) → ""  (the tenant's)
 //                     (tenant, customer, 'e', sequence)       → ""  (the customer's change
 //                                                                events, for erasure)
 //                     (tenant, customer, 'f', handoff)        → ""  (the customer's handoffs)
+//                     (tenant, customer, 'm')                 → SurvivorMerges (the merges in
+//                                                                effect it survived)
+//   journeys_by_time  (tenant, 'c', customer, update desc, journey) → ""  (a customer's journeys,
+//                                                                most recently updated first)
+//                     (tenant, 'a', update desc, customer, journey) → ""  (the tenant's)
 //   handoffs          (tenant, handoff)                       → Handoff (RedeemHandoff finds it
 //                                                                by the token's id alone)
 //   erasures          (tenant, 'r', receipt)                  → ErasureReceipt
 //                     (tenant, 'c', customer)                 → receipt id (the name is never
 //                                                                reused)
+//   merges            (tenant, 'r', record)                   → MergeState (record + what moved)
+//                     (tenant, 's', customer, record)         → ""  (the merges a customer
+//                                                                took part in)
 //   changes           (tenant, sequence)                      → ChangeEvent (the change log;
 //                                                                sequence 0 holds the highest
 //                                                                sequence purged, as text)
@@ -138,6 +143,10 @@ class ContextStore {
     void PutErasureReceipt(const std::string& tenant, const std::string& id,
                            const std::string& receipt_id,
                            const cxp::context::v1::ErasureReceipt& receipt);
+    // A customer erased with another (merged into it): its name is never
+    // reused either.
+    void MarkErased(const std::string& tenant, const std::string& id,
+                    const std::string& receipt_id);
     // One event of the change log (erasure takes a customer's events out).
     void DeleteChange(const std::string& tenant, int64_t sequence);
     // Removes the customer's timeline rows that occurred before
@@ -152,6 +161,14 @@ class ContextStore {
     // the customer's own journey index and consent history (identities and
     // the tenant-wide journey index rows are removed by the caller, who
     // knows them: DeleteJourneyIndex).
+    // A merge's state, and its index rows under each customer in it.
+    void PutMergeState(const std::string& tenant, const std::string& record_id,
+                       const storage::MergeState& state);
+    void DeleteMergeState(const std::string& tenant, const std::string& record_id,
+                          const storage::MergeState& state);
+    // The merges in effect that `id` survived (none: the row goes).
+    void PutSurvivorMerges(const std::string& tenant, const std::string& id,
+                           const storage::SurvivorMerges& merges);
     void DeleteCustomerData(const std::string& tenant, const std::string& id,
                             int64_t create_micros);
 
@@ -211,7 +228,16 @@ class ContextStore {
   // Everything the single customer view reads, from one consistent view
   // with one MultiGet. The slices stay valid while the ContextRows lives.
   struct ContextRows {
-    enum Row { kProfile, kStats, kConsent, kPreferences, kHead, kOpenJourneys, kRowCount };
+    enum Row {
+      kProfile,
+      kStats,
+      kConsent,
+      kPreferences,
+      kHead,
+      kOpenJourneys,
+      kSurvivorMerges,
+      kRowCount
+    };
     rocksdb::PinnableSlice values[kRowCount];
     bool found[kRowCount] = {};
     // The row's bytes; empty when absent.
@@ -303,6 +329,33 @@ class ContextStore {
                                   const std::string& resume_key, size_t max_rows,
                                   ConsentChangeVisitor visit) const;
 
+  absl::StatusOr<std::optional<storage::MergeState>> GetMergeState(
+      const std::string& tenant, const std::string& record_id) const;
+  // Ids of every merge record (in effect or undone) a customer took part
+  // in, as survivor or as merged customer.
+  absl::StatusOr<std::vector<std::string>> MergeRecordIds(const std::string& tenant,
+                                                          const std::string& id) const;
+  // The merges in effect that `id` survived (empty when none).
+  absl::StatusOr<storage::SurvivorMerges> GetSurvivorMerges(const std::string& tenant,
+                                                            const std::string& id) const;
+
+  // Merged reads: the rows of several customers (a survivor and those merged
+  // into it) as one sequence, ordered as one customer's would be with ties
+  // broken by customer id. Positions passed to the visitor (and taken back
+  // as `resume`, exclusive) name a customer and a place in its rows, so a
+  // page token stays valid when a merge or unmerge happens between pages.
+  // Timelines newest first; bounds as in ScanInteractions.
+  absl::Status ScanMergedInteractions(const std::string& tenant,
+                                      const std::vector<std::string>& ids,
+                                      const std::string& resume,
+                                      std::optional<int64_t> newest_micros,
+                                      std::optional<int64_t> oldest_micros, size_t max_rows,
+                                      InteractionVisitor visit) const;
+  // Journeys most recently updated first.
+  absl::Status ScanMergedJourneys(const std::string& tenant, const std::vector<std::string>& ids,
+                                  const std::string& resume, size_t max_rows,
+                                  JourneyIndexVisitor visit) const;
+
   store::RocksStore& rocks() const { return *store_; }
   ContextCache& cache() const { return *cache_; }
 
@@ -321,6 +374,7 @@ class ContextStore {
   rocksdb::ColumnFamilyHandle* journeys_by_time_ = nullptr;
   rocksdb::ColumnFamilyHandle* handoffs_ = nullptr;
   rocksdb::ColumnFamilyHandle* erasures_ = nullptr;
+  rocksdb::ColumnFamilyHandle* merges_ = nullptr;
   // 1|2 -> 3: timeline rows from `interactions` to customer_state.
   // Returns how many moved.
   absl::StatusOr<int64_t> MoveTimelineRows(
