@@ -2,10 +2,13 @@
 #include "context_service/core/context_core.h"
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
@@ -1689,6 +1692,284 @@ INSTANTIATE_TEST_SUITE_P(FromLayout, MigrationTest, ::testing::Values("1", "2", 
                            absl::StrReplaceAll({{"-", "_"}}, &name);
                            return name;
                          });
+
+// ------------------------------------------------------------------ merges
+
+class MergeTest : public ContextCoreTest {
+ protected:
+  absl::StatusOr<v1::MergeCustomersResponse> Merge(const std::string& survivor,
+                                                   std::vector<std::string> merged) {
+    v1::MergeCustomersRequest request;
+    request.set_customer("customers/" + survivor);
+    for (const std::string& id : merged) request.add_merged_customers("customers/" + id);
+    request.set_reason("same person");
+    v1::MergeCustomersResponse response;
+    absl::Status status = core_->MergeCustomers(kTenant, request, response);
+    if (!status.ok()) return status;
+    return response;
+  }
+
+  absl::Status Unmerge(const std::string& record) {
+    v1::UnmergeCustomersRequest request;
+    request.set_name(record);
+    v1::UnmergeCustomersResponse response;
+    return core_->UnmergeCustomers(kTenant, request, response);
+  }
+
+  // Every interaction of `id`, paging `page_size` at a time; `between` runs
+  // after the first page.
+  std::vector<v1::Interaction> ListAll(const std::string& id, int page_size,
+                                       const std::function<void()>& between = nullptr) {
+    std::vector<v1::Interaction> all;
+    v1::ListInteractionsRequest request;
+    request.set_parent("customers/" + id);
+    request.set_page_size(page_size);
+    for (int page = 0; page < 100; ++page) {
+      v1::ListInteractionsResponse response;
+      absl::Status status = core_->ListInteractions(kTenant, request, response);
+      EXPECT_TRUE(status.ok()) << status;
+      all.insert(all.end(), response.interactions().begin(), response.interactions().end());
+      if (response.next_page_token().empty()) break;
+      if (page == 0 && between) between();
+      request.set_page_token(response.next_page_token());
+    }
+    return all;
+  }
+
+  std::map<std::pair<int, int>, v1::ConsentState> Consent(const std::string& id) {
+    v1::GetConsentRequest request;
+    request.set_name("customers/" + id + "/consent");
+    v1::GetConsentResponse response;
+    EXPECT_TRUE(core_->GetConsent(kTenant, request, response).ok());
+    std::map<std::pair<int, int>, v1::ConsentState> states;
+    for (const auto& entry : response.consent().entries()) {
+      states[{entry.channel(), entry.purpose()}] = entry.state();
+    }
+    return states;
+  }
+};
+
+TEST_F(MergeTest, SurvivorTimelinePagesInOneOrderAcrossCustomers) {
+  Create("s1");
+  Create("m1");
+  Create("m2");
+  // Interleaved times, and equal times on different customers.
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(
+        Append("customers/s1", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Minutes(10 * i)).ok());
+    ASSERT_TRUE(
+        Append("customers/m1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Minutes(10 * i + 5)).ok());
+    ASSERT_TRUE(
+        Append("customers/m2", cxp::type::v1::CHANNEL_SMS, now_ - absl::Minutes(10 * i)).ok());
+  }
+  ASSERT_TRUE(Merge("s1", {"m1", "m2"}).ok());
+  for (const int page_size : {1, 2, 5, 50}) {
+    const std::vector<v1::Interaction> all = ListAll("s1", page_size);
+    ASSERT_EQ(all.size(), 18u) << "page size " << page_size;
+    std::set<std::string> names;
+    for (size_t i = 0; i < all.size(); ++i) {
+      names.insert(all[i].name());
+      if (i > 0) {
+        EXPECT_GE(TimeUtil::TimestampToMicroseconds(all[i - 1].occur_time()),
+                  TimeUtil::TimestampToMicroseconds(all[i].occur_time()));
+      }
+    }
+    EXPECT_EQ(names.size(), 18u) << "no duplicates with page size " << page_size;
+  }
+  // A merged customer's own list is its own timeline.
+  EXPECT_EQ(ListAll("m1", 50).size(), 6u);
+}
+
+TEST_F(MergeTest, PageTokenSurvivesAnUnmergeBetweenPages) {
+  Create("s1");
+  Create("m1");
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(Append("customers/s1", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Minutes(i)).ok());
+    ASSERT_TRUE(Append("customers/m1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Minutes(i)).ok());
+  }
+  auto merged_or = Merge("s1", {"m1"});
+  ASSERT_TRUE(merged_or.ok()) << merged_or.status();
+  const v1::MergeCustomersResponse merged = *merged_or;
+  const std::vector<v1::Interaction> all =
+      ListAll("s1", 3, [&] { EXPECT_TRUE(Unmerge(merged.merge_record().name()).ok()); });
+  // The first page mixed both; the rest is the survivor's own, none twice.
+  std::set<std::string> names;
+  for (const auto& interaction : all) EXPECT_TRUE(names.insert(interaction.name()).second);
+  int own = 0;
+  for (const auto& interaction : all) own += absl::StartsWith(interaction.name(), "customers/s1/");
+  EXPECT_EQ(own, 4);
+}
+
+TEST_F(MergeTest, MoreRestrictiveConsentWinsAndUnmergeKeepsLaterDecisions) {
+  Create("s1");
+  Create("m1");
+  using cxp::type::v1::CHANNEL_EMAIL;
+  using cxp::type::v1::CHANNEL_SMS;
+  using cxp::type::v1::PURPOSE_MARKETING;
+  ASSERT_TRUE(SetMarketingConsent("s1", CHANNEL_EMAIL, v1::CONSENT_STATE_GRANTED, "web").ok());
+  ASSERT_TRUE(SetMarketingConsent("s1", CHANNEL_SMS, v1::CONSENT_STATE_DENIED, "web").ok());
+  ASSERT_TRUE(SetMarketingConsent("m1", CHANNEL_EMAIL, v1::CONSENT_STATE_DENIED, "ivr").ok());
+  ASSERT_TRUE(SetMarketingConsent("m1", CHANNEL_SMS, v1::CONSENT_STATE_GRANTED, "ivr").ok());
+  ASSERT_TRUE(
+      SetMarketingConsent("m1", cxp::type::v1::CHANNEL_PUSH, v1::CONSENT_STATE_GRANTED, "app")
+          .ok());
+  now_ += absl::Minutes(1);
+  auto merged_or = Merge("s1", {"m1"});
+  ASSERT_TRUE(merged_or.ok()) << merged_or.status();
+  const v1::MergeCustomersResponse merged = *merged_or;
+  auto consent = Consent("s1");
+  EXPECT_EQ((consent[{CHANNEL_EMAIL, PURPOSE_MARKETING}]), v1::CONSENT_STATE_DENIED);  // m1's
+  EXPECT_EQ((consent[{CHANNEL_SMS, PURPOSE_MARKETING}]), v1::CONSENT_STATE_DENIED);    // kept
+  EXPECT_EQ((consent[{cxp::type::v1::CHANNEL_PUSH, PURPOSE_MARKETING}]),
+            v1::CONSENT_STATE_GRANTED);  // only m1 had one
+
+  // The survivor's history tells how its consent came to be.
+  v1::ListConsentHistoryRequest history;
+  history.set_parent("customers/s1");
+  v1::ListConsentHistoryResponse changes;
+  ASSERT_TRUE(core_->ListConsentHistory(kTenant, history, changes).ok());
+  ASSERT_EQ(changes.consent_changes_size(), 4);  // 2 own + 2 from the merge
+  EXPECT_EQ(changes.consent_changes(0).evidence().source(), "app");
+
+  // A decision taken on the survivor after the merge outlives the unmerge.
+  now_ += absl::Minutes(1);
+  ASSERT_TRUE(
+      SetMarketingConsent("s1", cxp::type::v1::CHANNEL_PUSH, v1::CONSENT_STATE_DENIED, "agent")
+          .ok());
+  ASSERT_TRUE(Unmerge(merged.merge_record().name()).ok());
+  consent = Consent("s1");
+  EXPECT_EQ((consent[{CHANNEL_EMAIL, PURPOSE_MARKETING}]), v1::CONSENT_STATE_GRANTED);
+  EXPECT_EQ((consent[{CHANNEL_SMS, PURPOSE_MARKETING}]), v1::CONSENT_STATE_DENIED);
+  EXPECT_EQ((consent[{cxp::type::v1::CHANNEL_PUSH, PURPOSE_MARKETING}]), v1::CONSENT_STATE_DENIED);
+  consent = Consent("m1");
+  EXPECT_EQ((consent[{CHANNEL_EMAIL, PURPOSE_MARKETING}]), v1::CONSENT_STATE_DENIED);
+  EXPECT_EQ(consent.size(), 3u);
+}
+
+TEST_F(MergeTest, SurvivorViewReadsThroughAndIsNeverStale) {
+  Create("s1", {Phone("010-1111-2222")});
+  Create("m1", {Email("m1@example.com")});
+  ASSERT_TRUE(
+      Append("customers/s1", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(2), "agent-a").ok());
+  ASSERT_TRUE(
+      Append("customers/m1", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(1), "agent-b").ok());
+  v1::StartJourneyRequest start;
+  start.set_parent("customers/m1");
+  start.set_journey_id("parcel");
+  start.mutable_journey()->set_type("missed_delivery");
+  start.set_step("reported");
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, start, started).ok());
+
+  cxp::type::v1::CustomerRef survivor;
+  survivor.set_customer("customers/s1");
+  EXPECT_EQ(Context(survivor).recent_interactions_size(), 1);  // cached before the merge
+  ASSERT_TRUE(Merge("s1", {"m1"}).ok());
+
+  v1::CustomerContext view = Context(survivor);
+  ASSERT_EQ(view.recent_interactions_size(), 2);
+  EXPECT_THAT(view.recent_interactions(0).name(), ::testing::StartsWith("customers/m1/"));
+  EXPECT_EQ(view.computed_attributes().all_channels().last_24_hours(), 2);
+  EXPECT_EQ(view.computed_attributes().last_agent(), "agent-b");
+  ASSERT_EQ(view.open_journeys_size(), 1);
+  EXPECT_EQ(view.customer().identities_size(), 2);
+
+  // Naming the merged customer, by name or by its (moved) identity, gives
+  // the survivor's view.
+  cxp::type::v1::CustomerRef merged;
+  merged.set_customer("customers/m1");
+  EXPECT_EQ(Context(merged).customer().name(), "customers/s1");
+  cxp::type::v1::CustomerRef by_email;
+  *by_email.mutable_identity() = Email("m1@example.com");
+  EXPECT_EQ(Context(by_email).customer().name(), "customers/s1");
+
+  // The merged customer's journey moves on: the survivor's view shows it.
+  v1::AdvanceJourneyRequest advance;
+  advance.set_name(started.journey().name());
+  advance.set_step("rescheduled");
+  v1::AdvanceJourneyResponse advanced;
+  ASSERT_TRUE(core_->AdvanceJourney(kTenant, advance, advanced).ok());
+  EXPECT_EQ(Context(survivor).open_journeys(0).step(), "rescheduled");
+
+  // An append naming the merged customer lands on the survivor, and may
+  // continue the merged customer's journey.
+  v1::AppendInteractionRequest append;
+  append.mutable_customer()->set_customer("customers/m1");
+  append.mutable_interaction()->set_channel(cxp::type::v1::CHANNEL_EMAIL);
+  append.mutable_interaction()->set_direction(v1::Interaction::DIRECTION_INBOUND);
+  append.mutable_interaction()->set_type("message");
+  append.mutable_interaction()->set_journey(started.journey().name());
+  v1::AppendInteractionResponse appended;
+  ASSERT_TRUE(core_->AppendInteraction(kTenant, append, appended).ok());
+  EXPECT_THAT(appended.interaction().name(), ::testing::StartsWith("customers/s1/"));
+  EXPECT_EQ(Context(survivor).recent_interactions_size(), 3);
+}
+
+TEST_F(MergeTest, OrderAndChainRules) {
+  Create("s1");
+  Create("m1");
+  Create("m2");
+  Create("x1");
+  auto first_or = Merge("s1", {"m1"});
+  ASSERT_TRUE(first_or.ok()) << first_or.status();
+  const v1::MergeCustomersResponse first = *first_or;
+  auto second_or = Merge("s1", {"m2"});
+  ASSERT_TRUE(second_or.ok()) << second_or.status();
+  const v1::MergeCustomersResponse second = *second_or;
+  EXPECT_EQ(Merge("x1", {"m1"}).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Merge("m1", {"x1"}).status().code(), absl::StatusCode::kFailedPrecondition);
+  // A survivor is merged into nothing; others may be merged into it.
+  EXPECT_EQ(Merge("x1", {"s1"}).status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Merge("s1", {"s1"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Merge("s1", {"nobody"}).status().code(), absl::StatusCode::kNotFound);
+
+  absl::Status older = Unmerge(first.merge_record().name());
+  EXPECT_EQ(older.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(older.message(), HasSubstr(second.merge_record().name()));
+  ASSERT_TRUE(Unmerge(second.merge_record().name()).ok());
+  ASSERT_TRUE(Unmerge(first.merge_record().name()).ok());
+  EXPECT_EQ(Unmerge(first.merge_record().name()).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Unmerge("mergeRecords/unknown").code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Unmerge("customers/x1" + first.merge_record().name().substr(
+                                         first.merge_record().name().find("/mergeRecords/")))
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Unmerge("merges/1").code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(MergeTest, VerifiedIdentityMergesAutomaticallyWhereTurnedOn) {
+  Create("known", {Phone("010-5555-6666")});
+  now_ += absl::Hours(1);
+  Create("anonymous", {Email("chat-4821@anon.example.com")});
+  v1::AddIdentityRequest add;
+  add.set_customer("customers/anonymous");
+  *add.mutable_identity() = Phone("010-5555-6666");
+  add.set_verified(true);
+  v1::AddIdentityResponse added;
+  EXPECT_EQ(core_->AddIdentity(kTenant, add, added).code(), absl::StatusCode::kAlreadyExists);
+
+  auto automatic = ContextCore::Create(
+      *store_, {.clock = [this] { return now_; }, .auto_merge_tenants = {kTenant}});
+  ASSERT_TRUE(automatic.ok());
+  add.set_verified(false);  // unverified proves nothing
+  EXPECT_EQ((*automatic)->AddIdentity(kTenant, add, added).code(),
+            absl::StatusCode::kAlreadyExists);
+  add.set_verified(true);
+  ASSERT_TRUE((*automatic)->AddIdentity(kTenant, add, added).ok());
+  EXPECT_EQ(added.customer().name(), "customers/known");  // the longer-known one survives
+  EXPECT_EQ(added.customer().identities_size(), 2);
+  for (const auto& linked : added.customer().identities()) {
+    if (linked.identity().kind() == cxp::type::v1::IDENTITY_KIND_PHONE) {
+      EXPECT_TRUE(linked.verified());
+    }
+  }
+  v1::GetCustomerRequest get;
+  get.set_name("customers/anonymous");
+  v1::GetCustomerResponse got;
+  ASSERT_TRUE(core_->GetCustomer(kTenant, get, got).ok());
+  EXPECT_EQ(got.customer().merged_into(), "customers/known");
+  EXPECT_TRUE(got.customer().identities().empty());
+}
 
 }  // namespace
 }  // namespace cxp::context
