@@ -66,6 +66,9 @@ class ContextServiceImpl final
   grpc::ServerUnaryReactor* AppendInteraction(grpc::CallbackServerContext* context,
                                               const v1::AppendInteractionRequest* request,
                                               v1::AppendInteractionResponse* response) override;
+  grpc::ServerUnaryReactor* BatchAppendInteractions(
+      grpc::CallbackServerContext* context, const v1::BatchAppendInteractionsRequest* request,
+      v1::BatchAppendInteractionsResponse* response) override;
   grpc::ServerUnaryReactor* ListInteractions(grpc::CallbackServerContext* context,
                                              const v1::ListInteractionsRequest* request,
                                              v1::ListInteractionsResponse* response) override;

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # The change stream's benchmark (docs/performance.md, "Change stream"):
-# one WatchChanges watcher while AppendInteraction load runs.
+# one WatchChanges watcher while appends run.
 #
 #   1. live: a watcher from now while cxp_loadgen appends at --concurrency
-#      for --duration; reports events/s and the lag of every event (arrival
-#      minus commit time).
+#      for --duration, --batch interactions per BatchAppendInteractions call
+#      (1: single AppendInteraction calls); reports events/s, the slowest
+#      whole second, and the lag of every event (arrival minus commit time).
 #   2. replay: with the appends running again, a second watcher replays the
 #      whole log from sequence 0 until it has caught up with the live
 #      writes; reports events/s.
 # Target (issue: context_service part 2): at least 20 000 events/s to one
-# watcher while appends run, never more than 1 s behind.
+# watcher while appends run, never more than 1 s behind — judged on the
+# live phase: every whole second delivers 20 000 events and no event
+# arrives more than 1 s after its commit.
 #
 # Usage:
 #   scripts/bench_change_stream.sh [--build-dir DIR] [--data-dir DIR]
-#       [--concurrency 64] [--duration 15] [-- SERVER_FLAGS...]
+#       [--concurrency 64] [--duration 15] [--batch 10] [-- SERVER_FLAGS...]
 #
 # --data-dir is a loaded dataset (default the settled copy that
 # scripts/bench_context.sh keeps, /tmp/cxp-bench-context-data/settled); it
@@ -25,6 +28,7 @@ build_dir=build
 data_dir=/tmp/cxp-bench-context-data/settled
 concurrency=64
 duration=15
+batch=10
 server_flags=(--block_cache_mb=1024 --context_cache_mb=1024)
 
 die() { echo "bench_change_stream: $*" >&2; exit 2; }
@@ -34,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --data-dir) data_dir="$2"; shift 2 ;;
     --concurrency) concurrency="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
+    --batch) batch="$2"; shift 2 ;;
     --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --) shift; server_flags=("$@"); break ;;
     *) die "unknown argument $1 (see --help)" ;;
@@ -60,20 +65,25 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 target="127.0.0.1:$port"
+if [[ "$batch" == 1 ]]; then
+  load_args=(--scenario append_interaction)
+else
+  load_args=(--scenario batch_append_interactions --scenario_param "batch=$batch")
+fi
 
-echo "== live: watcher from now, appends at concurrency $concurrency for ${duration}s"
+echo "== live: watcher from now, appends ($batch per call) at concurrency $concurrency for ${duration}s"
 "$watcher" --target "$target" --duration "$((duration + 1))s" --json "$work/live.json" \
   >"$work/live.txt" &
 watch_pid=$!
 sleep 0.5
-"$loadgen" --target "$target" --scenario append_interaction --concurrency "$concurrency" \
+"$loadgen" --target "$target" "${load_args[@]}" --concurrency "$concurrency" \
   --duration "${duration}s" --warmup 0s >"$work/load1.txt"
 wait "$watch_pid"
 cat "$work/live.txt"
-grep -m1 'Requests/sec' "$work/load1.txt" | sed 's/^ */  appends: /'
+grep -m1 'Requests/sec' "$work/load1.txt" | sed "s/^ */  append calls ($batch interactions each): /"
 
 echo "== replay: watcher from sequence 0 while appends run again"
-"$loadgen" --target "$target" --scenario append_interaction --concurrency "$concurrency" \
+"$loadgen" --target "$target" "${load_args[@]}" --concurrency "$concurrency" \
   --duration "$((duration * 3))s" --warmup 0s >"$work/load2.txt" &
 load_pid=$!
 sleep 1
@@ -88,14 +98,16 @@ python3 - "$work/live.json" "$work/replay.json" <<'PY'
 import json, sys
 live = json.load(open(sys.argv[1]))
 replay = json.load(open(sys.argv[2]))
-rate_ok = replay["events_per_second"] >= 20000 and replay["caught_up"]
+rate_ok = live["slowest_second_events"] >= 20000
 lag_ok = live["lag_ms_max"] <= 1000 and live["out_of_order"] == 0
-print("\n| phase | events | events/s | lag p50 ms | lag p99 ms | lag max ms |")
-print("| --- | ---: | ---: | ---: | ---: | ---: |")
-print("| live | %d | %.0f | %.1f | %.1f | %.1f |" % (live["events"], live["events_per_second"],
-      live["lag_ms_p50"], live["lag_ms_p99"], live["lag_ms_max"]))
-print("| replay | %d | %.0f | | | |" % (replay["events"], replay["events_per_second"]))
-print("\nreplay >= 20000 events/s while appends run: %s" % ("met" if rate_ok else "NOT MET"))
-print("live watcher never more than 1 s behind:     %s" % ("met" if lag_ok else "NOT MET"))
+print("\n| phase | events | events/s | slowest second | lag p50 ms | lag p99 ms | lag max ms |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| live | %d | %.0f | %d | %.1f | %.1f | %.1f |" % (live["events"],
+      live["events_per_second"], live["slowest_second_events"], live["lag_ms_p50"],
+      live["lag_ms_p99"], live["lag_ms_max"]))
+print("| replay | %d | %.0f | | | | |" % (replay["events"], replay["events_per_second"]))
+print("\nlive: every second >= 20000 events while appends run: %s" %
+      ("met" if rate_ok else "NOT MET"))
+print("live: watcher never more than 1 s behind:             %s" % ("met" if lag_ok else "NOT MET"))
 sys.exit(0 if rate_ok and lag_ok else 1)
 PY

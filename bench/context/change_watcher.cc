@@ -11,6 +11,7 @@
 // backlog's age and only the events/s matter. Prints a summary and, with
 // --json, one JSON object. Exit 1 if the stream fails.
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -70,9 +72,16 @@ int Run() {
   int64_t first_sequence = 0, last_sequence = 0, out_of_order = 0;
   bool caught_up = false;
   cxp::context::v1::WatchChangesResponse response;
-  absl::Time last_arrival = start;
+  absl::Time first_arrival = start, last_arrival = start;
+  // Events per whole second since the first arrival: the slowest full
+  // second says whether the rate was sustained, not just reached on average.
+  std::vector<uint64_t> per_second;
   while (absl::Now() < stop && reader->Read(&response)) {
     last_arrival = absl::Now();
+    if (events == 0) first_arrival = last_arrival;
+    const size_t second = static_cast<size_t>((last_arrival - first_arrival) / absl::Seconds(1));
+    if (per_second.size() <= second) per_second.resize(second + 1, 0);
+    ++per_second[second];
     const cxp::context::v1::ChangeEvent& event = response.change_event();
     const int64_t committed = TimeUtil::TimestampToNanoseconds(event.change_time());
     const int64_t lag_nanos = std::max<int64_t>(0, absl::ToUnixNanos(last_arrival) - committed);
@@ -86,7 +95,13 @@ int Run() {
       break;
     }
   }
-  const absl::Duration elapsed = last_arrival - start;
+  // From the first event: a live watcher waits for the load to start.
+  const absl::Duration elapsed = last_arrival - first_arrival;
+  // The last second is partial; the slowest of the others.
+  uint64_t slowest_second = 0;
+  if (per_second.size() > 1) {
+    slowest_second = *std::min_element(per_second.begin(), per_second.end() - 1);
+  }
   context.TryCancel();
   const grpc::Status status = reader->Finish();
   const bool ended_by_us = status.error_code() == grpc::StatusCode::CANCELLED ||
@@ -97,16 +112,19 @@ int Run() {
   auto ms = [](int64_t nanos) { return static_cast<double>(nanos) / 1e6; };
   std::cout << absl::StrFormat(
       "Change stream watcher (%s)\n  Events:        %d in %.2f s = %.0f events/s\n"
+      "  Slowest second: %d events\n"
       "  Sequences:     %d .. %d, %d out of order\n"
       "  Lag ms:        p50 %.1f  p99 %.1f  max %.1f\n%s",
-      request.has_after_sequence() ? "replay" : "live", events, seconds, rate, first_sequence,
+      request.has_after_sequence() ? "replay" : "live", events, seconds, rate, slowest_second,
+      first_sequence,
       last_sequence, out_of_order, ms(lag.ValueAtQuantile(0.5)), ms(lag.ValueAtQuantile(0.99)),
       ms(lag.max()), until_caught_up ? (caught_up ? "  Caught up.\n" : "  NOT caught up.\n") : "");
   if (!absl::GetFlag(FLAGS_json).empty()) {
     std::ofstream(absl::GetFlag(FLAGS_json)) << absl::StrFormat(
-        "{\"events\": %d, \"seconds\": %.3f, \"events_per_second\": %.1f, \"out_of_order\": %d, "
+        "{\"events\": %d, \"seconds\": %.3f, \"events_per_second\": %.1f, "
+        "\"slowest_second_events\": %d, \"out_of_order\": %d, "
         "\"lag_ms_p50\": %.2f, \"lag_ms_p99\": %.2f, \"lag_ms_max\": %.2f, \"caught_up\": %s}\n",
-        events, seconds, rate, out_of_order, ms(lag.ValueAtQuantile(0.5)),
+        events, seconds, rate, slowest_second, out_of_order, ms(lag.ValueAtQuantile(0.5)),
         ms(lag.ValueAtQuantile(0.99)), ms(lag.max()), caught_up ? "true" : "false");
   }
   if (!ended_by_us) {

@@ -148,6 +148,37 @@ const std::vector<Scenario>& BuiltinScenarios() {
                 });
           },
       },
+      {
+          .name = "batch_append_interactions",
+          .method = "/cxp.context.v1.ContextService/BatchAppendInteractions",
+          .description =
+              "BatchAppendInteractions of `batch` realistic interactions (as append_interaction) "
+              "to a random customer customers/<id_prefix><i>, i < customers (params: "
+              "customers=100000, id_prefix=c, batch=10)",
+          .make_requests = [](const ScenarioParams& params)
+              -> absl::StatusOr<std::unique_ptr<RequestSource>> {
+            if (absl::Status s = CheckParams(params, {"customers", "id_prefix", "batch"}); !s.ok()) {
+              return s;
+            }
+            absl::StatusOr<ContextDataset> dataset = GetContextDataset(params);
+            if (!dataset.ok()) return dataset.status();
+            absl::StatusOr<int64_t> batch = params.GetInt("batch", 10);
+            if (!batch.ok()) return batch.status();
+            if (*batch < 1 || *batch > 100) {
+              return absl::InvalidArgumentError("--scenario_param batch wants 1 to 100");
+            }
+            return GeneratedMessage<cxp::context::v1::BatchAppendInteractionsRequest>(
+                [dataset = *dataset, batch = *batch](
+                    ScenarioRng& rng, cxp::context::v1::BatchAppendInteractionsRequest* r) {
+                  const int64_t i = static_cast<int64_t>(rng() % static_cast<uint64_t>(dataset.customers));
+                  r->mutable_customer()->set_customer(context::CustomerName(dataset.id_prefix, i));
+                  const absl::Time now = absl::Now();
+                  for (int64_t k = 0; k < batch; ++k) {
+                    context::FillInteraction(rng, now, r->add_interactions());
+                  }
+                });
+          },
+      },
   };
   return *kScenarios;
 }

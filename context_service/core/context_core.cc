@@ -856,37 +856,98 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
                                             v1::AppendInteractionResponse& response) {
   const absl::Time now = options_.clock();
   RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  std::vector<v1::Interaction> interactions;
   ASSIGN_OR_RETURN(
-      v1::Interaction interaction,
+      interactions.emplace_back(),
       validation::NormalizeInteraction(request.interaction(), normalizer_, now, "interaction"));
+  const AppendRequest append{.customer = request.customer(),
+                             .create_customer_if_missing = request.create_customer_if_missing(),
+                             .field_prefix = "interaction",
+                             .method = "AppendInteraction",
+                             .request_id = request.request_id(),
+                             .fingerprint = IdempotencyFingerprint(request, request.request_id())};
+  return Append(tenant, append, now, interactions, response,
+                [&response](std::vector<v1::Interaction>& stored, bool created) {
+                  *response.mutable_interaction() = std::move(stored.front());
+                  response.set_customer_created(created);
+                });
+}
+
+absl::Status ContextCore::BatchAppendInteractions(const Tenant& tenant,
+                                                  const v1::BatchAppendInteractionsRequest& request,
+                                                  v1::BatchAppendInteractionsResponse& response) {
+  const absl::Time now = options_.clock();
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id(), "request_id"));
+  if (request.interactions().empty()) {
+    return InvalidArgument("interactions", "give at least one interaction");
+  }
+  if (request.interactions_size() > kMaxBatchAppend) {
+    return InvalidArgument("interactions",
+                           absl::StrCat("at most ", kMaxBatchAppend, " per call, got ",
+                                        request.interactions_size()));
+  }
+  std::vector<v1::Interaction> interactions;
+  interactions.reserve(request.interactions_size());
+  for (int i = 0; i < request.interactions_size(); ++i) {
+    ASSIGN_OR_RETURN(interactions.emplace_back(),
+                     validation::NormalizeInteraction(request.interactions(i), normalizer_, now,
+                                                      absl::StrCat("interactions[", i, "]")));
+  }
+  const AppendRequest append{.customer = request.customer(),
+                             .create_customer_if_missing = request.create_customer_if_missing(),
+                             .field_prefix = "interactions",
+                             .method = "BatchAppendInteractions",
+                             .request_id = request.request_id(),
+                             .fingerprint = IdempotencyFingerprint(request, request.request_id())};
+  return Append(tenant, append, now, interactions, response,
+                [&response](std::vector<v1::Interaction>& stored, bool created) {
+                  for (v1::Interaction& interaction : stored) {
+                    *response.add_interactions() = std::move(interaction);
+                  }
+                  response.set_customer_created(created);
+                });
+}
+
+// The field naming interaction `index` of an append: "interaction" for a
+// single one, "interactions[i]" in a batch.
+static std::string InteractionField(absl::string_view prefix, size_t index, size_t count,
+                                    absl::string_view field) {
+  if (count == 1 && prefix == "interaction") return absl::StrCat(prefix, ".", field);
+  return absl::StrCat(prefix, "[", index, "].", field);
+}
+
+absl::Status ContextCore::Append(
+    const Tenant& tenant, const AppendRequest& request, absl::Time now,
+    std::vector<v1::Interaction>& interactions, google::protobuf::Message& response,
+    absl::FunctionRef<void(std::vector<v1::Interaction>&, bool)> fill_response) {
   std::optional<cxp::type::v1::Identity> by_identity;
   std::string named_id;
-  switch (request.customer().ref_case()) {
+  switch (request.customer.ref_case()) {
     case cxp::type::v1::CustomerRef::kCustomer: {
       ASSIGN_OR_RETURN(named_id,
-                       ParseCustomerName(request.customer().customer(), "customer.customer"));
+                       ParseCustomerName(request.customer.customer(), "customer.customer"));
       break;
     }
     case cxp::type::v1::CustomerRef::kIdentity: {
       ASSIGN_OR_RETURN(by_identity,
-                       normalizer_.Normalize(request.customer().identity(), "customer.identity"));
+                       normalizer_.Normalize(request.customer.identity(), "customer.identity"));
       break;
     }
     default:
       return InvalidArgument("customer", "set customer or identity");
   }
-  if (!interaction.journey().empty()) {
+  for (size_t i = 0; i < interactions.size(); ++i) {
+    const std::string& journey = interactions[i].journey();
+    if (journey.empty()) continue;
     const std::string prefix = named_id.empty() ? "" : CustomerName(named_id) + "/journeys/";
-    if (!absl::StartsWith(interaction.journey(), "customers/") ||
-        !absl::StrContains(interaction.journey(), "/journeys/") ||
-        (!prefix.empty() && !absl::StartsWith(interaction.journey(), prefix))) {
+    if (!absl::StartsWith(journey, "customers/") || !absl::StrContains(journey, "/journeys/") ||
+        (!prefix.empty() && !absl::StartsWith(journey, prefix))) {
       return InvalidArgument(
-          "interaction.journey",
+          InteractionField(request.field_prefix, i, interactions.size(), "journey"),
           "must be customers/{customer}/journeys/{journey} of the same customer");
     }
   }
   const std::string identity_key = by_identity ? validation::IdentityKey(*by_identity) : "";
-  const std::string fingerprint = IdempotencyFingerprint(request, request.request_id());
 
   // Resolve outside the locks, lock everything at once, then re-check: an
   // identity may have been linked or unlinked in between.
@@ -894,7 +955,7 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     std::optional<std::string> owner;
     if (by_identity) {
       ASSIGN_OR_RETURN(owner, store_.GetIdentityOwner(tenant, identity_key));
-      if (!owner && !request.create_customer_if_missing()) {
+      if (!owner && !request.create_customer_if_missing) {
         return absl::NotFoundError(absl::StrCat("customer.identity: no customer has ",
                                                 by_identity->value(),
                                                 " (set create_customer_if_missing to create one)"));
@@ -903,8 +964,8 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
     const std::string id = by_identity ? owner.value_or(NewId()) : named_id;
     std::vector<std::string> lock_keys = {CustomerLock(tenant, id)};
     if (by_identity) lock_keys.push_back(IdentityLock(tenant, identity_key));
-    if (!request.request_id().empty()) {
-      lock_keys.push_back(RequestLock(tenant, "AppendInteraction", request.request_id()));
+    if (!request.request_id.empty()) {
+      lock_keys.push_back(RequestLock(tenant, request.method, request.request_id));
     }
     store::ScopedStripeLock lock(locks_, lock_keys);
     if (by_identity) {
@@ -912,10 +973,10 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
                        store_.GetIdentityOwner(tenant, identity_key));
       if (owner_now != owner) continue;
     }
-    if (!request.request_id().empty()) {
+    if (!request.request_id.empty()) {
       ASSIGN_OR_RETURN(const bool replayed,
-                       ReplayStoredResponse(tenant, "AppendInteraction", request.request_id(),
-                                            fingerprint, now, response));
+                       ReplayStoredResponse(tenant, request.method, request.request_id,
+                                            request.fingerprint, now, response));
       if (replayed) return absl::OkStatus();
     }
 
@@ -954,38 +1015,44 @@ absl::Status ContextCore::AppendInteraction(const Tenant& tenant,
       }
       if (stored) stats = *std::move(stored);
     }
-    if (!interaction.journey().empty()) {
-      ASSIGN_OR_RETURN(const JourneyName journey,
-                       ParseJourneyName(interaction.journey(), "interaction.journey"));
+    std::optional<std::vector<std::string>> read_through;  // read only when needed
+    for (size_t i = 0; i < interactions.size(); ++i) {
+      const std::string& name = interactions[i].journey();
+      if (name.empty()) continue;
+      const std::string field =
+          InteractionField(request.field_prefix, i, interactions.size(), "journey");
+      ASSIGN_OR_RETURN(const JourneyName journey, ParseJourneyName(name, field));
       if (journey.customer_id != id) {
         // A survivor's interactions may continue the journeys of the
         // customers merged into it.
-        ASSIGN_OR_RETURN(const std::vector<std::string> ids, ReadThroughIds(tenant, id));
-        if (std::find(ids.begin(), ids.end(), journey.customer_id) == ids.end()) {
-          return InvalidArgument("interaction.journey", "belongs to another customer");
+        if (!read_through) {
+          ASSIGN_OR_RETURN(read_through, ReadThroughIds(tenant, id));
+        }
+        if (std::find(read_through->begin(), read_through->end(), journey.customer_id) ==
+            read_through->end()) {
+          return InvalidArgument(field, "belongs to another customer");
         }
       }
       ASSIGN_OR_RETURN(std::optional<storage::JourneyRecord> stored,
                        store_.GetJourney(tenant, journey.customer_id, journey.journey_id));
-      if (!stored) {
-        return absl::NotFoundError(
-            absl::StrCat("interaction.journey: ", interaction.journey(), " does not exist"));
-      }
+      if (!stored) return absl::NotFoundError(absl::StrCat(field, ": ", name, " does not exist"));
     }
-    const uint64_t seq = stats.next_interaction_seq() + 1;
-    stats.set_next_interaction_seq(seq);
-    interaction.set_name(absl::StrFormat("%s/interactions/%016x", CustomerName(id), seq));
-    if (!interaction.has_occur_time()) *interaction.mutable_occur_time() = ToTimestamp(now);
-    *interaction.mutable_create_time() = ToTimestamp(now);
-    RecordContact(interaction, now, stats);
+    // Past the last `continue`: the interactions can be numbered in place.
     const v1::ChangeEvent appended = NewChange(v1::CHANGE_KIND_INTERACTION_APPENDED, now);
-    batch.PutInteraction(tenant, id, ToMicros(interaction.occur_time()), seq, interaction,
-                         &appended);
+    for (v1::Interaction& interaction : interactions) {
+      const uint64_t seq = stats.next_interaction_seq() + 1;
+      stats.set_next_interaction_seq(seq);
+      interaction.set_name(absl::StrFormat("%s/interactions/%016x", CustomerName(id), seq));
+      if (!interaction.has_occur_time()) *interaction.mutable_occur_time() = ToTimestamp(now);
+      *interaction.mutable_create_time() = ToTimestamp(now);
+      RecordContact(interaction, now, stats);
+      batch.PutInteraction(tenant, id, ToMicros(interaction.occur_time()), seq, interaction,
+                           &appended);
+    }
     batch.PutStats(tenant, id, stats);
-    *response.mutable_interaction() = std::move(interaction);
-    response.set_customer_created(create);
-    if (!request.request_id().empty()) {
-      StoreResponse(tenant, "AppendInteraction", request.request_id(), fingerprint, now, response,
+    fill_response(interactions, create);
+    if (!request.request_id.empty()) {
+      StoreResponse(tenant, request.method, request.request_id, request.fingerprint, now, response,
                     batch);
     }
     return store_.Commit(batch);
@@ -2299,8 +2366,9 @@ absl::Status ContextCore::ExportCustomer(const Tenant& tenant,
       }
       case ExportCursor::kHandoffs: {
         // A customer has few handoffs; they go in one step.
-        ASSIGN_OR_RETURN(const std::vector<std::string> ids, store_.CustomerHandoffIds(tenant, id));
-        for (const std::string& handoff_id : ids) {
+        ASSIGN_OR_RETURN(const std::vector<std::string> handoff_ids,
+                         store_.CustomerHandoffIds(tenant, id));
+        for (const std::string& handoff_id : handoff_ids) {
           ASSIGN_OR_RETURN(std::optional<v1::Handoff> handoff,
                            store_.GetHandoff(tenant, handoff_id));
           if (handoff) *out.emplace_back().mutable_handoff() = *std::move(handoff);

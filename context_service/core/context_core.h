@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -89,6 +90,12 @@ class ContextCore {
                                v1::ResolveCustomerResponse& response);
   absl::Status AppendInteraction(const Tenant& tenant, const v1::AppendInteractionRequest& request,
                                  v1::AppendInteractionResponse& response);
+  // Up to kMaxBatchAppend interactions of one customer in one batch: all
+  // or none, numbered in request order, one change event each.
+  absl::Status BatchAppendInteractions(const Tenant& tenant,
+                                       const v1::BatchAppendInteractionsRequest& request,
+                                       v1::BatchAppendInteractionsResponse& response);
+  static constexpr int kMaxBatchAppend = 100;
   absl::Status ListInteractions(const Tenant& tenant, const v1::ListInteractionsRequest& request,
                                 v1::ListInteractionsResponse& response);
   absl::Status GetConsent(const Tenant& tenant, const v1::GetConsentRequest& request,
@@ -211,6 +218,26 @@ class ContextCore {
   void StoreResponse(const Tenant& tenant, const std::string& method, const std::string& request_id,
                      const std::string& fingerprint, absl::Time now,
                      const google::protobuf::Message& response, ContextStore::Batch& batch) const;
+
+  // An append of validated interactions (AppendInteraction,
+  // BatchAppendInteractions).
+  struct AppendRequest {
+    const cxp::type::v1::CustomerRef& customer;
+    bool create_customer_if_missing = false;
+    std::string field_prefix;  // "interaction" or "interactions", for errors
+    std::string method;        // for idempotency records
+    std::string request_id;
+    std::string fingerprint;
+  };
+  // Resolves the customer, checks journeys, numbers and commits the
+  // interactions in one batch, then calls `fill_response` with the stored
+  // interactions and whether the customer was created (before the response
+  // is kept for request_id). A replayed request_id fills `response` from
+  // the first answer instead.
+  absl::Status Append(const Tenant& tenant, const AppendRequest& request, absl::Time now,
+                      std::vector<v1::Interaction>& interactions,
+                      google::protobuf::Message& response,
+                      absl::FunctionRef<void(std::vector<v1::Interaction>&, bool)> fill_response);
 
   // A merge, validated; from MergeCustomers or an automatic merge.
   struct MergeRequest {

@@ -992,6 +992,53 @@ TEST_F(ContextServiceTest, AppendInteractionByNameAndByIdentity) {
                absl::StatusCode::kInvalidArgument, "customer");
 }
 
+// A chat transcript imported in one call: all stored in order or none, and
+// only the caller's tenant sees it.
+TEST_F(ContextServiceTest, BatchAppendInteractionsStoresATranscriptAtOnce) {
+  Create(kAcme, NewCustomer("batch-1", {Phone("010-5100-0301")}));
+  const absl::Time start = NowSeconds() - absl::Minutes(30);
+  v1::BatchAppendInteractionsRequest request;
+  *request.mutable_customer() = ByIdentity(Phone("01051000301"));
+  for (int i = 0; i < 5; ++i) {
+    *request.add_interactions() = MakeInteraction(
+        type::CHANNEL_CHAT,
+        i % 2 ? Interaction::DIRECTION_OUTBOUND : Interaction::DIRECTION_INBOUND,
+        start + absl::Minutes(i), i % 2 ? "agents/a7" : "");
+  }
+  ASSERT_OK_AND_ASSIGN(stored, CALL(client(), BatchAppendInteractions, kAcme, request));
+  ASSERT_EQ(stored.interactions_size(), 5);
+  EXPECT_FALSE(stored.customer_created());
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(stored.interactions(i).name(),
+                ::testing::StartsWith("customers/batch-1/interactions/"));
+    if (i > 0) {
+      EXPECT_GT(stored.interactions(i).name(), stored.interactions(i - 1).name());
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(timeline, ListAllInteractions(kAcme, Name("batch-1")));
+  ASSERT_THAT(timeline, SizeIs(5));
+  EXPECT_EQ(timeline.front().name(), stored.interactions(4).name());  // newest first
+  EXPECT_EQ(timeline.front().agent(), "");
+  EXPECT_EQ(timeline[1].agent(), "agents/a7");
+
+  // One bad interaction refuses the whole batch, naming it.
+  v1::BatchAppendInteractionsRequest bad = request;
+  bad.mutable_interactions(3)->set_type("");
+  EXPECT_ERROR(CALL(client(), BatchAppendInteractions, kAcme, bad),
+               absl::StatusCode::kInvalidArgument, "interactions[3].type");
+  v1::BatchAppendInteractionsRequest empty;
+  *empty.mutable_customer() = ByName(Name("batch-1"));
+  EXPECT_ERROR(CALL(client(), BatchAppendInteractions, kAcme, empty),
+               absl::StatusCode::kInvalidArgument, "interactions");
+  // Another tenant's caller cannot write to this customer.
+  v1::BatchAppendInteractionsRequest foreign = request;
+  *foreign.mutable_customer() = ByName(Name("batch-1"));
+  EXPECT_EQ(CALL(client(), BatchAppendInteractions, kGlobex, foreign).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(after, ListAllInteractions(kAcme, Name("batch-1")));
+  EXPECT_THAT(after, SizeIs(5));
+}
+
 TEST_F(ContextServiceTest, AppendInteractionRequestIdRetryIsStoredOnce) {
   Create(kAcme, NewCustomer("app-retry"));
   const v1::AppendInteractionRequest request =

@@ -10,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -814,6 +815,121 @@ std::vector<int> Kinds(const std::vector<v1::ChangeEvent>& events) {
   std::vector<int> kinds;
   for (const v1::ChangeEvent& event : events) kinds.push_back(event.kind());
   return kinds;
+}
+
+// A batch of `count` chat messages for customers/<id>, a minute apart
+// from `first`.
+v1::BatchAppendInteractionsRequest ChatTranscript(const std::string& id, int count,
+                                                  absl::Time first) {
+  v1::BatchAppendInteractionsRequest request;
+  request.mutable_customer()->set_customer("customers/" + id);
+  for (int i = 0; i < count; ++i) {
+    v1::Interaction& message = *request.add_interactions();
+    message.set_channel(cxp::type::v1::CHANNEL_CHAT);
+    message.set_direction(i % 2 ? v1::Interaction::DIRECTION_OUTBOUND
+                                : v1::Interaction::DIRECTION_INBOUND);
+    message.set_type("message");
+    message.set_summary(absl::StrCat("line ", i));
+    *message.mutable_occur_time() =
+        TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(first + absl::Minutes(i)));
+  }
+  return request;
+}
+
+TEST_F(ContextCoreTest, BatchAppendIsAllOrNothingNumberedInOrderWithAnEventEach) {
+  ChangeFeed feed(*store_);
+  Create("c1");
+  v1::StartJourneyResponse started;
+  ASSERT_TRUE(core_->StartJourney(kTenant, NewJourney("c1", "j1"), started).ok());
+  ASSERT_TRUE(Append("customers/c1", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Hours(2)).ok());
+  // As the gRPC edge does before it acknowledges a write; then watch from now.
+  absl::Notification durable;
+  core_->AfterDurable([&](absl::Status) { durable.Notify(); });
+  ASSERT_TRUE(durable.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  absl::StatusOr<ChangeFeed::Watch> watch = feed.Open(kTenant, {});
+  ASSERT_TRUE(watch.ok()) << watch.status();
+
+  v1::BatchAppendInteractionsRequest request = ChatTranscript("c1", 3, now_ - absl::Hours(1));
+  request.mutable_interactions(1)->set_journey("customers/c1/journeys/j1");
+  request.set_request_id("5f0c6c1e-2b4a-4d7e-9a53-2f1a0b7c9d11");
+  v1::BatchAppendInteractionsResponse response;
+  ASSERT_TRUE(core_->BatchAppendInteractions(kTenant, request, response).ok());
+  ASSERT_EQ(response.interactions_size(), 3);
+  EXPECT_FALSE(response.customer_created());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(response.interactions(i).name(),
+              absl::StrFormat("customers/c1/interactions/%016x", i + 2));
+    EXPECT_EQ(response.interactions(i).summary(), absl::StrCat("line ", i));
+  }
+  EXPECT_EQ(response.interactions(1).journey(), "customers/c1/journeys/j1");
+
+  // One event per interaction, in order.
+  std::vector<v1::ChangeEvent> events = Drain(feed, *watch, 3);
+  ASSERT_EQ(events.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[i].kind(), v1::CHANGE_KIND_INTERACTION_APPENDED);
+    EXPECT_EQ(events[i].interaction().name(), response.interactions(i).name());
+    if (i > 0) {
+      EXPECT_GT(events[i].sequence(), events[i - 1].sequence());
+    }
+  }
+
+  // A retry replays the first answer and appends nothing.
+  v1::BatchAppendInteractionsResponse retried;
+  ASSERT_TRUE(core_->BatchAppendInteractions(kTenant, request, retried).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(retried, response));
+  EXPECT_TRUE(Drain(feed, *watch, 1, nullptr, absl::Milliseconds(200)).empty());
+
+  // Bad input anywhere in a batch changes nothing and names the interaction.
+  auto expect_refused = [&](const v1::BatchAppendInteractionsRequest& bad, absl::StatusCode code,
+                            const std::string& field) {
+    v1::BatchAppendInteractionsResponse ignored;
+    absl::Status status = core_->BatchAppendInteractions(kTenant, bad, ignored);
+    EXPECT_EQ(status.code(), code) << status;
+    EXPECT_THAT(std::string(status.message()), HasSubstr(field));
+  };
+  v1::BatchAppendInteractionsRequest unknown_journey = ChatTranscript("c1", 3, now_);
+  unknown_journey.mutable_interactions(2)->set_journey("customers/c1/journeys/j9");
+  expect_refused(unknown_journey, absl::StatusCode::kNotFound, "interactions[2].journey");
+  v1::BatchAppendInteractionsRequest no_channel = ChatTranscript("c1", 3, now_);
+  no_channel.mutable_interactions(1)->clear_channel();
+  expect_refused(no_channel, absl::StatusCode::kInvalidArgument, "interactions[1].channel");
+  v1::BatchAppendInteractionsRequest other_customer = ChatTranscript("c1", 2, now_);
+  other_customer.mutable_interactions(0)->set_journey("customers/c2/journeys/k1");
+  expect_refused(other_customer, absl::StatusCode::kInvalidArgument, "interactions[0].journey");
+  expect_refused(ChatTranscript("c1", 0, now_), absl::StatusCode::kInvalidArgument,
+                 "interactions");
+  expect_refused(ChatTranscript("c1", ContextCore::kMaxBatchAppend + 1, now_),
+                 absl::StatusCode::kInvalidArgument, "at most 100");
+  expect_refused(ChatTranscript("c404", 2, now_), absl::StatusCode::kNotFound, "c404");
+  EXPECT_TRUE(Drain(feed, *watch, 1, nullptr, absl::Milliseconds(200)).empty());
+
+  v1::ListInteractionsRequest list;
+  list.set_parent("customers/c1");
+  v1::ListInteractionsResponse listed;
+  ASSERT_TRUE(core_->ListInteractions(kTenant, list, listed).ok());
+  ASSERT_EQ(listed.interactions_size(), 4);
+  EXPECT_EQ(listed.interactions(0).name(), response.interactions(2).name());  // newest first
+  cxp::type::v1::CustomerRef ref;
+  ref.set_customer("customers/c1");
+  v1::CustomerContext context = Context(ref);
+  EXPECT_EQ(context.recent_interactions_size(), 4);
+  EXPECT_EQ(context.recent_interactions(0).name(), response.interactions(2).name());
+
+  // By an identity nobody has yet: one new customer holds the whole batch.
+  v1::BatchAppendInteractionsRequest by_phone = ChatTranscript("unused", 2, now_);
+  *by_phone.mutable_customer()->mutable_identity() = Phone("010-5555-0101");
+  by_phone.set_create_customer_if_missing(true);
+  v1::BatchAppendInteractionsResponse created;
+  ASSERT_TRUE(core_->BatchAppendInteractions(kTenant, by_phone, created).ok());
+  EXPECT_TRUE(created.customer_created());
+  ASSERT_EQ(created.interactions_size(), 2);
+  const std::string customer = created.interactions(0).name().substr(
+      0, created.interactions(0).name().find("/interactions/"));
+  EXPECT_THAT(created.interactions(1).name(), ::testing::StartsWith(customer + "/"));
+  cxp::type::v1::CustomerRef phone_ref;
+  *phone_ref.mutable_identity() = Phone("+821055550101");
+  EXPECT_EQ(Context(phone_ref).recent_interactions_size(), 2);
 }
 
 TEST_F(ContextCoreTest, EveryWriteRecordsItsChangeEventInCommitOrder) {
