@@ -1,5 +1,6 @@
 #include "context_service/watch_changes_reactor.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -12,6 +13,32 @@ grpc::Status ShuttingDown() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                       "server is shutting down; reconnect and resume with after_sequence set to "
                       "the last sequence you processed");
+}
+
+// The responses carrying `events`: one each, or batches of up to
+// `max_batch` events and about kMaxBatchBytes.
+std::vector<v1::WatchChangesResponse> Frame(std::vector<v1::ChangeEvent> events,
+                                            size_t max_batch) {
+  std::vector<v1::WatchChangesResponse> page;
+  if (max_batch <= 1) {
+    page.resize(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      *page[i].mutable_change_event() = std::move(events[i]);
+    }
+    return page;
+  }
+  size_t batch_bytes = 0;
+  for (v1::ChangeEvent& event : events) {
+    const size_t bytes = event.ByteSizeLong();
+    if (page.empty() || static_cast<size_t>(page.back().change_events_size()) >= max_batch ||
+        (batch_bytes > 0 && batch_bytes + bytes > WatchChangesReactor::kMaxBatchBytes)) {
+      page.emplace_back();
+      batch_bytes = 0;
+    }
+    batch_bytes += bytes;
+    *page.back().add_change_events() = std::move(event);
+  }
+  return page;
 }
 
 }  // namespace
@@ -40,7 +67,9 @@ void WatchChangesReactor::ReadPage() {
         status = opened.status();
       }
     }
-    if (status.ok()) status = feed_.Next(*watch_, kBatchEvents, kScanRows, events);
+    if (status.ok()) {
+      status = feed_.Next(*watch_, std::max(kBatchEvents, watch_->max_batch), kScanRows, events);
+    }
   }
   {
     absl::MutexLock lock(&mu_);
@@ -50,11 +79,7 @@ void WatchChangesReactor::ReadPage() {
       reading_ = false;
       FinishLocked(ToGrpcStatus(status));
     } else if (!events.empty()) {
-      std::vector<v1::WatchChangesResponse> page(events.size());
-      for (size_t i = 0; i < events.size(); ++i) {
-        *page[i].mutable_change_event() = std::move(events[i]);
-      }
-      DeliverLocked(std::move(page), /*last=*/false);
+      DeliverLocked(Frame(std::move(events), watch_->max_batch), /*last=*/false);
     } else {
       // Caught up. The waiter gets its own reference; the sequencer never
       // calls it from AwaitAbove, so holding mu_ here is safe.

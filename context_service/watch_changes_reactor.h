@@ -1,5 +1,6 @@
 // WatchChangesReactor — one WatchChanges stream: reads the watcher's next
-// events from the ChangeFeed on the handler pool and writes them through
+// events from the ChangeFeed on the handler pool, frames them one per
+// response or in batches (max_batch_size), and writes them through
 // server::PagedWriteReactor (one batch of kBatchEvents held at most, the
 // next read only after the client took the last, so a slow consumer costs
 // bounded memory and never holds writers back); when caught up it waits on
@@ -30,6 +31,9 @@ class WatchChangesReactor final : public server::PagedWriteReactor<v1::WatchChan
  public:
   static constexpr size_t kBatchEvents = 256;
   static constexpr size_t kScanRows = 4096;
+  // A batched response (max_batch_size > 1) stops taking events at about
+  // this size, well below the default 4 MiB message limit.
+  static constexpr size_t kMaxBatchBytes = 1 << 20;
 
   // Starts the stream (authentication, then the first read on the pool).
   WatchChangesReactor(const ChangeFeed& feed, server::HandlerPool& pool,

@@ -2,13 +2,18 @@
 # The change stream's benchmark (docs/performance.md, "Change stream"):
 # one WatchChanges watcher while appends run.
 #
-#   1. live: a watcher from now while cxp_loadgen appends at --concurrency
-#      for --duration, --batch interactions per BatchAppendInteractions call
-#      (1: single AppendInteraction calls); reports events/s, the slowest
-#      whole second, and the lag of every event (arrival minus commit time).
-#   2. replay: with the appends running again, a second watcher replays the
-#      whole log from sequence 0 until it has caught up with the live
-#      writes; reports events/s.
+#   1. live: a watcher from now while cxp_loadgen appends for --duration,
+#      --batch interactions per BatchAppendInteractions call (1: single
+#      AppendInteraction calls), calls started at --append-rate events/s
+#      divided by the batch (open loop, at most --concurrency outstanding;
+#      --append-rate 0: as fast as --concurrency closed-loop callers go);
+#      reports events/s, the slowest whole second, and the lag of every
+#      event (arrival minus commit time). The watcher asks for up to
+#      --watch-batch events per response (WatchChangesRequest.max_batch_size;
+#      1: one event per message).
+#   2. replay: with the appends running again (stopped once it is done), a
+#      second watcher replays the whole log from sequence 0 until it has
+#      caught up with the live writes (at most 120 s); reports events/s.
 # Target (issue: context_service part 2): at least 20 000 events/s to one
 # watcher while appends run, never more than 1 s behind — judged on the
 # live phase: every whole second delivers 20 000 events and no event
@@ -16,7 +21,9 @@
 #
 # Usage:
 #   scripts/bench_change_stream.sh [--build-dir DIR] [--data-dir DIR]
-#       [--concurrency 64] [--duration 15] [--batch 10] [-- SERVER_FLAGS...]
+#       [--concurrency 64] [--duration 15] [--batch 10] [--append-rate 22000]
+#       [--watch-batch 256]
+#       [-- SERVER_FLAGS...]
 #
 # --data-dir is a loaded dataset (default the settled copy that
 # scripts/bench_context.sh keeps, /tmp/cxp-bench-context-data/settled); it
@@ -29,6 +36,8 @@ data_dir=/tmp/cxp-bench-context-data/settled
 concurrency=64
 duration=15
 batch=10
+append_rate=22000
+watch_batch=256
 server_flags=(--block_cache_mb=1024 --context_cache_mb=1024)
 
 die() { echo "bench_change_stream: $*" >&2; exit 2; }
@@ -39,6 +48,8 @@ while [[ $# -gt 0 ]]; do
     --concurrency) concurrency="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --batch) batch="$2"; shift 2 ;;
+    --append-rate) append_rate="$2"; shift 2 ;;
+    --watch-batch) watch_batch="$2"; shift 2 ;;
     --help|-h) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --) shift; server_flags=("$@"); break ;;
     *) die "unknown argument $1 (see --help)" ;;
@@ -70,9 +81,13 @@ if [[ "$batch" == 1 ]]; then
 else
   load_args=(--scenario batch_append_interactions --scenario_param "batch=$batch")
 fi
+if [[ "$append_rate" != 0 ]]; then
+  load_args+=(--rate "$(python3 -c "print($append_rate / $batch)")")
+fi
 
-echo "== live: watcher from now, appends ($batch per call) at concurrency $concurrency for ${duration}s"
+echo "== live: watcher from now, appends ($batch per call, ${append_rate} interactions/s, 0 = closed loop) at concurrency $concurrency for ${duration}s"
 "$watcher" --target "$target" --duration "$((duration + 1))s" --json "$work/live.json" \
+  --max_batch_size "$watch_batch" \
   >"$work/live.txt" &
 watch_pid=$!
 sleep 0.5
@@ -84,10 +99,11 @@ grep -m1 'Requests/sec' "$work/load1.txt" | sed "s/^ */  append calls ($batch in
 
 echo "== replay: watcher from sequence 0 while appends run again"
 "$loadgen" --target "$target" "${load_args[@]}" --concurrency "$concurrency" \
-  --duration "$((duration * 3))s" --warmup 0s >"$work/load2.txt" &
+  --duration 150s --warmup 0s >"$work/load2.txt" &
 load_pid=$!
 sleep 1
 "$watcher" --target "$target" --after_sequence 0 --until_caught_up --duration 120s \
+  --max_batch_size "$watch_batch" \
   --json "$work/replay.json" >"$work/replay.txt"
 cat "$work/replay.txt"
 kill "$load_pid" 2>/dev/null || true

@@ -25,6 +25,8 @@ using SteadyClock = std::chrono::steady_clock;
 // How long calls still outstanding when the window closes may take to finish
 // before they are cancelled (they are not counted either way).
 constexpr auto kDrainGrace = std::chrono::milliseconds(250);
+// With --rate: how far the schedule may fall behind before it restarts.
+constexpr auto kMaxRateLag = std::chrono::milliseconds(50);
 
 struct Slot {
   grpc::GenericStub* stub = nullptr;
@@ -59,6 +61,7 @@ class Runner {
   SteadyClock::time_point measure_start_;
   SteadyClock::time_point end_;
   SteadyClock::time_point cancel_at_;
+  int threads_ = 1;
 };
 
 void Runner::StartCall(Driver& driver, Slot& slot) {
@@ -76,18 +79,60 @@ void Runner::StartCall(Driver& driver, Slot& slot) {
 }
 
 void Runner::DriverLoop(Driver& driver) {
-  for (Slot* slot : driver.slots) StartCall(driver, *slot);
+  // With a rate, this driver starts a call every `interval` at most; a slot
+  // free before its turn waits in `idle`. After a stall the schedule does
+  // not catch up in a burst: it restarts from now.
+  const auto interval =
+      options_.rate > 0
+          ? std::chrono::nanoseconds(static_cast<int64_t>(
+                1e9 * static_cast<double>(threads_) / options_.rate))
+          : std::chrono::nanoseconds(0);
+  auto next_start = SteadyClock::now();
+  std::vector<Slot*> idle;
+  auto start_or_park = [&](Slot& slot) {
+    const auto now = SteadyClock::now();
+    if (interval.count() == 0) {
+      StartCall(driver, slot);
+    } else if (now >= next_start) {
+      next_start = std::max(next_start + interval, now - kMaxRateLag);
+      StartCall(driver, slot);
+    } else {
+      idle.push_back(&slot);
+    }
+  };
+  for (Slot* slot : driver.slots) start_or_park(*slot);
   size_t active = driver.slots.size();
   bool cancelled = false;
-  const auto cancel_at_wall =
-      std::chrono::system_clock::now() + (cancel_at_ - SteadyClock::now());
+  // AsyncNext takes wall-clock deadlines; the schedule is on the steady clock.
+  const auto wall_now = std::chrono::system_clock::now();
+  const auto steady_now = SteadyClock::now();
+  auto to_wall = [&](SteadyClock::time_point t) {
+    return wall_now + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                          t - steady_now);
+  };
+  const auto cancel_at_wall = to_wall(cancel_at_);
   LoadResult& result = driver.result;
   while (active > 0) {
     void* tag = nullptr;
     bool ok = false;
+    std::chrono::system_clock::time_point wake = cancel_at_wall;
+    if (!idle.empty()) wake = std::min(wake, to_wall(next_start));
     const auto next = cancelled ? driver.cq.AsyncNext(&tag, &ok, gpr_inf_future(GPR_CLOCK_REALTIME))
-                                : driver.cq.AsyncNext(&tag, &ok, cancel_at_wall);
+                                : driver.cq.AsyncNext(&tag, &ok, wake);
     if (next == grpc::CompletionQueue::SHUTDOWN) break;
+    if (!idle.empty()) {
+      // Parked slots whose turn came; at the window's end they just stop.
+      const auto now = SteadyClock::now();
+      if (now >= end_) {
+        active -= idle.size();
+        idle.clear();
+      }
+      while (!idle.empty() && now >= next_start) {
+        Slot* slot = idle.back();
+        idle.pop_back();
+        start_or_park(*slot);
+      }
+    }
     if (next == grpc::CompletionQueue::GOT_EVENT) {
       Slot& slot = *static_cast<Slot*>(tag);
       const auto now = SteadyClock::now();
@@ -103,14 +148,16 @@ void Runner::DriverLoop(Driver& driver) {
         }
       }
       if (now < end_) {
-        StartCall(driver, slot);
+        start_or_park(slot);
         continue;
       }
       --active;
     }
     if (!cancelled && SteadyClock::now() >= cancel_at_) {
       // Past the grace period: cancel what is left (completed calls ignore it).
-      for (Slot* slot : driver.slots) slot->context->TryCancel();
+      for (Slot* slot : driver.slots) {
+        if (slot->context) slot->context->TryCancel();
+      }
       cancelled = true;
     }
   }
@@ -151,6 +198,8 @@ absl::StatusOr<LoadResult> Runner::Run() {
   }
 
   const int threads = std::min(options_.threads, options_.concurrency);
+  threads_ = threads;
+  if (options_.rate < 0) return absl::InvalidArgumentError("rate must be >= 0");
   std::vector<std::unique_ptr<Driver>> drivers;
   for (int t = 0; t < threads; ++t) {
     drivers.push_back(std::make_unique<Driver>());

@@ -1,7 +1,8 @@
 // cxp::bench::RunLoad — a closed-loop unary-call load generator.
 //
 // `concurrency` calls are kept outstanding at all times: each slot sends its
-// next call as soon as the previous one completes. Calls go through
+// next call as soon as the previous one completes. With a `rate`, calls
+// start at that rate instead (open loop), at most `concurrency` at once. Calls go through
 // grpc::GenericStub (raw bytes, no per-call proto work) on the async
 // CompletionQueue API; `threads` driver threads each own one CQ and a share of
 // the slots, and the slots are spread over `connections` channels, each with
@@ -37,7 +38,8 @@ namespace cxp::bench {
 struct LoadOptions {
   std::string target;             // host:port (any gRPC target URI)
   std::string method;             // "/pkg.Service/Method"
-  int concurrency = 64;           // outstanding calls
+  int concurrency = 64;           // outstanding calls (at most, with a rate)
+  double rate = 0;                // calls started per second; 0 = closed loop
   int connections = 4;            // channels / TCP connections
   int threads = 2;                // driver threads, one CQ each
   absl::Duration duration = absl::Seconds(10);

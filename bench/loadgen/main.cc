@@ -37,7 +37,11 @@ ABSL_FLAG(std::string, method, "",
 ABSL_FLAG(std::string, request_json, "", "Request message for --method, as proto JSON.");
 ABSL_FLAG(std::string, request_file, "",
           "File holding the request message for --method, as proto JSON.");
-ABSL_FLAG(int, concurrency, 64, "Calls kept outstanding at all times (closed loop).");
+ABSL_FLAG(int, concurrency, 64,
+          "Calls kept outstanding at all times (closed loop), or at most with --rate.");
+ABSL_FLAG(double, rate, 0,
+          "Calls started per second (open loop, at most --concurrency outstanding); 0 = as "
+          "fast as the closed loop goes.");
 ABSL_FLAG(int, connections, 4, "Channels, each its own TCP connection.");
 ABSL_FLAG(int, threads, 2, "Driver threads, each polling its own completion queue.");
 ABSL_FLAG(absl::Duration, duration, absl::Seconds(10), "Length of the measured window.");
@@ -85,6 +89,7 @@ int Main() {
   LoadOptions options;
   options.target = absl::GetFlag(FLAGS_target);
   options.concurrency = absl::GetFlag(FLAGS_concurrency);
+  options.rate = absl::GetFlag(FLAGS_rate);
   options.connections = absl::GetFlag(FLAGS_connections);
   options.threads = std::min(absl::GetFlag(FLAGS_threads), options.concurrency);
   options.duration = absl::GetFlag(FLAGS_duration);
@@ -157,7 +162,9 @@ int Main() {
   const std::string json_path = absl::GetFlag(FLAGS_json);
   std::ostream& text_out = json_path == "-" ? std::cerr : std::cout;
   std::cerr << "cxp_loadgen: " << options.method << " on " << options.target << ", "
-            << options.concurrency << " outstanding calls, warm-up "
+            << options.concurrency << " outstanding calls"
+            << (options.rate > 0 ? absl::StrCat(" at most, ", options.rate, " calls/s") : "")
+            << ", warm-up "
             << absl::FormatDuration(options.warmup) << ", measuring "
             << absl::FormatDuration(options.duration) << "\n";
   auto result = RunLoad(options, *requests);

@@ -31,6 +31,11 @@ absl::StatusOr<ChangeFeed::Watch> ChangeFeed::Open(const std::string& tenant,
     RETURN_IF_ERROR(validation::ValidateCustomerId(id, "customer"));
     watch.customer = request.customer();
   }
+  if (request.max_batch_size() < 0 || request.max_batch_size() > kMaxBatchSize) {
+    return InvalidArgument("max_batch_size", absl::StrCat("must be 0 to ", kMaxBatchSize, ", got ",
+                                                          request.max_batch_size()));
+  }
+  watch.max_batch = static_cast<size_t>(std::max(1, request.max_batch_size()));
   if (request.has_after_sequence()) {
     if (request.after_sequence() < 0) {
       return InvalidArgument("after_sequence", "must not be negative");

@@ -39,7 +39,9 @@ class ChangeFeed {
     int64_t cursor = 0;    // last sequence delivered or skipped
     std::set<int> kinds;   // empty: all
     std::string customer;  // "customers/{id}", empty: all
+    size_t max_batch = 1;  // events per response (max_batch_size, at least 1)
   };
+  static constexpr int kMaxBatchSize = 1000;
 
   // Validates the request and places the cursor: after `after_sequence`
   // when given, else at the watermark (changes committed from now on).

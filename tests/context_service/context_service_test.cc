@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -119,6 +120,12 @@ class Client {
       v1::WatchChangesResponse response;
       if (!reader->Read(&response)) return std::nullopt;
       return response.change_event();
+    }
+    // The next response (a batch with max_batch_size), or nullopt.
+    std::optional<v1::WatchChangesResponse> NextResponse() {
+      v1::WatchChangesResponse response;
+      if (!reader->Read(&response)) return std::nullopt;
+      return response;
     }
     absl::Status Finish() { return ToAbsl(reader->Finish()); }
     // Cancels and waits for the stream's end.
@@ -1679,6 +1686,73 @@ TEST_F(ContextServiceTest, AStalledWatcherHoldsBackNoWriter) {
     ASSERT_EQ(event->interaction().summary(), absl::StrCat(i));
   }
   stalled.Close();
+}
+
+// A consumer that asks for batches gets the same events in the same order,
+// many per message while a backlog lasts, and a live event on its own.
+TEST_F(ContextServiceTest, WatchChangesDeliversBatchesInOrder) {
+  Create(kAcme, NewCustomer("watch-4"));
+  v1::WatchChangesRequest request;
+  request.set_customer(Name("watch-4"));
+  request.add_kinds(v1::CHANGE_KIND_INTERACTION_APPENDED);
+  Client::Watch first = client().WatchChanges(kAcme, request);
+  const absl::Time now = NowSeconds();
+  constexpr int kCalls = 6;
+  for (int call = 0; call < kCalls; ++call) {
+    v1::BatchAppendInteractionsRequest batch;
+    *batch.mutable_customer() = ByName(Name("watch-4"));
+    for (int i = 0; i < 50; ++i) {
+      Interaction interaction = MakeInteraction(type::CHANNEL_WEB, Interaction::DIRECTION_INBOUND,
+                                                now - absl::Minutes(300 - call * 50 - i));
+      interaction.set_summary(absl::StrCat(call * 50 + i));
+      *batch.add_interactions() = interaction;
+    }
+    ASSERT_OK_AND_ASSIGN(stored, CALL(client(), BatchAppendInteractions, kAcme, batch));
+    ASSERT_EQ(stored.interactions_size(), 50);
+  }
+  const std::optional<v1::ChangeEvent> before = first.Next();  // to resume after it
+  ASSERT_TRUE(before.has_value()) << first.Finish();
+  first.Close();
+
+  request.set_after_sequence(before->sequence());
+  request.set_max_batch_size(64);
+  Client::Watch batched = client().WatchChanges(kAcme, request);
+  std::vector<int> summaries;
+  int responses = 0;
+  int64_t last = before->sequence();
+  while (summaries.size() < kCalls * 50 - 1) {
+    std::optional<v1::WatchChangesResponse> response = batched.NextResponse();
+    ASSERT_TRUE(response.has_value()) << batched.Finish();
+    EXPECT_FALSE(response->has_change_event());
+    ASSERT_GE(response->change_events_size(), 1);
+    EXPECT_LE(response->change_events_size(), 64);
+    ++responses;
+    for (const v1::ChangeEvent& event : response->change_events()) {
+      EXPECT_GT(event.sequence(), last);
+      last = event.sequence();
+      summaries.push_back(std::stoi(event.interaction().summary()));
+    }
+  }
+  std::vector<int> expected(kCalls * 50 - 1);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(summaries, expected);
+  EXPECT_LE(responses, 10);  // 299 events of a backlog: full batches
+  // Live: a single change comes at once, as a batch of one.
+  Interaction live = MakeInteraction(type::CHANNEL_WEB, Interaction::DIRECTION_INBOUND, now);
+  live.set_summary("live");
+  Append(kAcme, AppendTo(ByName(Name("watch-4")), live));
+  std::optional<v1::WatchChangesResponse> alone = batched.NextResponse();
+  ASSERT_TRUE(alone.has_value()) << batched.Finish();
+  ASSERT_EQ(alone->change_events_size(), 1);
+  EXPECT_EQ(alone->change_events(0).interaction().summary(), "live");
+  batched.Close();
+
+  request.set_max_batch_size(1001);
+  Client::Watch too_big = client().WatchChanges(kAcme, request);
+  EXPECT_FALSE(too_big.Next().has_value());
+  const absl::Status refused = too_big.Finish();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument) << refused;
+  EXPECT_THAT(std::string(refused.message()), HasSubstr("max_batch_size"));
 }
 
 TEST_F(ContextServiceTest, WatchChangesIsolatesTenantsAndRejectsBadRequests) {
