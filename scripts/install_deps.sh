@@ -17,6 +17,9 @@ PACKAGES=(
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev libcurl4-openssl-dev libssl-dev libphonenumber-dev
   libkainjow-mustache-dev
+  # IANA time-zone data: business hours, quiet hours and customer time zones
+  # (Abseil reads /usr/share/zoneinfo; a slim image may lack it)
+  tzdata
   # allocator linked into the service binaries (docs/performance.md: glibc
   # malloc was the largest single server cost)
   libjemalloc-dev

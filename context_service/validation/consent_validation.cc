@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "common/schedule/weekly_schedule.h"
 #include "common/status/status_macros.h"
 #include "context_service/validation/profile_validation.h"
 #include "context_service/validation/text_rules.h"
@@ -94,41 +95,11 @@ absl::Status ValidateChannelOrder(const google::protobuf::RepeatedField<int>& ch
 }
 
 absl::Status ValidateTimeOfDay(const cxp::type::v1::TimeOfDay& time, absl::string_view field) {
-  if (time.hours() < 0 || time.hours() > 23) {
-    return InvalidField(FieldPath(field, "hours"),
-                        absl::StrCat("must be 0 to 23 (got ", time.hours(), ")"));
-  }
-  if (time.minutes() < 0 || time.minutes() > 59) {
-    return InvalidField(FieldPath(field, "minutes"),
-                        absl::StrCat("must be 0 to 59 (got ", time.minutes(), ")"));
-  }
-  return absl::OkStatus();
+  return schedule::ValidateTimeOfDay(time, field);
 }
 
 absl::Status ValidateWeeklyTimeWindow(const WeeklyTimeWindow& window, absl::string_view field) {
-  const std::string days_field = FieldPath(field, "days");
-  if (window.days().empty()) return InvalidField(days_field, "must not be empty");
-  std::bitset<64> seen;
-  for (int i = 0; i < window.days_size(); ++i) {
-    const int day = window.days(i);
-    const std::string entry = IndexedPath(days_field, i);
-    if (day == cxp::type::v1::DAY_OF_WEEK_UNSPECIFIED) {
-      return InvalidField(entry, "must be a day, not DAY_OF_WEEK_UNSPECIFIED");
-    }
-    if (!cxp::type::v1::DayOfWeek_IsValid(day)) {
-      return InvalidField(entry, absl::StrCat("unknown DayOfWeek value ", day));
-    }
-    if (seen.test(static_cast<size_t>(day))) {
-      return InvalidField(entry,
-                          absl::StrCat(cxp::type::v1::DayOfWeek_Name(day), " is listed twice"));
-    }
-    seen.set(static_cast<size_t>(day));
-  }
-  if (!window.has_start_time()) return InvalidField(FieldPath(field, "start_time"), "must be set");
-  RETURN_IF_ERROR(ValidateTimeOfDay(window.start_time(), FieldPath(field, "start_time")));
-  if (!window.has_end_time()) return InvalidField(FieldPath(field, "end_time"), "must be set");
-  RETURN_IF_ERROR(ValidateTimeOfDay(window.end_time(), FieldPath(field, "end_time")));
-  return absl::OkStatus();
+  return schedule::ValidateWeeklyTimeWindow(window, field);
 }
 
 absl::Status ValidateQuietHours(const google::protobuf::RepeatedPtrField<WeeklyTimeWindow>& windows,

@@ -19,8 +19,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "cxp/type/v1/attribute_value.pb.h"
-#include "google/protobuf/map.h"
+#include "common/validation/attribute_rules.h"
+#include "common/validation/resource_id.h"
 
 namespace cxp::context::validation {
 
@@ -28,12 +28,16 @@ inline constexpr size_t kMaxDisplayNameChars = 256;
 inline constexpr size_t kMaxTierChars = 64;
 inline constexpr size_t kMaxLanguageCodeChars = 64;
 inline constexpr size_t kMaxTimeZoneChars = 64;
-inline constexpr size_t kMaxAttributeKeyChars = 64;
-// AttributeValue.string_value limit. The contract counts BYTES of UTF-8 here
-// (unlike most text fields, which count characters).
-inline constexpr size_t kMaxAttributeStringBytes = 4096;
 inline constexpr int kMaxCustomerAttributes = 200;
-inline constexpr size_t kMaxCustomerIdChars = 63;
+inline constexpr size_t kMaxCustomerIdChars = cxp::validation::kMaxResourceIdChars;
+
+// Custom-attribute rules live in common/validation/attribute_rules.h (shared
+// with routing_service); their contract is stated there.
+using cxp::validation::kMaxAttributeKeyChars;
+using cxp::validation::kMaxAttributeStringBytes;
+using cxp::validation::ValidateAttributeKey;
+using cxp::validation::ValidateAttributes;
+using cxp::validation::ValidateAttributeValue;
 
 // Customer.display_name: at most 256 characters, valid UTF-8, no control
 // characters. Empty is allowed.
@@ -65,29 +69,10 @@ absl::Status ValidateTimeZone(absl::string_view value, absl::string_view field);
 // Case is preserved (matched exactly). Empty is allowed.
 absl::Status ValidateTier(absl::string_view value, absl::string_view field);
 
-// An attribute key: 1 to 64 characters of [a-z][a-z0-9_]*. `field` is the
-// map's path: "customer.attributes: invalid key \"Plan\": ...".
-absl::Status ValidateAttributeKey(absl::string_view key, absl::string_view field);
-
-// One AttributeValue: exactly one oneof member set ("must have a value");
-// string_value valid UTF-8 of at most 4096 bytes (control characters other
-// than TAB/LF/CR rejected); number_value finite; timestamp_value a valid
-// Timestamp. `field` is the value's path ("customer.attributes.plan").
-absl::Status ValidateAttributeValue(const cxp::type::v1::AttributeValue& value,
-                                    absl::string_view field);
-
-// A custom-attribute map: at most `max_entries` entries
-// (kMaxCustomerAttributes for customers, 50 for interactions), every key per
-// ValidateAttributeKey, every value per ValidateAttributeValue with path
-// "<field>.<key>" (the update_mask / filter spelling). Keys are checked in
-// sorted order, so the reported error is deterministic.
-absl::Status ValidateAttributes(
-    const google::protobuf::Map<std::string, cxp::type::v1::AttributeValue>& attributes,
-    int max_entries, absl::string_view field);
-
 // Caller-chosen customer ID (CreateCustomerRequest.customer_id): 1 to 63
 // characters of [a-z0-9-], starting with a letter or digit. Empty is an
 // error here; callers that accept "generate one" test for empty first.
+// (cxp::validation::ValidateResourceId under its context_service name.)
 absl::Status ValidateCustomerId(absl::string_view id, absl::string_view field);
 
 }  // namespace cxp::context::validation

@@ -1,31 +1,14 @@
-// Test helper for the validation tests: asserts an INVALID_ARGUMENT status
-// with an exact message.
+// The shared validation-test helper (tests/common/validation/status_matchers.h)
+// under the name context_service's validation tests use.
 
 #ifndef CXP_TESTS_CONTEXT_SERVICE_VALIDATION_STATUS_MATCHERS_H_
 #define CXP_TESTS_CONTEXT_SERVICE_VALIDATION_STATUS_MATCHERS_H_
 
-#include <string>
-
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
-#include "gtest/gtest.h"
+#include "tests/common/validation/status_matchers.h"
 
 namespace cxp::context::validation::testing_util {
 
-inline ::testing::AssertionResult IsInvalid(const absl::Status& status, absl::string_view message) {
-  if (status.code() == absl::StatusCode::kInvalidArgument && status.message() == message) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << "got " << status.ToString() << "\nwant INVALID_ARGUMENT: " << std::string(message);
-}
-
-template <typename T>
-::testing::AssertionResult IsInvalid(const absl::StatusOr<T>& status_or,
-                                     absl::string_view message) {
-  return IsInvalid(status_or.status(), message);
-}
+using ::cxp::validation::testing_util::IsInvalid;
 
 }  // namespace cxp::context::validation::testing_util
 

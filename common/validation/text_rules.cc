@@ -1,4 +1,4 @@
-#include "context_service/validation/text_rules.h"
+#include "common/validation/text_rules.h"
 
 #include <cstdint>
 #include <string_view>
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/errors.h"
 
-namespace cxp::context::validation {
+namespace cxp::validation {
 namespace {
 
 // Decodes the code point starting at value[*pos] and advances *pos; false if
@@ -134,4 +134,4 @@ absl::Time ToAbslTime(const google::protobuf::Timestamp& ts) {
   return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
-}  // namespace cxp::context::validation
+}  // namespace cxp::validation

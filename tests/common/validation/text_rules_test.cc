@@ -1,12 +1,12 @@
-#include "context_service/validation/text_rules.h"
+#include "common/validation/text_rules.h"
 
 #include <string>
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/context_service/validation/status_matchers.h"
+#include "tests/common/validation/status_matchers.h"
 
-namespace cxp::context::validation {
+namespace cxp::validation {
 namespace {
 
 using testing_util::IsInvalid;
@@ -117,4 +117,4 @@ TEST(ValidateTimestampTest, RejectsOutOfRange) {
 }
 
 }  // namespace
-}  // namespace cxp::context::validation
+}  // namespace cxp::validation

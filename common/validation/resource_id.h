@@ -1,0 +1,29 @@
+// The rule for the final segment of a resource name that callers may choose
+// (AIP-122): CreateCustomerRequest.customer_id and journey IDs in
+// context_service, CreateAgentRequest.agent_id and queue_id in
+// routing_service ("1 to 63 characters of [a-z0-9-], starting with a letter
+// or digit").
+//
+// Returns OK or INVALID_ARGUMENT "<field>: <problem>" (text_rules.h); the ID
+// itself is never echoed. Pure function, thread-safe.
+
+#ifndef CXP_COMMON_VALIDATION_RESOURCE_ID_H_
+#define CXP_COMMON_VALIDATION_RESOURCE_ID_H_
+
+#include <cstddef>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace cxp::validation {
+
+inline constexpr size_t kMaxResourceIdChars = 63;
+
+// 1 to 63 characters of [a-z0-9-], the first not '-'. Empty is an error
+// here; callers that accept "generate one" test for empty first. Problem:
+// "must be 1 to 63 characters of [a-z0-9-], starting with a letter or digit".
+absl::Status ValidateResourceId(absl::string_view id, absl::string_view field);
+
+}  // namespace cxp::validation
+
+#endif  // CXP_COMMON_VALIDATION_RESOURCE_ID_H_
