@@ -30,6 +30,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/context_service/context_client.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::context {
@@ -67,146 +68,22 @@ std::string WriteKeysFile(const std::string& dir) {
   return path;
 }
 
-absl::Status ToAbsl(const grpc::Status& status) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-}
-
-// The generated client plus API-key metadata and a deadline per call.
-class Client {
- public:
-  explicit Client(const std::string& address)
-      : stub_(ContextService::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
-
-  template <typename Request, typename Response>
-  absl::StatusOr<Response> Call(grpc::Status (ContextService::Stub::*method)(grpc::ClientContext*,
-                                                                             const Request&,
-                                                                             Response*),
-                                const Request& request, const std::string& key) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
-    context.AddMetadata("authorization", "Bearer " + key);
-    Response response;
-    grpc::Status status = (stub_.get()->*method)(&context, request, &response);
-    if (!status.ok()) return ToAbsl(status);
-    return response;
-  }
-
-  // Every item of ExportCustomer, or the stream's error.
-  absl::StatusOr<std::vector<v1::ExportCustomerResponse>> Export(const std::string& key,
-                                                                 const std::string& name) {
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
-    context.AddMetadata("authorization", "Bearer " + key);
-    v1::ExportCustomerRequest request;
-    request.set_name(name);
-    auto reader = stub_->ExportCustomer(&context, request);
-    std::vector<v1::ExportCustomerResponse> items;
-    v1::ExportCustomerResponse item;
-    while (reader->Read(&item)) items.push_back(item);
-    grpc::Status status = reader->Finish();
-    if (!status.ok()) return ToAbsl(status);
-    return items;
-  }
-
-  // An open WatchChanges stream.
-  struct Watch {
-    std::unique_ptr<grpc::ClientContext> context = std::make_unique<grpc::ClientContext>();
-    std::unique_ptr<grpc::ClientReader<v1::WatchChangesResponse>> reader;
-
-    // The next event, or nullopt when the stream ended.
-    std::optional<v1::ChangeEvent> Next() {
-      v1::WatchChangesResponse response;
-      if (!reader->Read(&response)) return std::nullopt;
-      return response.change_event();
-    }
-    void Close() {
-      context->TryCancel();
-      while (Next()) {
-      }
-      (void)reader->Finish();
-    }
-  };
-  // Opens a watch and waits until the server has it.
-  Watch WatchChanges(const std::string& key, const v1::WatchChangesRequest& request,
-                     absl::Duration deadline = absl::Seconds(60)) {
-    Watch watch;
-    watch.context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
-    watch.context->AddMetadata("authorization", "Bearer " + key);
-    watch.reader = stub_->WatchChanges(watch.context.get(), request);
-    watch.reader->WaitForInitialMetadata();
-    return watch;
-  }
-
- private:
-  std::unique_ptr<ContextService::Stub> stub_;
-};
-
-#define CALL(client, Method, key, request) \
-  (client).Call(&ContextService::Stub::Method, (request), (key))
-
-#define ASSERT_OK_AND_ASSIGN(lhs, expr)                             \
-  auto lhs##_or = (expr);                                           \
-  ASSERT_TRUE(lhs##_or.ok()) << #expr << ": " << lhs##_or.status(); \
-  auto lhs = *std::move(lhs##_or)
-
-// EXPECT that `result` failed with `expected_code` and a message containing
-// `expected_text`.
-#define EXPECT_ERROR(result, expected_code, expected_text)                                      \
-  do {                                                                                          \
-    const auto& expect_error_result = (result);                                                 \
-    EXPECT_EQ(expect_error_result.status().code(), (expected_code))                             \
-        << expect_error_result.status();                                                        \
-    EXPECT_THAT(std::string(expect_error_result.status().message()), HasSubstr(expected_text)); \
-  } while (false)
+using ::cxp::context::testing::ByIdentity;
+using ::cxp::context::testing::ByName;
+using ::cxp::context::testing::Chat;
+using ::cxp::context::testing::Client;
+using ::cxp::context::testing::Email;
+using ::cxp::context::testing::Name;
+using ::cxp::context::testing::NowSeconds;
+using ::cxp::context::testing::Phone;
+using ::cxp::context::testing::ToAbsl;
+using ::cxp::context::testing::ToTime;
+using ::cxp::context::testing::Ts;
 
 #define EXPECT_CODE(result, expected_code) \
   EXPECT_EQ((result).status().code(), (expected_code)) << (result).status()
 
 // --------------------------------------------------------------- builders
-
-type::Identity Phone(const std::string& value) {
-  type::Identity identity;
-  identity.set_kind(type::IDENTITY_KIND_PHONE);
-  identity.set_value(value);
-  return identity;
-}
-
-type::Identity Email(const std::string& value) {
-  type::Identity identity;
-  identity.set_kind(type::IDENTITY_KIND_EMAIL);
-  identity.set_value(value);
-  return identity;
-}
-
-type::Identity Chat(const std::string& ns, const std::string& value) {
-  type::Identity identity;
-  identity.set_kind(type::IDENTITY_KIND_CHAT_HANDLE);
-  identity.set_namespace_(ns);
-  identity.set_value(value);
-  return identity;
-}
-
-type::CustomerRef ByName(const std::string& name) {
-  type::CustomerRef ref;
-  ref.set_customer(name);
-  return ref;
-}
-
-type::CustomerRef ByIdentity(const type::Identity& identity) {
-  type::CustomerRef ref;
-  *ref.mutable_identity() = identity;
-  return ref;
-}
-
-std::string Name(const std::string& id) { return "customers/" + id; }
-
-google::protobuf::Timestamp Ts(absl::Time time) {
-  return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
-}
-
-// Now, truncated to whole seconds.
-absl::Time NowSeconds() { return absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now())); }
 
 v1::CreateCustomerRequest NewCustomer(const std::string& id,
                                       std::vector<type::Identity> identities = {}) {
