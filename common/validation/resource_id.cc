@@ -1,5 +1,7 @@
 #include "common/validation/resource_id.h"
 
+#include <random>
+
 #include "absl/strings/str_cat.h"
 #include "common/validation/text_rules.h"
 
@@ -14,6 +16,14 @@ absl::Status ValidateResourceId(absl::string_view id, absl::string_view field) {
                                             "or digit"));
   }
   return absl::OkStatus();
+}
+
+std::string NewResourceId() {
+  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::string id(16, 'a');
+  for (char& c : id) c = kAlphabet[rng() % 36];
+  return id;
 }
 
 }  // namespace cxp::validation

@@ -11,6 +11,7 @@
 #define CXP_COMMON_VALIDATION_RESOURCE_ID_H_
 
 #include <cstddef>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -23,6 +24,10 @@ inline constexpr size_t kMaxResourceIdChars = 63;
 // here; callers that accept "generate one" test for empty first. Problem:
 // "must be 1 to 63 characters of [a-z0-9-], starting with a letter or digit".
 absl::Status ValidateResourceId(absl::string_view id, absl::string_view field);
+
+// A new random ID that passes ValidateResourceId: 16 characters of
+// [a-z0-9] (about 82 bits), for resources created without one.
+std::string NewResourceId();
 
 }  // namespace cxp::validation
 

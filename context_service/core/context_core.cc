@@ -98,13 +98,7 @@ absl::StatusOr<std::string> ParseCustomerName(absl::string_view name, absl::stri
   return id;
 }
 
-std::string NewId() {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id(16, 'a');
-  for (char& c : id) c = kAlphabet[rng() % 36];
-  return id;
-}
+std::string NewId() { return cxp::validation::NewResourceId(); }
 
 std::string Fingerprint(const google::protobuf::Message& request) {
   std::string bytes;
@@ -882,9 +876,9 @@ absl::Status ContextCore::BatchAppendInteractions(const Tenant& tenant,
     return InvalidArgument("interactions", "give at least one interaction");
   }
   if (request.interactions_size() > kMaxBatchAppend) {
-    return InvalidArgument("interactions",
-                           absl::StrCat("at most ", kMaxBatchAppend, " per call, got ",
-                                        request.interactions_size()));
+    return InvalidArgument(
+        "interactions",
+        absl::StrCat("at most ", kMaxBatchAppend, " per call, got ", request.interactions_size()));
   }
   std::vector<v1::Interaction> interactions;
   interactions.reserve(request.interactions_size());

@@ -1137,6 +1137,14 @@ void RoutingEngine::CloseSession(const std::string& agent, absl::Time now) {
   }
 }
 
+void RoutingEngine::AwaitSession(const std::string& agent, absl::Time now) {
+  Impl& s = *impl_;
+  auto it = s.agents.find(agent);
+  if (it == s.agents.end() || it->second.sessions > 0) return;
+  s.Arm(now + s.options.session_grace, Impl::TimerKind::kSessionGrace, agent,
+        ++it->second.session_generation);
+}
+
 absl::StatusOr<v1::Task> RoutingEngine::Submit(v1::Task task, const CustomerInfo& customer,
                                                absl::Time now) {
   Impl& s = *impl_;

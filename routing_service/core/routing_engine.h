@@ -114,6 +114,9 @@ class RoutingEngine {
   // with at least one open session.
   absl::Status OpenSession(const std::string& agent, absl::Time now);
   void CloseSession(const std::string& agent, absl::Time now);
+  // After a restart: an agent without a session now gets the grace period
+  // to reconnect, as if their session had just closed.
+  void AwaitSession(const std::string& agent, absl::Time now);
 
   // --------------------------------------------------------------- tasks
   // Queues a validated task (name set by the caller, queue or intent given)

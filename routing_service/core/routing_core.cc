@@ -1,0 +1,336 @@
+#include "routing_service/core/routing_core.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "common/validation/resource_id.h"
+#include "google/protobuf/util/time_util.h"
+#include "routing_service/validation/agent_validation.h"
+#include "routing_service/validation/queue_validation.h"
+#include "routing_service/validation/request_validation.h"
+#include "routing_service/validation/resource_names.h"
+#include "routing_service/validation/task_validation.h"
+
+namespace cxp::routing {
+
+namespace names = ::cxp::routing::validation;
+
+RoutingCore::RoutingCore(const RoutingStore& store, RoutingCoreOptions options)
+    : store_(store), options_(std::move(options)) {}
+
+RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
+  absl::MutexLock lock(&tenants_mu_);
+  std::unique_ptr<TenantState>& state = tenants_[tenant];
+  if (!state) state = std::make_unique<TenantState>(options_.engine);
+  return *state;
+}
+
+absl::Status RoutingCore::Persist(const Tenant& tenant, RoutingEngine& engine) {
+  RoutingStore::Batch batch = store_.NewBatch();
+  for (const RoutingChange& change : engine.TakeChanges()) {
+    switch (change.kind) {
+      case RoutingChange::kTask:
+        batch.PutTask(tenant, change.task);
+        break;
+      case RoutingChange::kAgent:
+        batch.PutAgent(tenant, change.agent);
+        break;
+      case RoutingChange::kOffer:
+        break;  // the task change before it carries the offer
+    }
+  }
+  return store_.Commit(batch);
+}
+
+template <typename Result>
+absl::StatusOr<Result> RoutingCore::Change(
+    const Tenant& tenant, absl::FunctionRef<absl::StatusOr<Result>(RoutingEngine&)> change) {
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  absl::StatusOr<Result> result = change(state.engine);
+  // A refused change may still have fired due timers: keep those too.
+  RETURN_IF_ERROR(Persist(tenant, state.engine));
+  return result;
+}
+
+absl::Status RoutingCore::Recover() {
+  absl::flat_hash_map<Tenant, std::vector<v1::Queue>> queues;
+  absl::flat_hash_map<Tenant, std::vector<v1::Agent>> agents;
+  absl::flat_hash_map<Tenant, std::vector<v1::Task>> tasks;
+  RETURN_IF_ERROR(store_.LoadAll({.queue =
+                                      [&](const std::string& tenant, const v1::Queue& queue) {
+                                        queues[tenant].push_back(queue);
+                                        return absl::OkStatus();
+                                      },
+                                  .agent =
+                                      [&](const std::string& tenant, const v1::Agent& agent) {
+                                        agents[tenant].push_back(agent);
+                                        return absl::OkStatus();
+                                      },
+                                  .active_task =
+                                      [&](const std::string& tenant, const v1::Task& task) {
+                                        tasks[tenant].push_back(task);
+                                        return absl::OkStatus();
+                                      }}));
+  const absl::Time now = options_.clock();
+  absl::flat_hash_map<Tenant, bool> tenants;
+  for (const auto& [tenant, list] : queues) tenants[tenant] = true;
+  for (const auto& [tenant, list] : agents) tenants[tenant] = true;
+  for (const auto& [tenant, unused] : tenants) {
+    TenantState& state = ForTenant(tenant);
+    absl::MutexLock lock(&state.mu);
+    RoutingEngine& engine = state.engine;
+    // Queues first without the references to other queues (which may not
+    // be loaded yet), then as stored.
+    for (v1::Queue queue : queues[tenant]) {
+      queue.clear_overflow();
+      queue.clear_bullseye_steps();
+      RETURN_IF_ERROR(engine.PutQueue(queue, now).status());
+    }
+    for (const v1::Queue& queue : queues[tenant]) {
+      RETURN_IF_ERROR(engine.PutQueue(queue, now).status());
+    }
+    for (const v1::Agent& agent : agents[tenant]) {
+      RETURN_IF_ERROR(engine.PutAgent(agent, now).status());
+      // Presence as it was; desktops reconnect and open new sessions.
+      const v1::AgentState state_was = agent.presence().state();
+      if (state_was == v1::AGENT_STATE_AVAILABLE || state_was == v1::AGENT_STATE_AWAY ||
+          state_was == v1::AGENT_STATE_NOT_RESPONDING || state_was == v1::AGENT_STATE_BUSY ||
+          state_was == v1::AGENT_STATE_WRAP_UP) {
+        const v1::AgentState wished =
+            state_was == v1::AGENT_STATE_BUSY || state_was == v1::AGENT_STATE_WRAP_UP
+                ? v1::AGENT_STATE_AVAILABLE
+                : state_was;
+        RETURN_IF_ERROR(
+            engine.SetAgentState(agent.name(), wished, agent.presence().reason(), now).status());
+      }
+      engine.AwaitSession(agent.name(), now);
+    }
+    for (v1::Task& task : tasks[tenant]) RETURN_IF_ERROR(engine.Restore(std::move(task), now));
+    engine.DispatchAll(now);
+    RETURN_IF_ERROR(Persist(tenant, engine));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::CreateQueue(const Tenant& tenant, const v1::CreateQueueRequest& request,
+                                      v1::CreateQueueResponse& response) {
+  ASSIGN_OR_RETURN(names::ValidatedCreateQueue valid, names::ValidateCreateQueue(request));
+  const std::string id = valid.queue_id.empty() ? cxp::validation::NewResourceId() : valid.queue_id;
+  v1::Queue queue = std::move(valid.queue);
+  queue.set_name(names::QueueName(id));
+  const absl::Time now = options_.clock();
+  *queue.mutable_create_time() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  *queue.mutable_update_time() = queue.create_time();
+  queue.set_etag("1");
+  ASSIGN_OR_RETURN(
+      v1::Queue created,
+      Change<v1::Queue>(tenant, [&](RoutingEngine& engine) -> absl::StatusOr<v1::Queue> {
+        if (engine.FindQueue(queue.name()) != nullptr) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("queue_id: ", queue.name(), " already exists"));
+        }
+        ASSIGN_OR_RETURN(v1::Queue put, engine.PutQueue(queue, now));
+        RoutingStore::Batch batch = store_.NewBatch();
+        batch.PutQueue(tenant, put);
+        RETURN_IF_ERROR(store_.Commit(batch));
+        return put;
+      }));
+  *response.mutable_queue() = std::move(created);
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::GetQueue(const Tenant& tenant, const v1::GetQueueRequest& request,
+                                   v1::GetQueueResponse& response) {
+  ASSIGN_OR_RETURN(const std::string id, names::ParseQueueName(request.name(), "name"));
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  const v1::Queue* queue = state.engine.FindQueue(names::QueueName(id));
+  if (queue == nullptr) {
+    return absl::NotFoundError(absl::StrCat("name: ", request.name(), " does not exist"));
+  }
+  *response.mutable_queue() = *queue;
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::CreateAgent(const Tenant& tenant, const v1::CreateAgentRequest& request,
+                                      v1::CreateAgentResponse& response) {
+  ASSIGN_OR_RETURN(names::ValidatedCreateAgent valid, names::ValidateCreateAgent(request));
+  const std::string id = valid.agent_id.empty() ? cxp::validation::NewResourceId() : valid.agent_id;
+  v1::Agent agent = std::move(valid.agent);
+  agent.set_name(names::AgentName(id));
+  const absl::Time now = options_.clock();
+  *agent.mutable_create_time() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  *agent.mutable_update_time() = agent.create_time();
+  agent.set_etag("1");
+  ASSIGN_OR_RETURN(
+      v1::Agent created,
+      Change<v1::Agent>(tenant, [&](RoutingEngine& engine) -> absl::StatusOr<v1::Agent> {
+        if (engine.GetAgent(agent.name()).ok()) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("agent_id: ", agent.name(), " already exists"));
+        }
+        return engine.PutAgent(agent, now);
+      }));
+  *response.mutable_agent() = std::move(created);
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::GetAgent(const Tenant& tenant, const v1::GetAgentRequest& request,
+                                   v1::GetAgentResponse& response) {
+  ASSIGN_OR_RETURN(const std::string id, names::ParseAgentName(request.name(), "name"));
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  ASSIGN_OR_RETURN(*response.mutable_agent(), state.engine.GetAgent(names::AgentName(id)));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::SetAgentState(const Tenant& tenant,
+                                        const v1::SetAgentStateRequest& request,
+                                        v1::SetAgentStateResponse& response) {
+  ASSIGN_OR_RETURN(const std::string id, names::ValidateSetAgentState(request));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_agent(), Change<v1::Agent>(tenant, [&](RoutingEngine& engine) {
+    return engine.SetAgentState(names::AgentName(id), request.state(), request.reason(), now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::SubmitTask(const Tenant& tenant, const v1::SubmitTaskRequest& request,
+                                     const CustomerInfo& customer,
+                                     v1::SubmitTaskResponse& response) {
+  ASSIGN_OR_RETURN(names::ValidatedSubmitTask valid, names::ValidateSubmitTask(request));
+  v1::Task task = std::move(valid.task);
+  task.set_name(names::TaskName(cxp::validation::NewResourceId()));
+  if (!valid.queue_id.empty()) task.set_queue(names::QueueName(valid.queue_id));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
+    return engine.Submit(std::move(task), customer, now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::GetTask(const Tenant& tenant, const v1::GetTaskRequest& request,
+                                  v1::GetTaskResponse& response) {
+  ASSIGN_OR_RETURN(const std::string id, names::ParseTaskName(request.name(), "name"));
+  const std::string name = names::TaskName(id);
+  {
+    TenantState& state = ForTenant(tenant);
+    absl::MutexLock lock(&state.mu);
+    absl::StatusOr<v1::Task> active = state.engine.GetTask(name);
+    if (active.ok()) {
+      *response.mutable_task() = *std::move(active);
+      return absl::OkStatus();
+    }
+  }
+  // Ended tasks live only in the store.
+  ASSIGN_OR_RETURN(std::optional<v1::Task> stored, store_.GetTask(tenant, name));
+  if (!stored)
+    return absl::NotFoundError(absl::StrCat("name: ", request.name(), " does not exist"));
+  *response.mutable_task() = *std::move(stored);
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::AcceptTask(const Tenant& tenant, const v1::AcceptTaskRequest& request,
+                                     v1::AcceptTaskResponse& response) {
+  ASSIGN_OR_RETURN(const names::TaskAction action, names::ValidateAcceptTask(request));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
+    return engine.Accept(names::TaskName(action.task_id), names::AgentName(action.agent_id), now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::RejectTask(const Tenant& tenant, const v1::RejectTaskRequest& request,
+                                     v1::RejectTaskResponse& response) {
+  ASSIGN_OR_RETURN(const names::TaskAction action, names::ValidateRejectTask(request));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
+    return engine.Reject(names::TaskName(action.task_id), names::AgentName(action.agent_id),
+                         request.reason(), now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::WrapUpTask(const Tenant& tenant, const v1::WrapUpTaskRequest& request,
+                                     v1::WrapUpTaskResponse& response) {
+  ASSIGN_OR_RETURN(const names::TaskAction action, names::ValidateWrapUpTask(request));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
+    return engine.WrapUp(names::TaskName(action.task_id), names::AgentName(action.agent_id), now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::CompleteTask(const Tenant& tenant, const v1::CompleteTaskRequest& request,
+                                       v1::CompleteTaskResponse& response) {
+  ASSIGN_OR_RETURN(const names::TaskAction action, names::ValidateCompleteTask(request));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
+    return engine.Complete(names::TaskName(action.task_id), names::AgentName(action.agent_id),
+                           request.wrap_up_notes(), now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::CancelTask(const Tenant& tenant, const v1::CancelTaskRequest& request,
+                                     v1::CancelTaskResponse& response) {
+  ASSIGN_OR_RETURN(const std::string id, names::ValidateCancelTask(request));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
+    return engine.Cancel(names::TaskName(id), request.reason(), request.abandoned(), request.etag(),
+                         now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::OpenSession(const Tenant& tenant, const std::string& agent) {
+  const absl::Time now = options_.clock();
+  return Change<bool>(tenant,
+                      [&](RoutingEngine& engine) -> absl::StatusOr<bool> {
+                        RETURN_IF_ERROR(engine.OpenSession(agent, now));
+                        return true;
+                      })
+      .status();
+}
+
+absl::Status RoutingCore::CloseSession(const Tenant& tenant, const std::string& agent) {
+  const absl::Time now = options_.clock();
+  return Change<bool>(tenant,
+                      [&](RoutingEngine& engine) -> absl::StatusOr<bool> {
+                        engine.CloseSession(agent, now);
+                        return true;
+                      })
+      .status();
+}
+
+absl::Status RoutingCore::Tick() {
+  std::vector<std::pair<Tenant, TenantState*>> all;
+  {
+    absl::MutexLock lock(&tenants_mu_);
+    for (auto& [tenant, state] : tenants_) all.emplace_back(tenant, state.get());
+  }
+  const absl::Time now = options_.clock();
+  for (auto& [tenant, state] : all) {
+    absl::MutexLock lock(&state->mu);
+    state->engine.AdvanceTo(now);
+    RETURN_IF_ERROR(Persist(tenant, state->engine));
+  }
+  return absl::OkStatus();
+}
+
+std::optional<absl::Time> RoutingCore::NextDeadline() const {
+  std::optional<absl::Time> earliest;
+  absl::MutexLock lock(&tenants_mu_);
+  for (const auto& [tenant, state] : tenants_) {
+    absl::MutexLock tenant_lock(&state->mu);
+    std::optional<absl::Time> next = state->engine.NextDeadline();
+    if (next && (!earliest || *next < *earliest)) earliest = next;
+  }
+  return earliest;
+}
+
+}  // namespace cxp::routing

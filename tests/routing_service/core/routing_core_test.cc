@@ -1,0 +1,227 @@
+// RoutingCore without a server: real RocksDB in a temp dir, a fake clock,
+// requests as a client sends them.
+#include "routing_service/core/routing_core.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/time/civil_time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+#include "tests/testing/server_process.h"
+
+namespace cxp::routing {
+namespace {
+
+using ::testing::HasSubstr;
+namespace type = ::cxp::type::v1;
+
+constexpr char kTenant[] = "acme";
+
+class RoutingCoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override { Open(); }
+
+  void Open() {
+    store::RocksStoreOptions options;
+    options.path = dir_ + "/db";
+    options.column_families = RoutingStore::ColumnFamilies();
+    auto rocks = store::RocksStore::Open(options);
+    ASSERT_TRUE(rocks.ok()) << rocks.status();
+    rocks_ = *std::move(rocks);
+    auto store = RoutingStore::Attach(*rocks_);
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = std::make_unique<RoutingStore>(*std::move(store));
+    core_ = std::make_unique<RoutingCore>(*store_,
+                                          RoutingCoreOptions{.clock = [this] { return now_; }});
+    absl::Status recovered = core_->Recover();
+    ASSERT_TRUE(recovered.ok()) << recovered;
+  }
+
+  // As after a crash: the same data directory, new process state.
+  void Restart() {
+    core_.reset();
+    store_.reset();
+    ASSERT_TRUE(rocks_->Close().ok());
+    rocks_.reset();
+    Open();
+  }
+
+  void CreateQueue(const std::string& id) {
+    v1::CreateQueueRequest request;
+    request.set_queue_id(id);
+    request.mutable_queue()->set_display_name("Support");
+    v1::CreateQueueResponse response;
+    absl::Status status = core_->CreateQueue(kTenant, request, response);
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_EQ(response.queue().name(), "queues/" + id);
+    EXPECT_EQ(response.queue().priority(), 5);  // default applied
+  }
+
+  void CreateAgent(const std::string& id, const std::string& queue) {
+    v1::CreateAgentRequest request;
+    request.set_agent_id(id);
+    request.mutable_agent()->set_display_name("Agent " + id);
+    request.mutable_agent()->add_queues("queues/" + queue);
+    request.mutable_agent()->add_language_codes("ko-KR");
+    v1::ChannelCapacity& voice = *request.mutable_agent()->add_channel_capacities();
+    voice.set_channel(type::CHANNEL_VOICE);
+    voice.set_max_tasks(1);
+    v1::CreateAgentResponse response;
+    absl::Status status = core_->CreateAgent(kTenant, request, response);
+    ASSERT_TRUE(status.ok()) << status;
+    EXPECT_EQ(response.agent().presence().state(), v1::AGENT_STATE_OFFLINE);
+  }
+
+  void Available(const std::string& id) {
+    v1::SetAgentStateRequest request;
+    request.set_name("agents/" + id);
+    request.set_state(v1::AGENT_STATE_AVAILABLE);
+    v1::SetAgentStateResponse response;
+    ASSERT_TRUE(core_->SetAgentState(kTenant, request, response).ok());
+    ASSERT_TRUE(core_->OpenSession(kTenant, "agents/" + id).ok());
+  }
+
+  absl::StatusOr<v1::Task> Submit(const std::string& queue) {
+    v1::SubmitTaskRequest request;
+    request.mutable_task()->set_channel(type::CHANNEL_VOICE);
+    request.mutable_task()->set_queue("queues/" + queue);
+    request.mutable_task()->set_language_code("ko-kr");
+    v1::SubmitTaskResponse response;
+    absl::Status status = core_->SubmitTask(
+        kTenant, request, {.looked_up = false, .skip_reason = "no customer on task"}, response);
+    if (!status.ok()) return status;
+    return response.task();
+  }
+
+  v1::Task Get(const std::string& name) {
+    v1::GetTaskRequest request;
+    request.set_name(name);
+    v1::GetTaskResponse response;
+    absl::Status status = core_->GetTask(kTenant, request, response);
+    EXPECT_TRUE(status.ok()) << status;
+    return response.task();
+  }
+
+  std::string dir_ = cxp::testing::MakeTempDir("routing_core_");
+  absl::Time now_ = absl::FromCivil(absl::CivilSecond(2026, 12, 2, 10, 0, 0), absl::UTCTimeZone());
+  std::unique_ptr<store::RocksStore> rocks_;
+  std::unique_ptr<RoutingStore> store_;
+  std::unique_ptr<RoutingCore> core_;
+};
+
+TEST_F(RoutingCoreTest, TaskLifecycleIsKeptInTheStore) {
+  CreateQueue("support");
+  CreateAgent("a1", "support");
+  Available("a1");
+  absl::StatusOr<v1::Task> task = Submit("support");
+  ASSERT_TRUE(task.ok()) << task.status();
+  EXPECT_EQ(task->state(), v1::Task::STATE_OFFERED);
+  EXPECT_EQ(task->agent(), "agents/a1");
+  EXPECT_EQ(task->language_code(), "ko-KR");  // normalised
+  EXPECT_EQ(task->routing_decision().context_enrichment().reason(), "no customer on task");
+
+  v1::AcceptTaskRequest accept;
+  accept.set_name(task->name());
+  accept.set_agent("agents/a1");
+  v1::AcceptTaskResponse accepted;
+  ASSERT_TRUE(core_->AcceptTask(kTenant, accept, accepted).ok());
+  EXPECT_EQ(accepted.task().state(), v1::Task::STATE_ACCEPTED);
+  now_ += absl::Minutes(3);
+  v1::CompleteTaskRequest complete;
+  complete.set_name(task->name());
+  complete.set_agent("agents/a1");
+  complete.set_wrap_up_notes("refund issued");
+  v1::CompleteTaskResponse completed;
+  ASSERT_TRUE(core_->CompleteTask(kTenant, complete, completed).ok());
+  EXPECT_EQ(completed.task().state(), v1::Task::STATE_COMPLETED);
+  // Gone from the engine, kept in the store, across a restart.
+  Restart();
+  const v1::Task stored = Get(task->name());
+  EXPECT_EQ(stored.state(), v1::Task::STATE_COMPLETED);
+  EXPECT_EQ(stored.wrap_up_notes(), "refund issued");
+}
+
+TEST_F(RoutingCoreTest, BadRequestsNameTheFieldAndChangeNothing) {
+  CreateQueue("support");
+  v1::CreateQueueRequest again;
+  again.set_queue_id("support");
+  again.mutable_queue()->set_display_name("Again");
+  v1::CreateQueueResponse ignored;
+  EXPECT_EQ(core_->CreateQueue(kTenant, again, ignored).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Submit("nowhere").status().code(), absl::StatusCode::kNotFound);
+  v1::SubmitTaskRequest no_channel;
+  no_channel.mutable_task()->set_queue("queues/support");
+  v1::SubmitTaskResponse response;
+  absl::Status status = core_->SubmitTask(kTenant, no_channel, {}, response);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(status.message()), HasSubstr("task.channel"));
+  v1::CreateAgentRequest unknown_queue;
+  unknown_queue.mutable_agent()->set_display_name("x");
+  unknown_queue.mutable_agent()->add_queues("queues/missing");
+  v1::CreateAgentResponse agent;
+  EXPECT_EQ(core_->CreateAgent(kTenant, unknown_queue, agent).code(), absl::StatusCode::kNotFound);
+  // Another tenant sees none of it.
+  v1::GetQueueRequest get;
+  get.set_name("queues/support");
+  v1::GetQueueResponse got;
+  EXPECT_EQ(core_->GetQueue("globex", get, got).code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(core_->GetQueue(kTenant, get, got).ok());
+}
+
+TEST_F(RoutingCoreTest, RestartBringsBackTasksAndVoidsOpenOffers) {
+  CreateQueue("support");
+  CreateAgent("a1", "support");
+  Available("a1");
+  absl::StatusOr<v1::Task> offered = Submit("support");
+  now_ += absl::Seconds(1);
+  absl::StatusOr<v1::Task> waiting = Submit("support");
+  ASSERT_TRUE(offered.ok() && waiting.ok());
+  ASSERT_EQ(offered->state(), v1::Task::STATE_OFFERED);
+  ASSERT_EQ(waiting->state(), v1::Task::STATE_QUEUED);
+
+  Restart();
+  // The offer may never have reached the desktop: back in line, first.
+  EXPECT_EQ(Get(offered->name()).state(), v1::Task::STATE_QUEUED);
+  EXPECT_EQ(Get(waiting->name()).state(), v1::Task::STATE_QUEUED);
+  v1::GetAgentRequest get_agent;
+  get_agent.set_name("agents/a1");
+  v1::GetAgentResponse agent;
+  ASSERT_TRUE(core_->GetAgent(kTenant, get_agent, agent).ok());
+  EXPECT_EQ(agent.agent().presence().state(), v1::AGENT_STATE_AVAILABLE);
+  // The desktop reconnects: the first task is offered again.
+  ASSERT_TRUE(core_->OpenSession(kTenant, "agents/a1").ok());
+  EXPECT_EQ(Get(offered->name()).state(), v1::Task::STATE_OFFERED);
+
+  // Nobody answers: the timer fires, the agent is marked, and that is kept.
+  now_ += absl::Seconds(20);
+  ASSERT_TRUE(core_->Tick().ok());
+  Restart();
+  ASSERT_TRUE(core_->GetAgent(kTenant, get_agent, agent).ok());
+  EXPECT_EQ(agent.agent().presence().state(), v1::AGENT_STATE_NOT_RESPONDING);
+  EXPECT_EQ(Get(offered->name()).state(), v1::Task::STATE_QUEUED);
+}
+
+TEST_F(RoutingCoreTest, AgentsWhoseDesktopNeverReconnectsGoAway) {
+  CreateQueue("support");
+  CreateAgent("a1", "support");
+  Available("a1");
+  Restart();
+  now_ += absl::Seconds(59);
+  ASSERT_TRUE(core_->Tick().ok());
+  v1::GetAgentRequest get_agent;
+  get_agent.set_name("agents/a1");
+  v1::GetAgentResponse agent;
+  ASSERT_TRUE(core_->GetAgent(kTenant, get_agent, agent).ok());
+  EXPECT_EQ(agent.agent().presence().state(), v1::AGENT_STATE_AVAILABLE);
+  now_ += absl::Seconds(1);
+  ASSERT_TRUE(core_->Tick().ok());
+  ASSERT_TRUE(core_->GetAgent(kTenant, get_agent, agent).ok());
+  EXPECT_EQ(agent.agent().presence().state(), v1::AGENT_STATE_AWAY);
+  EXPECT_EQ(agent.agent().presence().reason(), "desktop disconnected");
+}
+
+}  // namespace
+}  // namespace cxp::routing
