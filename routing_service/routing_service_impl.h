@@ -1,31 +1,54 @@
 // RoutingServiceImpl — the gRPC edge of routing_service (cxp.routing.v1.RoutingService).
 //
-// Handlers stay thin: each validates and translates, then hands off to the
-// domain core through cxp::server::HandleUnary. This is the Foundation
-// version: it serves health, reflection and the contract; the RPCs answer
-// UNIMPLEMENTED until the routing_service issue fills them in.
+// Each handler is one hand-off: HandleUnary / HandleUnaryWrite authenticate
+// the call, move it off the reactor thread and map the core's absl::Status
+// to a gRPC status; RoutingCore validates, lets the tenant's engine decide
+// and persists. Writes are answered once durable.
 //
-// Ownership: borrows the store, which must outlive the service.
-// Threading: gRPC calls handlers concurrently; the impl keeps no mutable state.
+// Served so far: CreateQueue, GetQueue, CreateAgent, GetAgent,
+// SetAgentState, SubmitTask, GetTask, AcceptTask, RejectTask, WrapUpTask,
+// CompleteTask, CancelTask. The others answer UNIMPLEMENTED until the
+// routing_service issue adds them (docs/design/routing.md).
+//
+// Ownership: borrows the core, which must outlive the service.
+// Threading: handlers run concurrently on the handler pool.
 
 #ifndef CXP_ROUTING_SERVICE_ROUTING_SERVICE_IMPL_H_
 #define CXP_ROUTING_SERVICE_ROUTING_SERVICE_IMPL_H_
 
 #include "common/server/handler_pool.h"
 #include "common/server/server.h"
-#include "common/store/rocks_store.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
+#include "routing_service/core/routing_core.h"
 
 namespace cxp::routing {
 
-class RoutingServiceImpl final : public cxp::routing::v1::RoutingService::CallbackService {
+class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
  public:
-  RoutingServiceImpl(const server::ServerOptions& options, store::RocksStore& store)
-      : pool_(options.worker_threads), store_(store) {}
+  RoutingServiceImpl(const server::ServerOptions& options, RoutingCore& core)
+      : pool_(options.worker_threads), core_(core) {}
+
+#define CXP_ROUTING_RPC(Method)                                          \
+  grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
+                                   const v1::Method##Request* request,   \
+                                   v1::Method##Response* response) override;
+  CXP_ROUTING_RPC(CreateQueue)
+  CXP_ROUTING_RPC(GetQueue)
+  CXP_ROUTING_RPC(CreateAgent)
+  CXP_ROUTING_RPC(GetAgent)
+  CXP_ROUTING_RPC(SetAgentState)
+  CXP_ROUTING_RPC(SubmitTask)
+  CXP_ROUTING_RPC(GetTask)
+  CXP_ROUTING_RPC(AcceptTask)
+  CXP_ROUTING_RPC(RejectTask)
+  CXP_ROUTING_RPC(WrapUpTask)
+  CXP_ROUTING_RPC(CompleteTask)
+  CXP_ROUTING_RPC(CancelTask)
+#undef CXP_ROUTING_RPC
 
  private:
   server::HandlerPool pool_;
-  [[maybe_unused]] store::RocksStore& store_;
+  RoutingCore& core_;
 };
 
 }  // namespace cxp::routing
