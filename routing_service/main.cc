@@ -31,8 +31,11 @@ int main(int argc, char** argv) {
                                      "routing timers: " + status.ToString());
              });
          ServiceSet set;
-         set.Add(cxp::routing::v1::RoutingService::service_full_name(),
-                 std::make_unique<cxp::routing::RoutingServiceImpl>(options, *core));
+         auto service = std::make_unique<cxp::routing::RoutingServiceImpl>(options, *core);
+         cxp::routing::RoutingServiceImpl* routing = service.get();
+         set.Add(cxp::routing::v1::RoutingService::service_full_name(), std::move(service));
+         // Desktops reconnect to the next instance; draining need not wait.
+         set.on_shutdown = [routing] { routing->EndSessions(); };
          set.on_drained = [rocks, store, core, ticker] {
            ticker->Stop();
            (void)rocks->Close();

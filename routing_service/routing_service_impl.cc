@@ -54,6 +54,11 @@ grpc::ServerUnaryReactor* RoutingServiceImpl::SubmitTask(grpc::CallbackServerCon
       });
 }
 
+grpc::ServerWriteReactor<v1::AgentSessionResponse>* RoutingServiceImpl::AgentSession(
+    grpc::CallbackServerContext* context, const v1::AgentSessionRequest* request) {
+  return new AgentSessionReactor(core_, pool_, context, *request, sessions_);
+}
+
 #undef CXP_ROUTING_READ_RPC
 #undef CXP_ROUTING_WRITE_RPC
 

@@ -7,7 +7,7 @@
 //
 // Served so far: CreateQueue, GetQueue, CreateAgent, GetAgent,
 // SetAgentState, SubmitTask, GetTask, AcceptTask, RejectTask, WrapUpTask,
-// CompleteTask, CancelTask. The others answer UNIMPLEMENTED until the
+// CompleteTask, CancelTask, and the AgentSession stream. The others answer UNIMPLEMENTED until the
 // routing_service issue adds them (docs/design/routing.md).
 //
 // Ownership: borrows the core, which must outlive the service.
@@ -19,6 +19,7 @@
 #include "common/server/handler_pool.h"
 #include "common/server/server.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
+#include "routing_service/agent_session_reactor.h"
 #include "routing_service/core/routing_core.h"
 
 namespace cxp::routing {
@@ -46,9 +47,18 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
   CXP_ROUTING_RPC(CancelTask)
 #undef CXP_ROUTING_RPC
 
+  // Server streaming; see agent_session_reactor.h.
+  grpc::ServerWriteReactor<v1::AgentSessionResponse>* AgentSession(
+      grpc::CallbackServerContext* context, const v1::AgentSessionRequest* request) override;
+
+  // Ends every open AgentSession stream (UNAVAILABLE): call when shutdown
+  // starts, so draining does not wait for desktops.
+  void EndSessions() { sessions_.ShutdownAll(); }
+
  private:
   server::HandlerPool pool_;
   RoutingCore& core_;
+  AgentSessionReactor::Registry sessions_;
 };
 
 }  // namespace cxp::routing

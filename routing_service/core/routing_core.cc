@@ -26,9 +26,10 @@ RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   return *state;
 }
 
-absl::Status RoutingCore::Persist(const Tenant& tenant, RoutingEngine& engine) {
+absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state) {
+  const std::vector<RoutingChange> changes = state.engine.TakeChanges();
   RoutingStore::Batch batch = store_.NewBatch();
-  for (const RoutingChange& change : engine.TakeChanges()) {
+  for (const RoutingChange& change : changes) {
     switch (change.kind) {
       case RoutingChange::kTask:
         batch.PutTask(tenant, change.task);
@@ -40,7 +41,45 @@ absl::Status RoutingCore::Persist(const Tenant& tenant, RoutingEngine& engine) {
         break;  // the task change before it carries the offer
     }
   }
-  return store_.Commit(batch);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  if (state.sessions.empty()) return absl::OkStatus();
+  for (const RoutingChange& change : changes) {
+    v1::AgentSessionResponse event;
+    switch (change.kind) {
+      case RoutingChange::kAgent: {
+        auto it = state.sessions.find(change.agent.name());
+        if (it == state.sessions.end()) break;
+        *event.mutable_agent() = change.agent;
+        for (Session& session : it->second) session.sink(event);
+        break;
+      }
+      case RoutingChange::kOffer: {
+        auto it = state.sessions.find(change.offered_to);
+        if (it == state.sessions.end()) break;
+        *event.mutable_offer()->mutable_task() = change.task;
+        *event.mutable_offer()->mutable_expire_time() =
+            google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(
+                absl::ToUnixMicros(change.offer_expire_time));
+        for (Session& session : it->second) {
+          session.tasks.insert(change.task.name());
+          session.sink(event);
+        }
+        break;
+      }
+      case RoutingChange::kTask: {
+        *event.mutable_task() = change.task;
+        // Sessions that were offered it (an offer is announced by its own
+        // event, right after this change).
+        for (auto& [agent, sessions] : state.sessions) {
+          for (Session& session : sessions) {
+            if (session.tasks.contains(change.task.name())) session.sink(event);
+          }
+        }
+        break;
+      }
+    }
+  }
+  return absl::OkStatus();
 }
 
 template <typename Result>
@@ -50,7 +89,7 @@ absl::StatusOr<Result> RoutingCore::Change(
   absl::MutexLock lock(&state.mu);
   absl::StatusOr<Result> result = change(state.engine);
   // A refused change may still have fired due timers: keep those too.
-  RETURN_IF_ERROR(Persist(tenant, state.engine));
+  RETURN_IF_ERROR(Persist(tenant, state));
   return result;
 }
 
@@ -109,7 +148,7 @@ absl::Status RoutingCore::Recover() {
     }
     for (v1::Task& task : tasks[tenant]) RETURN_IF_ERROR(engine.Restore(std::move(task), now));
     engine.DispatchAll(now);
-    RETURN_IF_ERROR(Persist(tenant, engine));
+    RETURN_IF_ERROR(Persist(tenant, state));
   }
   return absl::OkStatus();
 }
@@ -287,24 +326,46 @@ absl::Status RoutingCore::CancelTask(const Tenant& tenant, const v1::CancelTaskR
   return absl::OkStatus();
 }
 
-absl::Status RoutingCore::OpenSession(const Tenant& tenant, const std::string& agent) {
+absl::StatusOr<uint64_t> RoutingCore::OpenSession(const Tenant& tenant, const std::string& agent,
+                                                  SessionSink sink,
+                                                  std::vector<v1::AgentSessionResponse>* snapshot) {
   const absl::Time now = options_.clock();
-  return Change<bool>(tenant,
-                      [&](RoutingEngine& engine) -> absl::StatusOr<bool> {
-                        RETURN_IF_ERROR(engine.OpenSession(agent, now));
-                        return true;
-                      })
-      .status();
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  ASSIGN_OR_RETURN(const v1::Agent current, state.engine.GetAgent(agent));
+  // The snapshot first, so the desktop sees the agent and its tasks before
+  // any change that opening the session causes (an offer, at once).
+  Session session{.id = next_session_.fetch_add(1), .sink = std::move(sink)};
+  if (snapshot != nullptr) *snapshot->emplace_back().mutable_agent() = current;
+  for (v1::Task& task : state.engine.HeldTasks(agent)) {
+    session.tasks.insert(task.name());
+    if (snapshot != nullptr) *snapshot->emplace_back().mutable_task() = std::move(task);
+  }
+  const uint64_t id = session.id;
+  if (session.sink) state.sessions[agent].push_back(std::move(session));
+  const absl::Status opened = state.engine.OpenSession(agent, now);
+  RETURN_IF_ERROR(Persist(tenant, state));
+  RETURN_IF_ERROR(opened);
+  return id;
 }
 
-absl::Status RoutingCore::CloseSession(const Tenant& tenant, const std::string& agent) {
+absl::Status RoutingCore::CloseSession(const Tenant& tenant, const std::string& agent,
+                                       uint64_t session) {
   const absl::Time now = options_.clock();
-  return Change<bool>(tenant,
-                      [&](RoutingEngine& engine) -> absl::StatusOr<bool> {
-                        engine.CloseSession(agent, now);
-                        return true;
-                      })
-      .status();
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  if (auto it = state.sessions.find(agent); it != state.sessions.end()) {
+    std::vector<Session>& sessions = it->second;
+    for (auto s = sessions.begin(); s != sessions.end(); ++s) {
+      if (session == 0 || s->id == session) {
+        sessions.erase(s);
+        break;
+      }
+    }
+    if (sessions.empty()) state.sessions.erase(it);
+  }
+  state.engine.CloseSession(agent, now);
+  return Persist(tenant, state);
 }
 
 absl::Status RoutingCore::Tick() {
@@ -317,7 +378,7 @@ absl::Status RoutingCore::Tick() {
   for (auto& [tenant, state] : all) {
     absl::MutexLock lock(&state->mu);
     state->engine.AdvanceTo(now);
-    RETURN_IF_ERROR(Persist(tenant, state->engine));
+    RETURN_IF_ERROR(Persist(tenant, *state));
   }
   return absl::OkStatus();
 }

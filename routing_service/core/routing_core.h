@@ -23,6 +23,7 @@
 #ifndef CXP_ROUTING_SERVICE_CORE_ROUTING_CORE_H_
 #define CXP_ROUTING_SERVICE_CORE_ROUTING_CORE_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -86,9 +88,20 @@ class RoutingCore {
   absl::Status CancelTask(const Tenant& tenant, const v1::CancelTaskRequest& request,
                           v1::CancelTaskResponse& response);
 
-  // Agent desktop sessions (AgentSession streams open and close).
-  absl::Status OpenSession(const Tenant& tenant, const std::string& agent);
-  absl::Status CloseSession(const Tenant& tenant, const std::string& agent);
+  // Agent desktop sessions (AgentSession streams). `sink` (optional) gets
+  // the agent's events from then on: its configuration and presence when
+  // they change, offers, and changes of every task offered to it since. It
+  // is called under the tenant's lock and must not block (queue and
+  // return). `snapshot`, if given, receives what a desktop shows first: the
+  // agent, then every task it holds. Returns the session id for
+  // CloseSession. NOT_FOUND for an unknown agent.
+  using SessionSink = std::function<void(const v1::AgentSessionResponse&)>;
+  absl::StatusOr<uint64_t> OpenSession(const Tenant& tenant, const std::string& agent,
+                                       SessionSink sink = nullptr,
+                                       std::vector<v1::AgentSessionResponse>* snapshot = nullptr);
+  // Ends session `session` (0: the agent's oldest one); the sink is not
+  // called again once this returns.
+  absl::Status CloseSession(const Tenant& tenant, const std::string& agent, uint64_t session = 0);
 
   // Fires every tenant's due timers and persists what they changed.
   absl::Status Tick();
@@ -101,15 +114,24 @@ class RoutingCore {
   }
 
  private:
+  struct Session {
+    uint64_t id = 0;
+    SessionSink sink;
+    absl::flat_hash_set<std::string> tasks;  // offered to it: their changes follow
+  };
   struct TenantState {
     absl::Mutex mu;
     RoutingEngine engine ABSL_GUARDED_BY(mu);
+    // Open desktop sessions by agent name.
+    absl::flat_hash_map<std::string, std::vector<Session>> sessions ABSL_GUARDED_BY(mu);
     explicit TenantState(const RoutingEngineOptions& options) : engine(options) {}
   };
 
   TenantState& ForTenant(const Tenant& tenant);
-  // Persists the engine's changes since the last call in one batch.
-  absl::Status Persist(const Tenant& tenant, RoutingEngine& engine);
+  // Persists the engine's changes since the last call in one batch, then
+  // hands them to the desktop sessions concerned.
+  absl::Status Persist(const Tenant& tenant, TenantState& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu);
   // Runs `change` on the tenant's engine under its lock, then persists.
   template <typename Result>
   absl::StatusOr<Result> Change(const Tenant& tenant,
@@ -117,6 +139,7 @@ class RoutingCore {
 
   const RoutingStore& store_;
   const RoutingCoreOptions options_;
+  std::atomic<uint64_t> next_session_{1};
   mutable absl::Mutex tenants_mu_;
   absl::flat_hash_map<Tenant, std::unique_ptr<TenantState>> tenants_ ABSL_GUARDED_BY(tenants_mu_);
 };

@@ -174,5 +174,98 @@ TEST_F(RoutingServiceTest, ConfigurePresenceAndTasksThroughTheGeneratedClient) {
   EXPECT_THAT(std::string(no_queue.status().message()), HasSubstr("task.queue"));
 }
 
+// An agent desktop: the snapshot, then offers and the changes of the tasks
+// it was offered, pushed as they happen; closing it stops the offers.
+TEST_F(RoutingServiceTest, AgentSessionPushesOffersAndTaskChanges) {
+  v1::CreateQueueRequest queue;
+  queue.set_queue_id("support");
+  queue.mutable_queue()->set_display_name("Support");
+  ASSERT_TRUE(CALL(*client_, CreateQueue, kAcme, queue).ok());
+  v1::CreateAgentRequest agent;
+  agent.set_agent_id("lee");
+  agent.mutable_agent()->set_display_name("Lee");
+  agent.mutable_agent()->add_queues("queues/support");
+  v1::ChannelCapacity& chat = *agent.mutable_agent()->add_channel_capacities();
+  chat.set_channel(type::CHANNEL_CHAT);
+  chat.set_max_tasks(2);
+  ASSERT_TRUE(CALL(*client_, CreateAgent, kAcme, agent).ok());
+  v1::SetAgentStateRequest available;
+  available.set_name("agents/lee");
+  available.set_state(v1::AGENT_STATE_AVAILABLE);
+  ASSERT_TRUE(CALL(*client_, SetAgentState, kAcme, available).ok());
+
+  auto stub = RoutingService::NewStub(
+      grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext desktop;
+  desktop.AddMetadata("authorization", std::string("Bearer ") + kAcme);
+  desktop.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::AgentSessionRequest open;
+  open.set_agent("agents/lee");
+  auto session = stub->AgentSession(&desktop, open);
+  v1::AgentSessionResponse event;
+  ASSERT_TRUE(session->Read(&event));
+  ASSERT_TRUE(event.has_agent());
+  EXPECT_EQ(event.agent().name(), "agents/lee");
+  EXPECT_EQ(event.agent().presence().state(), v1::AGENT_STATE_AVAILABLE);
+
+  v1::SubmitTaskRequest submit;
+  submit.mutable_task()->set_channel(type::CHANNEL_CHAT);
+  submit.mutable_task()->set_queue("queues/support");
+  auto submitted = CALL(*client_, SubmitTask, kAcme, submit);
+  ASSERT_TRUE(submitted.ok()) << submitted.status();
+  EXPECT_EQ(submitted->task().state(), v1::Task::STATE_OFFERED);
+  // Presence may change on the way (no more room, busy): skip agent events.
+  auto next = [&](v1::AgentSessionResponse& out) {
+    while (session->Read(&out)) {
+      if (!out.has_agent()) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(next(event));
+  ASSERT_TRUE(event.has_offer());
+  EXPECT_EQ(event.offer().task().name(), submitted->task().name());
+  EXPECT_GT(event.offer().expire_time().seconds(), absl::ToUnixSeconds(absl::Now()));
+
+  v1::AcceptTaskRequest accept;
+  accept.set_name(submitted->task().name());
+  accept.set_agent("agents/lee");
+  ASSERT_TRUE(CALL(*client_, AcceptTask, kAcme, accept).ok());
+  ASSERT_TRUE(next(event));
+  ASSERT_TRUE(event.has_task());
+  EXPECT_EQ(event.task().state(), v1::Task::STATE_ACCEPTED);
+  v1::CompleteTaskRequest complete;
+  complete.set_name(submitted->task().name());
+  complete.set_agent("agents/lee");
+  ASSERT_TRUE(CALL(*client_, CompleteTask, kAcme, complete).ok());
+  ASSERT_TRUE(next(event));
+  EXPECT_EQ(event.task().state(), v1::Task::STATE_COMPLETED);
+
+  // The desktop closes: new work waits instead of being offered.
+  desktop.TryCancel();
+  while (session->Read(&event)) {
+  }
+  (void)session->Finish();
+  absl::StatusOr<v1::SubmitTaskResponse> waiting;
+  for (int attempt = 0; attempt < 50; ++attempt) {  // the close is processed asynchronously
+    waiting = CALL(*client_, SubmitTask, kAcme, submit);
+    ASSERT_TRUE(waiting.ok()) << waiting.status();
+    if (waiting->task().state() == v1::Task::STATE_QUEUED) break;
+    v1::CancelTaskRequest cancel;
+    cancel.set_name(waiting->task().name());
+    ASSERT_TRUE(CALL(*client_, CancelTask, kAcme, cancel).ok());
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(waiting->task().state(), v1::Task::STATE_QUEUED);
+
+  // An unknown agent's desktop is refused.
+  grpc::ClientContext stranger;
+  stranger.AddMetadata("authorization", std::string("Bearer ") + kAcme);
+  v1::AgentSessionRequest unknown;
+  unknown.set_agent("agents/nobody");
+  auto refused = stub->AgentSession(&stranger, unknown);
+  EXPECT_FALSE(refused->Read(&event));
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
 }  // namespace
 }  // namespace cxp::routing
