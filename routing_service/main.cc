@@ -1,12 +1,57 @@
 // routing_service: serves cxp.routing.v1.RoutingService on the shared runtime.
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
 #include "common/server/json_log.h"
 #include "common/server/service_main.h"
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
+#include "routing_service/context_enricher.h"
 #include "routing_service/core/routing_core.h"
 #include "routing_service/core/routing_store.h"
 #include "routing_service/routing_service_impl.h"
 #include "routing_service/routing_ticker.h"
+
+ABSL_FLAG(std::string, context_service, "127.0.0.1:50051",
+          "context_service address for customer context on SubmitTask (VIP tier, last agent, "
+          "language); empty turns enrichment off. Tasks are routed without context, saying why, "
+          "when it is slow or down.");
+ABSL_FLAG(absl::Duration, context_timeout, absl::Milliseconds(50),
+          "Deadline of the customer-context lookup of one SubmitTask.");
+ABSL_FLAG(std::string, context_api_keys_file, "",
+          "API keys for context_service per routing tenant, one '<tenant> <key>' per line (# "
+          "comments); empty: calls carry no key (single-tenant local setups).");
+ABSL_FLAG(std::string, context_tls_ca, "", "PEM CA bundle: reach context_service over TLS.");
+
+namespace {
+
+// "<tenant> <key>" lines, as in --api_keys_file.
+absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReadKeys(const std::string& path) {
+  absl::flat_hash_map<std::string, std::string> keys;
+  if (path.empty()) return keys;
+  std::ifstream file(path);
+  if (!file) return absl::InvalidArgumentError("context_api_keys_file: cannot read " + path);
+  std::string line;
+  while (std::getline(file, line)) {
+    const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
+    if (trimmed.empty() || trimmed[0] == '#') continue;
+    std::vector<std::string> parts = absl::StrSplit(trimmed, ' ', absl::SkipEmpty());
+    if (parts.size() != 2) {
+      return absl::InvalidArgumentError("context_api_keys_file: want '<tenant> <key>' lines in " +
+                                        path);
+    }
+    keys[parts[0]] = parts[1];
+  }
+  return keys;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -25,18 +70,26 @@ int main(int argc, char** argv) {
              *store, cxp::routing::RoutingCoreOptions{});
          // Every tenant's queues, agents and active tasks, before serving.
          RETURN_IF_ERROR(core->Recover());
+         ASSIGN_OR_RETURN(auto keys, ReadKeys(absl::GetFlag(FLAGS_context_api_keys_file)));
+         ASSIGN_OR_RETURN(std::shared_ptr<cxp::routing::ContextEnricher> enricher,
+                          cxp::routing::ContextEnricher::Create(
+                              {.target = absl::GetFlag(FLAGS_context_service),
+                               .timeout = absl::GetFlag(FLAGS_context_timeout),
+                               .keys = std::move(keys),
+                               .tls_ca_file = absl::GetFlag(FLAGS_context_tls_ca)}));
          auto ticker =
              std::make_shared<cxp::routing::RoutingTicker>(*core, [](const absl::Status& status) {
                cxp::server::LogEvent("error", "routing_service",
                                      "routing timers: " + status.ToString());
              });
          ServiceSet set;
-         auto service = std::make_unique<cxp::routing::RoutingServiceImpl>(options, *core);
+         auto service =
+             std::make_unique<cxp::routing::RoutingServiceImpl>(options, *core, *enricher);
          cxp::routing::RoutingServiceImpl* routing = service.get();
          set.Add(cxp::routing::v1::RoutingService::service_full_name(), std::move(service));
          // Desktops reconnect to the next instance; draining need not wait.
          set.on_shutdown = [routing] { routing->EndSessions(); };
-         set.on_drained = [rocks, store, core, ticker] {
+         set.on_drained = [rocks, store, core, ticker, enricher] {
            ticker->Stop();
            (void)rocks->Close();
          };

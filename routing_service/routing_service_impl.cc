@@ -1,6 +1,7 @@
 #include "routing_service/routing_service_impl.h"
 
 #include "common/server/unary_call.h"
+#include "common/status/grpc_status.h"
 
 namespace cxp::routing {
 
@@ -38,20 +39,31 @@ CXP_ROUTING_WRITE_RPC(WrapUpTask)
 CXP_ROUTING_WRITE_RPC(CompleteTask)
 CXP_ROUTING_WRITE_RPC(CancelTask)
 
+// SubmitTask first asks context_service about the customer (no thread waits
+// for it), then hands the call to the pool like any write.
 grpc::ServerUnaryReactor* RoutingServiceImpl::SubmitTask(grpc::CallbackServerContext* context,
                                                          const v1::SubmitTaskRequest* request,
                                                          v1::SubmitTaskResponse* response) {
-  return server::HandleUnaryWrite(
-      context, pool_, core_, [this, request, response](const server::CallContext& call) {
-        // Customer context from context_service comes with the routing
-        // issue's enrichment step; until then the task says why none was used.
-        const CustomerInfo customer{
-            .looked_up = false,
-            .skip_reason = request->task().has_customer()
-                               ? "context enrichment is not available in this version"
-                               : "no customer on task"};
-        return core_.SubmitTask(call.tenant, *request, customer, *response);
+  auto [reactor, call] = server::internal::StartCall(context);
+  if (!call) return reactor;
+  const std::string tenant = call->tenant;
+  enricher_.Lookup(
+      tenant, request->task().customer(),
+      [this, context, reactor = reactor, call = *std::move(call), request,
+       response](CustomerInfo customer) mutable {
+        server::internal::RunOnPool(
+            context, reactor, std::move(call), pool_,
+            [this, request, response,
+             customer = std::move(customer)](const server::CallContext& call) {
+              return core_.SubmitTask(call.tenant, *request, customer, *response);
+            },
+            [this](grpc::ServerUnaryReactor* finished, absl::Status status) {
+              core_.AfterDurable([finished, status = std::move(status)](absl::Status synced) {
+                finished->Finish(ToGrpcStatus(synced.ok() ? status : synced));
+              });
+            });
       });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::AgentSessionResponse>* RoutingServiceImpl::AgentSession(

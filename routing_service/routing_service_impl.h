@@ -10,7 +10,11 @@
 // CompleteTask, CancelTask, and the AgentSession stream. The others answer UNIMPLEMENTED until the
 // routing_service issue adds them (docs/design/routing.md).
 //
-// Ownership: borrows the core, which must outlive the service.
+// SubmitTask asks context_service about the customer first (ContextEnricher,
+// a short deadline, no thread waiting), then routes with or without it.
+//
+// Ownership: borrows the core and the enricher, which must outlive the
+// service.
 // Threading: handlers run concurrently on the handler pool.
 
 #ifndef CXP_ROUTING_SERVICE_ROUTING_SERVICE_IMPL_H_
@@ -20,14 +24,16 @@
 #include "common/server/server.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
 #include "routing_service/agent_session_reactor.h"
+#include "routing_service/context_enricher.h"
 #include "routing_service/core/routing_core.h"
 
 namespace cxp::routing {
 
 class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
  public:
-  RoutingServiceImpl(const server::ServerOptions& options, RoutingCore& core)
-      : pool_(options.worker_threads), core_(core) {}
+  RoutingServiceImpl(const server::ServerOptions& options, RoutingCore& core,
+                     const ContextEnricher& enricher)
+      : pool_(options.worker_threads), core_(core), enricher_(enricher) {}
 
 #define CXP_ROUTING_RPC(Method)                                          \
   grpc::ServerUnaryReactor* Method(grpc::CallbackServerContext* context, \
@@ -58,6 +64,7 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
  private:
   server::HandlerPool pool_;
   RoutingCore& core_;
+  const ContextEnricher& enricher_;
   AgentSessionReactor::Registry sessions_;
 };
 
