@@ -38,6 +38,8 @@ CXP_ROUTING_WRITE_RPC(RejectTask)
 CXP_ROUTING_WRITE_RPC(WrapUpTask)
 CXP_ROUTING_WRITE_RPC(CompleteTask)
 CXP_ROUTING_WRITE_RPC(CancelTask)
+CXP_ROUTING_WRITE_RPC(TransferTask)
+CXP_ROUTING_READ_RPC(GetQueueStats)
 
 // SubmitTask first asks context_service about the customer (no thread waits
 // for it), then hands the call to the pool like any write.

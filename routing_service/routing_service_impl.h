@@ -7,7 +7,8 @@
 //
 // Served so far: CreateQueue, GetQueue, CreateAgent, GetAgent,
 // SetAgentState, SubmitTask, GetTask, AcceptTask, RejectTask, WrapUpTask,
-// CompleteTask, CancelTask, and the AgentSession stream. The others answer UNIMPLEMENTED until the
+// CompleteTask, CancelTask, TransferTask, GetQueueStats, and the
+// AgentSession stream. The others answer UNIMPLEMENTED until the
 // routing_service issue adds them (docs/design/routing.md).
 //
 // SubmitTask asks context_service about the customer first (ContextEnricher,
@@ -51,6 +52,8 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
   CXP_ROUTING_RPC(WrapUpTask)
   CXP_ROUTING_RPC(CompleteTask)
   CXP_ROUTING_RPC(CancelTask)
+  CXP_ROUTING_RPC(TransferTask)
+  CXP_ROUTING_RPC(GetQueueStats)
 #undef CXP_ROUTING_RPC
 
   // Server streaming; see agent_session_reactor.h.

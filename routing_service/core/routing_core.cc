@@ -326,6 +326,31 @@ absl::Status RoutingCore::CancelTask(const Tenant& tenant, const v1::CancelTaskR
   return absl::OkStatus();
 }
 
+absl::Status RoutingCore::TransferTask(const Tenant& tenant, const v1::TransferTaskRequest& request,
+                                       v1::TransferTaskResponse& response) {
+  ASSIGN_OR_RETURN(const names::TaskTransfer transfer, names::ValidateTransferTask(request));
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
+    return engine.Transfer(names::TaskName(transfer.task_id),
+                           transfer.queue_id.empty() ? "" : names::QueueName(transfer.queue_id),
+                           transfer.agent_id.empty() ? "" : names::AgentName(transfer.agent_id),
+                           request.reason(), request.etag(), now);
+  }));
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::GetQueueStats(const Tenant& tenant,
+                                        const v1::GetQueueStatsRequest& request,
+                                        v1::GetQueueStatsResponse& response) {
+  ASSIGN_OR_RETURN(const names::QueueStatsQuery query, names::ValidateGetQueueStats(request));
+  const absl::Time now = options_.clock();
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  ASSIGN_OR_RETURN(*response.mutable_queue_stats(),
+                   state.engine.Stats(names::QueueName(query.queue_id), query.interval, now));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<uint64_t> RoutingCore::OpenSession(const Tenant& tenant, const std::string& agent,
                                                   SessionSink sink,
                                                   std::vector<v1::AgentSessionResponse>* snapshot) {

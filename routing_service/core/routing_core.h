@@ -87,6 +87,10 @@ class RoutingCore {
                             v1::CompleteTaskResponse& response);
   absl::Status CancelTask(const Tenant& tenant, const v1::CancelTaskRequest& request,
                           v1::CancelTaskResponse& response);
+  absl::Status TransferTask(const Tenant& tenant, const v1::TransferTaskRequest& request,
+                            v1::TransferTaskResponse& response);
+  absl::Status GetQueueStats(const Tenant& tenant, const v1::GetQueueStatsRequest& request,
+                             v1::GetQueueStatsResponse& response);
 
   // Agent desktop sessions (AgentSession streams). `sink` (optional) gets
   // the agent's events from then on: its configuration and presence when

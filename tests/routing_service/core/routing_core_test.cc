@@ -204,6 +204,50 @@ TEST_F(RoutingCoreTest, RestartBringsBackTasksAndVoidsOpenOffers) {
   EXPECT_EQ(Get(offered->name()).state(), v1::Task::STATE_QUEUED);
 }
 
+TEST_F(RoutingCoreTest, TransferAndQueueStats) {
+  CreateQueue("support");
+  CreateQueue("billing");
+  CreateAgent("a1", "support");
+  CreateAgent("b1", "billing");
+  Available("a1");
+  Available("b1");
+  absl::StatusOr<v1::Task> task = Submit("support");
+  ASSERT_TRUE(task.ok());
+  v1::AcceptTaskRequest accept;
+  accept.set_name(task->name());
+  accept.set_agent("agents/a1");
+  v1::AcceptTaskResponse accepted;
+  ASSERT_TRUE(core_->AcceptTask(kTenant, accept, accepted).ok());
+  now_ += absl::Seconds(30);
+  v1::TransferTaskRequest transfer;
+  transfer.set_name(task->name());
+  transfer.set_queue("queues/billing");
+  transfer.set_reason("a billing question");
+  v1::TransferTaskResponse transferred;
+  absl::Status status = core_->TransferTask(kTenant, transfer, transferred);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(transferred.task().queue(), "queues/billing");
+  EXPECT_EQ(transferred.task().agent(), "agents/b1");
+  transfer.clear_queue();
+  v1::TransferTaskResponse refused;
+  EXPECT_EQ(core_->TransferTask(kTenant, transfer, refused).code(),
+            absl::StatusCode::kInvalidArgument);
+
+  v1::GetQueueStatsRequest stats;
+  stats.set_queue("queues/support");
+  v1::GetQueueStatsResponse support;
+  ASSERT_TRUE(core_->GetQueueStats(kTenant, stats, support).ok());
+  EXPECT_EQ(support.queue_stats().tasks_offered(), 1);
+  EXPECT_EQ(support.queue_stats().tasks_answered(), 1);
+  EXPECT_EQ(support.queue_stats().interval().seconds(), 3600);  // the default window
+  stats.set_queue("queues/billing");
+  v1::GetQueueStatsResponse billing;
+  ASSERT_TRUE(core_->GetQueueStats(kTenant, stats, billing).ok());
+  EXPECT_EQ(billing.queue_stats().tasks_waiting(), 1);  // offered to b1
+  stats.set_queue("queues/none");
+  EXPECT_EQ(core_->GetQueueStats(kTenant, stats, billing).code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(RoutingCoreTest, AgentsWhoseDesktopNeverReconnectsGoAway) {
   CreateQueue("support");
   CreateAgent("a1", "support");
