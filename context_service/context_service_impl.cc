@@ -1,6 +1,7 @@
 #include "context_service/context_service_impl.h"
 
 #include "common/server/unary_call.h"
+#include "common/server/unary_rpc_macros.h"
 #include "context_service/export_customer_reactor.h"
 #include "context_service/watch_changes_reactor.h"
 #include "grpcpp/support/byte_buffer.h"
@@ -8,54 +9,34 @@
 
 namespace cxp::context {
 
-// Each RPC: authenticate, hop to the handler pool, let the core decide.
-#define CXP_CONTEXT_READ_RPC(Method)                                                         \
-  grpc::ServerUnaryReactor* ContextServiceImpl::Method(grpc::CallbackServerContext* context, \
-                                                       const v1::Method##Request* request,   \
-                                                       v1::Method##Response* response) {     \
-    return server::HandleUnary(context, pool_,                                               \
-                               [this, request, response](const server::CallContext& call) {  \
-                                 return core_.Method(call.tenant, *request, *response);      \
-                               });                                                           \
-  }
-
-// Writes are answered once durable (the WAL fsync they share with others).
-#define CXP_CONTEXT_WRITE_RPC(Method)                                                            \
-  grpc::ServerUnaryReactor* ContextServiceImpl::Method(grpc::CallbackServerContext* context,     \
-                                                       const v1::Method##Request* request,       \
-                                                       v1::Method##Response* response) {         \
-    return server::HandleUnaryWrite(context, pool_, core_,                                       \
-                                    [this, request, response](const server::CallContext& call) { \
-                                      return core_.Method(call.tenant, *request, *response);     \
-                                    });                                                          \
-  }
-
-CXP_CONTEXT_WRITE_RPC(CreateCustomer)
-CXP_CONTEXT_READ_RPC(GetCustomer)
-CXP_CONTEXT_WRITE_RPC(UpdateCustomer)
-CXP_CONTEXT_READ_RPC(ListCustomers)
-CXP_CONTEXT_WRITE_RPC(DeleteCustomer)
-CXP_CONTEXT_WRITE_RPC(AddIdentity)
-CXP_CONTEXT_WRITE_RPC(RemoveIdentity)
-CXP_CONTEXT_READ_RPC(ResolveCustomer)
-CXP_CONTEXT_WRITE_RPC(AppendInteraction)
-CXP_CONTEXT_WRITE_RPC(BatchAppendInteractions)
-CXP_CONTEXT_READ_RPC(ListInteractions)
-CXP_CONTEXT_READ_RPC(GetConsent)
-CXP_CONTEXT_WRITE_RPC(UpdateConsent)
-CXP_CONTEXT_READ_RPC(ListConsentHistory)
-CXP_CONTEXT_READ_RPC(GetContactPreferences)
-CXP_CONTEXT_WRITE_RPC(UpdateContactPreferences)
-CXP_CONTEXT_WRITE_RPC(StartJourney)
-CXP_CONTEXT_WRITE_RPC(AdvanceJourney)
-CXP_CONTEXT_READ_RPC(GetJourney)
-CXP_CONTEXT_READ_RPC(ListJourneys)
-CXP_CONTEXT_WRITE_RPC(CreateHandoff)
-CXP_CONTEXT_WRITE_RPC(RedeemHandoff)
-CXP_CONTEXT_WRITE_RPC(EraseCustomer)
-CXP_CONTEXT_WRITE_RPC(MergeCustomers)
-CXP_CONTEXT_WRITE_RPC(UnmergeCustomers)
-CXP_CONTEXT_READ_RPC(GetMergeRecord)
+// Each RPC: authenticate, hop to the handler pool, let the core decide;
+// writes are answered once durable.
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, CreateCustomer)
+CXP_UNARY_READ_RPC(ContextServiceImpl, GetCustomer)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, UpdateCustomer)
+CXP_UNARY_READ_RPC(ContextServiceImpl, ListCustomers)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, DeleteCustomer)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, AddIdentity)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, RemoveIdentity)
+CXP_UNARY_READ_RPC(ContextServiceImpl, ResolveCustomer)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, AppendInteraction)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, BatchAppendInteractions)
+CXP_UNARY_READ_RPC(ContextServiceImpl, ListInteractions)
+CXP_UNARY_READ_RPC(ContextServiceImpl, GetConsent)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, UpdateConsent)
+CXP_UNARY_READ_RPC(ContextServiceImpl, ListConsentHistory)
+CXP_UNARY_READ_RPC(ContextServiceImpl, GetContactPreferences)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, UpdateContactPreferences)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, StartJourney)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, AdvanceJourney)
+CXP_UNARY_READ_RPC(ContextServiceImpl, GetJourney)
+CXP_UNARY_READ_RPC(ContextServiceImpl, ListJourneys)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, CreateHandoff)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, RedeemHandoff)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, EraseCustomer)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, MergeCustomers)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, UnmergeCustomers)
+CXP_UNARY_READ_RPC(ContextServiceImpl, GetMergeRecord)
 
 grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
@@ -80,9 +61,6 @@ grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
         return absl::OkStatus();
       });
 }
-
-#undef CXP_CONTEXT_READ_RPC
-#undef CXP_CONTEXT_WRITE_RPC
 
 grpc::ServerWriteReactor<v1::WatchChangesResponse>* ContextServiceImpl::WatchChanges(
     grpc::CallbackServerContext* context, const v1::WatchChangesRequest* request) {

@@ -1,45 +1,26 @@
 #include "routing_service/routing_service_impl.h"
 
 #include "common/server/unary_call.h"
+#include "common/server/unary_rpc_macros.h"
 #include "common/status/grpc_status.h"
 
 namespace cxp::routing {
 
-// Reads: authenticate, hop to the handler pool, let the core answer.
-#define CXP_ROUTING_READ_RPC(Method)                                                         \
-  grpc::ServerUnaryReactor* RoutingServiceImpl::Method(grpc::CallbackServerContext* context, \
-                                                       const v1::Method##Request* request,   \
-                                                       v1::Method##Response* response) {     \
-    return server::HandleUnary(context, pool_,                                               \
-                               [this, request, response](const server::CallContext& call) {  \
-                                 return core_.Method(call.tenant, *request, *response);      \
-                               });                                                           \
-  }
-
-// Writes are answered once durable (the WAL fsync they share with others).
-#define CXP_ROUTING_WRITE_RPC(Method)                                                            \
-  grpc::ServerUnaryReactor* RoutingServiceImpl::Method(grpc::CallbackServerContext* context,     \
-                                                       const v1::Method##Request* request,       \
-                                                       v1::Method##Response* response) {         \
-    return server::HandleUnaryWrite(context, pool_, core_,                                       \
-                                    [this, request, response](const server::CallContext& call) { \
-                                      return core_.Method(call.tenant, *request, *response);     \
-                                    });                                                          \
-  }
-
-CXP_ROUTING_WRITE_RPC(CreateQueue)
-CXP_ROUTING_READ_RPC(GetQueue)
-CXP_ROUTING_WRITE_RPC(CreateAgent)
-CXP_ROUTING_READ_RPC(GetAgent)
-CXP_ROUTING_WRITE_RPC(SetAgentState)
-CXP_ROUTING_READ_RPC(GetTask)
-CXP_ROUTING_WRITE_RPC(AcceptTask)
-CXP_ROUTING_WRITE_RPC(RejectTask)
-CXP_ROUTING_WRITE_RPC(WrapUpTask)
-CXP_ROUTING_WRITE_RPC(CompleteTask)
-CXP_ROUTING_WRITE_RPC(CancelTask)
-CXP_ROUTING_WRITE_RPC(TransferTask)
-CXP_ROUTING_READ_RPC(GetQueueStats)
+// Each RPC: authenticate, hop to the handler pool, let the core decide;
+// writes are answered once durable.
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, CreateQueue)
+CXP_UNARY_READ_RPC(RoutingServiceImpl, GetQueue)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, CreateAgent)
+CXP_UNARY_READ_RPC(RoutingServiceImpl, GetAgent)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, SetAgentState)
+CXP_UNARY_READ_RPC(RoutingServiceImpl, GetTask)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, AcceptTask)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, RejectTask)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, WrapUpTask)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, CompleteTask)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, CancelTask)
+CXP_UNARY_WRITE_RPC(RoutingServiceImpl, TransferTask)
+CXP_UNARY_READ_RPC(RoutingServiceImpl, GetQueueStats)
 
 // SubmitTask first asks context_service about the customer (no thread waits
 // for it), then hands the call to the pool like any write.
@@ -72,8 +53,5 @@ grpc::ServerWriteReactor<v1::AgentSessionResponse>* RoutingServiceImpl::AgentSes
     grpc::CallbackServerContext* context, const v1::AgentSessionRequest* request) {
   return new AgentSessionReactor(core_, pool_, context, *request, sessions_);
 }
-
-#undef CXP_ROUTING_READ_RPC
-#undef CXP_ROUTING_WRITE_RPC
 
 }  // namespace cxp::routing
