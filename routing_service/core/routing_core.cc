@@ -37,6 +37,9 @@ absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state) {
       case RoutingChange::kAgent:
         batch.PutAgent(tenant, change.agent);
         break;
+      case RoutingChange::kQueue:
+        batch.PutQueue(tenant, change.queue);
+        break;
       case RoutingChange::kOffer:
         break;  // the task change before it carries the offer
     }
@@ -66,6 +69,8 @@ absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state) {
         }
         break;
       }
+      case RoutingChange::kQueue:
+        break;
       case RoutingChange::kTask: {
         *event.mutable_task() = change.task;
         // Sessions that were offered it (an offer is announced by its own
@@ -171,11 +176,7 @@ absl::Status RoutingCore::CreateQueue(const Tenant& tenant, const v1::CreateQueu
           return absl::AlreadyExistsError(
               absl::StrCat("queue_id: ", queue.name(), " already exists"));
         }
-        ASSIGN_OR_RETURN(v1::Queue put, engine.PutQueue(queue, now));
-        RoutingStore::Batch batch = store_.NewBatch();
-        batch.PutQueue(tenant, put);
-        RETURN_IF_ERROR(store_.Commit(batch));
-        return put;
+        return engine.PutQueue(queue, now);
       }));
   *response.mutable_queue() = std::move(created);
   return absl::OkStatus();

@@ -277,17 +277,16 @@ struct RoutingEngine::Impl {
     return {};
   }
 
-  v1::Agent AgentView(const std::string& name, const AgentEntry& a) const {
+  static v1::Agent AgentView(const AgentEntry& a) {
     v1::Agent out = a.config;
     out.mutable_presence()->set_state(a.shown);
     out.mutable_presence()->set_reason(a.reason);
     *out.mutable_presence()->mutable_change_time() = Ts(a.change_time);
-    (void)name;
     return out;
   }
 
   // Recomputes the shown state; records a change when it moved.
-  void RefreshAgent(const std::string& name, AgentEntry& a, absl::Time now, bool force = false) {
+  void RefreshAgent(AgentEntry& a, absl::Time now, bool force = false) {
     const v1::AgentState shown = ShownState(a);
     if (shown == a.shown && !force) return;
     if (shown != a.shown) {
@@ -295,7 +294,7 @@ struct RoutingEngine::Impl {
       a.change_time = now;
     }
     RoutingChange change{.kind = RoutingChange::kAgent};
-    change.agent = AgentView(name, a);
+    change.agent = AgentView(a);
     changes.push_back(std::move(change));
   }
 
@@ -428,7 +427,7 @@ struct RoutingEngine::Impl {
 
   // ------------------------------------------------------------ offers
 
-  void HoldTask(const std::string& agent_name, AgentEntry& a, TaskEntry& t) {
+  static void HoldTask(AgentEntry& a, TaskEntry& t) {
     a.held.push_back(t.task.name());
     const int channel = t.task.channel();
     if (KnownChannel(channel)) {
@@ -436,10 +435,9 @@ struct RoutingEngine::Impl {
       a.held_mask |= 1u << channel;
     }
     ++a.held_total;
-    (void)agent_name;
   }
 
-  void ReleaseTask(const std::string& agent_name, AgentEntry& a, TaskEntry& t, absl::Time now) {
+  static void ReleaseTask(AgentEntry& a, TaskEntry& t, absl::Time now) {
     auto it = std::find(a.held.begin(), a.held.end(), t.task.name());
     if (it == a.held.end()) return;
     a.held.erase(it);
@@ -450,7 +448,6 @@ struct RoutingEngine::Impl {
       a.held_mask &= ~(1u << channel);
       a.idle_since[channel] = now;
     }
-    (void)agent_name;
   }
 
   void RemoveFromQueue(TaskEntry& t) {
@@ -504,7 +501,7 @@ struct RoutingEngine::Impl {
     t.offer_expire = now + OfferTimeout(q);
     ++t.generation;
     Arm(t.offer_expire, TimerKind::kOffer, t.task.name(), t.generation);
-    HoldTask(agent_name, a, t);
+    HoldTask(a, t);
     if (q.config.distribution_strategy() == v1::DISTRIBUTION_STRATEGY_ROUND_ROBIN) {
       queues.at(t.task.queue()).round_robin_last = agent_name;
     }
@@ -514,7 +511,7 @@ struct RoutingEngine::Impl {
     offer.offered_to = agent_name;
     offer.offer_expire_time = t.offer_expire;
     changes.push_back(std::move(offer));
-    RefreshAgent(agent_name, a, now);
+    RefreshAgent(a, now);
   }
 
   struct Candidate {
@@ -732,8 +729,8 @@ struct RoutingEngine::Impl {
     if (!holder.empty()) {
       auto a = agents.find(holder);
       if (a != agents.end()) {
-        ReleaseTask(holder, a->second, t, now);
-        RefreshAgent(holder, a->second, now);
+        ReleaseTask(a->second, t, now);
+        RefreshAgent(a->second, now);
       }
     }
     tasks.erase(name);  // `t` is gone from here on
@@ -747,7 +744,7 @@ struct RoutingEngine::Impl {
           a->second.session_generation != timer.generation) {
         return;
       }
-      DesktopLost(timer.id, a->second, now);
+      DesktopLost(a->second, now);
       return;
     }
     auto found = tasks.find(timer.id);
@@ -758,14 +755,14 @@ struct RoutingEngine::Impl {
         const std::string agent_name = t.task.agent();
         AgentEntry& a = agents.at(agent_name);
         const QueueEntry& q = queues.at(t.task.queue());
-        ReleaseTask(agent_name, a, t, now);
+        ReleaseTask(a, t, now);
         t.refused[agent_name] = "offer_timed_out";
         if (!q.config.keep_agent_available_on_missed_offer() &&
             a.desired == v1::AGENT_STATE_AVAILABLE) {
           a.desired = v1::AGENT_STATE_NOT_RESPONDING;
           a.reason = absl::StrCat("offer timed out: ", t.task.name());
         }
-        RefreshAgent(agent_name, a, now, /*force=*/true);
+        RefreshAgent(a, now, /*force=*/true);
         Requeue(t, now);
         FillAgent(agent_name, now);
         return;
@@ -800,7 +797,7 @@ struct RoutingEngine::Impl {
 
   // No desktop for the whole grace period: not available any more, and
   // offers nobody can see go back to their queues.
-  void DesktopLost(const std::string& agent_name, AgentEntry& a, absl::Time now) {
+  void DesktopLost(AgentEntry& a, absl::Time now) {
     if (a.desired == v1::AGENT_STATE_AVAILABLE) {
       a.desired = v1::AGENT_STATE_AWAY;
       a.reason = "desktop disconnected";
@@ -811,10 +808,10 @@ struct RoutingEngine::Impl {
     }
     for (const std::string& name : offered) {
       TaskEntry& t = tasks.at(name);
-      ReleaseTask(agent_name, a, t, now);
+      ReleaseTask(a, t, now);
       Requeue(t, now);
     }
-    RefreshAgent(agent_name, a, now, /*force=*/true);
+    RefreshAgent(a, now, /*force=*/true);
   }
 
   void AdvanceTo(absl::Time now) {
@@ -968,6 +965,9 @@ absl::StatusOr<v1::Queue> RoutingEngine::PutQueue(const v1::Queue& queue, absl::
     rules.lower_by += step.lower_min_proficiency_by();
     q.steps.push_back(rules);
   }
+  RoutingChange change{.kind = RoutingChange::kQueue};
+  change.queue = queue;
+  s.changes.push_back(std::move(change));
   // Waiting tasks meet the new rules: timers re-armed, offers retried.
   std::vector<std::string> waiting;
   for (const auto& [key, task] : q.waiting) waiting.push_back(task->task.name());
@@ -1073,9 +1073,9 @@ absl::StatusOr<v1::Agent> RoutingEngine::PutAgent(const v1::Agent& agent, absl::
   a.languages.clear();
   for (const std::string& tag : agent.language_codes()) a.languages.insert(PrimaryLanguage(tag));
   for (const std::string& served : agent.queues()) s.queues.at(served).agents.emplace(name, &a);
-  s.RefreshAgent(name, a, now, /*force=*/true);
+  s.RefreshAgent(a, now, /*force=*/true);
   s.FillAgent(name, now);
-  return s.AgentView(name, s.agents.at(name));
+  return s.AgentView(s.agents.at(name));
 }
 
 absl::Status RoutingEngine::RemoveAgent(const std::string& name) {
@@ -1096,7 +1096,7 @@ absl::StatusOr<v1::Agent> RoutingEngine::GetAgent(const std::string& name) const
   if (it == impl_->agents.end()) {
     return absl::NotFoundError(absl::StrCat("name: ", name, " does not exist"));
   }
-  return impl_->AgentView(name, it->second);
+  return impl_->AgentView(it->second);
 }
 
 absl::StatusOr<v1::Agent> RoutingEngine::SetAgentState(const std::string& name,
@@ -1111,9 +1111,9 @@ absl::StatusOr<v1::Agent> RoutingEngine::SetAgentState(const std::string& name,
   a->reason = reason;
   if (becomes_available) a->available_since = now;
   a->change_time = now;
-  s.RefreshAgent(name, *a, now, /*force=*/true);
+  s.RefreshAgent(*a, now, /*force=*/true);
   if (state == v1::AGENT_STATE_AVAILABLE) s.FillAgent(name, now);
-  return s.AgentView(name, s.agents.at(name));
+  return s.AgentView(s.agents.at(name));
 }
 
 absl::Status RoutingEngine::OpenSession(const std::string& agent, absl::Time now) {
@@ -1258,7 +1258,7 @@ absl::StatusOr<v1::Task> RoutingEngine::Accept(const std::string& task, const st
   ++t->generation;
   s.PublishTask(*t, now);
   Impl::AgentEntry& a = s.agents.at(agent);
-  s.RefreshAgent(agent, a, now);
+  s.RefreshAgent(a, now);
   return t->task;
 }
 
@@ -1272,9 +1272,9 @@ absl::StatusOr<v1::Task> RoutingEngine::Reject(const std::string& task, const st
         absl::StrCat("name: ", task, " is not offered to ", agent));
   }
   Impl::AgentEntry& a = s.agents.at(agent);
-  s.ReleaseTask(agent, a, *t, now);
+  s.ReleaseTask(a, *t, now);
   t->refused[agent] = reason.empty() ? "rejected" : absl::StrCat("rejected: ", reason);
-  s.RefreshAgent(agent, a, now);
+  s.RefreshAgent(a, now);
   s.Requeue(*t, now);
   s.FillAgent(agent, now);
   return s.LastTaskState(task);
@@ -1300,7 +1300,7 @@ absl::StatusOr<v1::Task> RoutingEngine::WrapUp(const std::string& task, const st
   ++t->generation;
   s.Arm(now + timeout, Impl::TimerKind::kWrapUp, task, t->generation);
   s.PublishTask(*t, now);
-  s.RefreshAgent(agent, a, now);
+  s.RefreshAgent(a, now);
   return t->task;
 }
 
@@ -1371,8 +1371,8 @@ absl::StatusOr<v1::Task> RoutingEngine::Transfer(const std::string& task, const 
   s.RemoveFromQueue(*t);
   if (!previous.empty()) {
     Impl::AgentEntry& held_by = s.agents.at(previous);
-    s.ReleaseTask(previous, held_by, *t, now);
-    s.RefreshAgent(previous, held_by, now);
+    s.ReleaseTask(held_by, *t, now);
+    s.RefreshAgent(held_by, now);
   }
   t->reserved_for.clear();
   t->refused.clear();
@@ -1450,11 +1450,11 @@ absl::Status RoutingEngine::Restore(v1::Task task, absl::Time now) {
         absl::StrCat("task ", name, ": its agent ", stored.task.agent(), " is gone"));
   }
   stored.accepted = FromTs(stored.task.update_time());
-  s.HoldTask(stored.task.agent(), a->second, stored);
+  s.HoldTask(a->second, stored);
   if (state == v1::Task::STATE_WRAP_UP) {
     s.Arm(now + kDefaultWrapUpTimeout, Impl::TimerKind::kWrapUp, name, stored.generation);
   }
-  s.RefreshAgent(stored.task.agent(), a->second, now);
+  s.RefreshAgent(a->second, now);
   return absl::OkStatus();
 }
 

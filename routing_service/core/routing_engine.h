@@ -13,7 +13,8 @@
 // FAILED_PRECONDITION, ALREADY_EXISTS or ABORTED naming the field.
 //
 // Output: every call returns the affected resource; everything that changed
-// (tasks, agents' presence, offers made) is also queued for TakeChanges(), so
+// (queues, tasks, agents' presence, offers made) is also queued for
+// TakeChanges(), so
 // the caller can persist it (in one batch, before acknowledging) and push it
 // to agent desktops.
 //
@@ -69,8 +70,9 @@ struct CustomerInfo {
 
 // One change for TakeChanges().
 struct RoutingChange {
-  enum Kind { kTask, kAgent, kOffer };
+  enum Kind { kTask, kAgent, kOffer, kQueue };
   Kind kind;
+  v1::Queue queue;               // kQueue (created or replaced)
   v1::Task task;                 // kTask, kOffer (the offered task)
   v1::Agent agent;               // kAgent (presence or configuration changed)
   std::string offered_to;        // kOffer: agents/{id}

@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_process.h"
+#include "tests/routing_service/core/routing_store_fixture.h"
 
 namespace cxp::routing {
 namespace {
@@ -20,20 +20,12 @@ namespace type = ::cxp::type::v1;
 
 constexpr char kTenant[] = "acme";
 
-class RoutingCoreTest : public ::testing::Test {
+class RoutingCoreTest : public testing::RoutingStoreFixture {
  protected:
   void SetUp() override { Open(); }
 
   void Open() {
-    store::RocksStoreOptions options;
-    options.path = dir_ + "/db";
-    options.column_families = RoutingStore::ColumnFamilies();
-    auto rocks = store::RocksStore::Open(options);
-    ASSERT_TRUE(rocks.ok()) << rocks.status();
-    rocks_ = *std::move(rocks);
-    auto store = RoutingStore::Attach(*rocks_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::make_unique<RoutingStore>(*std::move(store));
+    OpenStore();
     core_ = std::make_unique<RoutingCore>(*store_,
                                           RoutingCoreOptions{.clock = [this] { return now_; }});
     absl::Status recovered = core_->Recover();
@@ -43,9 +35,7 @@ class RoutingCoreTest : public ::testing::Test {
   // As after a crash: the same data directory, new process state.
   void Restart() {
     core_.reset();
-    store_.reset();
-    ASSERT_TRUE(rocks_->Close().ok());
-    rocks_.reset();
+    CloseStore();
     Open();
   }
 
@@ -105,10 +95,7 @@ class RoutingCoreTest : public ::testing::Test {
     return response.task();
   }
 
-  std::string dir_ = cxp::testing::MakeTempDir("routing_core_");
   absl::Time now_ = absl::FromCivil(absl::CivilSecond(2026, 12, 2, 10, 0, 0), absl::UTCTimeZone());
-  std::unique_ptr<store::RocksStore> rocks_;
-  std::unique_ptr<RoutingStore> store_;
   std::unique_ptr<RoutingCore> core_;
 };
 

@@ -10,7 +10,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_process.h"
+#include "tests/routing_service/core/routing_store_fixture.h"
 
 namespace cxp::routing {
 namespace {
@@ -47,27 +47,13 @@ v1::Task Task(const std::string& id, v1::Task::State state, int64_t created_seco
   return task;
 }
 
-class RoutingStoreTest : public ::testing::Test {
+class RoutingStoreTest : public testing::RoutingStoreFixture {
  protected:
-  void SetUp() override { Open(); }
-
-  void Open() {
-    store::RocksStoreOptions options;
-    options.path = dir_ + "/db";
-    options.column_families = RoutingStore::ColumnFamilies();
-    auto rocks = store::RocksStore::Open(options);
-    ASSERT_TRUE(rocks.ok()) << rocks.status();
-    rocks_ = *std::move(rocks);
-    auto store = RoutingStore::Attach(*rocks_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::make_unique<RoutingStore>(*std::move(store));
-  }
+  void SetUp() override { OpenStore(); }
 
   void Reopen() {
-    store_.reset();
-    ASSERT_TRUE(rocks_->Close().ok());
-    rocks_.reset();
-    Open();
+    CloseStore();
+    OpenStore();
   }
 
   void Commit(RoutingStore::Batch& batch) {
@@ -97,10 +83,6 @@ class RoutingStoreTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status;
     return seen;
   }
-
-  std::string dir_ = cxp::testing::MakeTempDir("routing_store_");
-  std::unique_ptr<store::RocksStore> rocks_;
-  std::unique_ptr<RoutingStore> store_;
 };
 
 TEST_F(RoutingStoreTest, KeepsConfigurationPresenceAndTasksAcrossReopen) {
