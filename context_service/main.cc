@@ -7,12 +7,12 @@
 
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
+#include "common/idempotency/expired_response_filter.h"
 #include "common/server/json_log.h"
 #include "common/server/service_main.h"
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
 #include "context_service/context_service_impl.h"
-#include "context_service/core/expired_response_filter.h"
 #include "context_service/core/retention.h"
 
 ABSL_FLAG(std::string, default_phone_region, "KR",
@@ -48,21 +48,6 @@ ABSL_FLAG(std::vector<std::string>, auto_merge_tenants, {},
           "merges the two (the longer-known profile survives, recorded like "
           "MergeCustomers) instead of failing with ALREADY_EXISTS. Off by default.");
 
-namespace {
-
-// A random secret kept in the store under `name`: made on first start, the
-// same after every restart (so what it signs stays valid).
-absl::StatusOr<std::string> StoredSecret(cxp::store::RocksStore& rocks, const std::string& name) {
-  ASSIGN_OR_RETURN(std::optional<std::string> secret, rocks.Get(rocks.DefaultColumnFamily(), name));
-  if (!secret) {
-    secret = cxp::paging::PageTokenCodec::RandomKey();
-    RETURN_IF_ERROR(rocks.Put(rocks.DefaultColumnFamily(), name, *secret));
-  }
-  return *std::move(secret);
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
   using cxp::server::ServiceSet;
@@ -72,7 +57,7 @@ int main(int argc, char** argv) {
        .default_metrics_address = "127.0.0.1:9101",
        .build = [](const ServerOptions& options) -> absl::StatusOr<ServiceSet> {
          // Idempotency records are dropped by compactions once expired.
-         auto expiry = std::make_shared<cxp::context::ExpiredResponseFilterFactory>(
+         auto expiry = std::make_shared<cxp::idempotency::ExpiredResponseFilterFactory>(
              [] { return absl::Now(); });
          ASSIGN_OR_RETURN(auto rocks,
                           cxp::server::OpenServiceStore(
@@ -95,7 +80,8 @@ int main(int argc, char** argv) {
          }));
          // Page tokens are signed with a key kept in the store, so they stay
          // valid across restarts.
-         ASSIGN_OR_RETURN(const std::string token_key, StoredSecret(*rocks, "page_token_key"));
+         ASSIGN_OR_RETURN(const std::string token_key,
+                          cxp::server::StoredSecret(*rocks, "page_token_key"));
          std::string handoff_key;
          if (const std::string path = absl::GetFlag(FLAGS_handoff_key_file); !path.empty()) {
            std::ifstream file(path, std::ios::binary);
@@ -111,7 +97,7 @@ int main(int argc, char** argv) {
                               " bytes; a handoff key needs at least 32"));
            }
          } else {
-           ASSIGN_OR_RETURN(handoff_key, StoredSecret(*rocks, "handoff_key"));
+           ASSIGN_OR_RETURN(handoff_key, cxp::server::StoredSecret(*rocks, "handoff_key"));
          }
          auto shared_store = std::make_shared<cxp::context::ContextStore>(std::move(store));
          ASSIGN_OR_RETURN(

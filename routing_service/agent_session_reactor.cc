@@ -66,6 +66,10 @@ void AgentSessionReactor::Open() {
 void AgentSessionReactor::Push(const v1::AgentSessionResponse& event) {
   absl::MutexLock lock(&mu_);
   if (finished_) return;
+  if (event.event_case() == v1::AgentSessionResponse::EVENT_NOT_SET) {
+    FinishLocked(grpc::Status(grpc::StatusCode::NOT_FOUND, agent_ + " was deleted"));
+    return;
+  }
   queue_.push_back(event);
   if (!writing_ && session_ != 0) WriteNextLocked();
 }

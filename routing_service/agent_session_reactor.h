@@ -1,7 +1,8 @@
 // AgentSessionReactor — one agent desktop's AgentSession stream: the agent
 // and the tasks it holds first, then its presence changes, offers and the
-// changes of tasks offered to it, until the client cancels or the server
-// shuts down (UNAVAILABLE: reconnect, the snapshot is sent again).
+// changes of tasks offered to it, until the client cancels, the server
+// shuts down (UNAVAILABLE: reconnect, the snapshot is sent again) or the
+// agent is deleted (NOT_FOUND).
 //
 // Opening registers the session with RoutingCore (offers go only to agents
 // with an open session); the end closes it, and the agent's grace period to

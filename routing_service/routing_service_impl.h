@@ -5,11 +5,7 @@
 // to a gRPC status; RoutingCore validates, lets the tenant's engine decide
 // and persists. Writes are answered once durable.
 //
-// Served so far: CreateQueue, GetQueue, CreateAgent, GetAgent,
-// SetAgentState, SubmitTask, GetTask, AcceptTask, RejectTask, WrapUpTask,
-// CompleteTask, CancelTask, TransferTask, GetQueueStats, and the
-// AgentSession stream. The others answer UNIMPLEMENTED until the
-// routing_service issue adds them (docs/design/routing.md).
+// Streams (AgentSession, WatchQueueStats) have their own reactors.
 //
 // SubmitTask asks context_service about the customer first (ContextEnricher,
 // a short deadline, no thread waiting), then routes with or without it.
@@ -42,11 +38,18 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
                                    v1::Method##Response* response) override;
   CXP_ROUTING_RPC(CreateQueue)
   CXP_ROUTING_RPC(GetQueue)
+  CXP_ROUTING_RPC(UpdateQueue)
+  CXP_ROUTING_RPC(ListQueues)
+  CXP_ROUTING_RPC(DeleteQueue)
   CXP_ROUTING_RPC(CreateAgent)
   CXP_ROUTING_RPC(GetAgent)
+  CXP_ROUTING_RPC(UpdateAgent)
+  CXP_ROUTING_RPC(ListAgents)
+  CXP_ROUTING_RPC(DeleteAgent)
   CXP_ROUTING_RPC(SetAgentState)
   CXP_ROUTING_RPC(SubmitTask)
   CXP_ROUTING_RPC(GetTask)
+  CXP_ROUTING_RPC(ListTasks)
   CXP_ROUTING_RPC(AcceptTask)
   CXP_ROUTING_RPC(RejectTask)
   CXP_ROUTING_RPC(WrapUpTask)

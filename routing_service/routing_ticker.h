@@ -13,12 +13,10 @@
 #define CXP_ROUTING_SERVICE_ROUTING_TICKER_H_
 
 #include <functional>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/server/periodic_worker.h"
 #include "routing_service/core/routing_core.h"
 
 namespace cxp::routing {
@@ -31,17 +29,10 @@ class RoutingTicker {
   RoutingTicker(const RoutingTicker&) = delete;
   RoutingTicker& operator=(const RoutingTicker&) = delete;
 
-  void Stop();
+  void Stop() { worker_.Stop(); }
 
  private:
-  void Loop();
-
-  RoutingCore& core_;
-  const std::function<void(const absl::Status&)> on_error_;
-  const absl::Duration max_sleep_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  server::PeriodicWorker worker_;
 };
 
 }  // namespace cxp::routing

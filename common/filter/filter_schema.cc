@@ -105,6 +105,15 @@ FilterSchema& FilterSchema::AddEnum(std::string name, std::string prefix,
   }
   return Add(Field{std::move(name), FieldType::kEnum, std::move(prefix), std::move(values)});
 }
+FilterSchema& FilterSchema::AddProtoEnum(std::string name, std::string prefix,
+                                         const google::protobuf::EnumDescriptor* descriptor) {
+  std::vector<std::pair<std::string, int>> values;
+  for (int i = 0; i < descriptor->value_count(); ++i) {
+    if (descriptor->value(i)->number() == 0) continue;
+    values.emplace_back(descriptor->value(i)->name(), descriptor->value(i)->number());
+  }
+  return AddEnum(std::move(name), std::move(prefix), std::move(values));
+}
 FilterSchema& FilterSchema::AddRepeatedString(std::string name) {
   return Add(Field{std::move(name), FieldType::kRepeatedString, {}, {}});
 }

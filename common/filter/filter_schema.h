@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "google/protobuf/descriptor.h"
 
 namespace cxp::filter {
 
@@ -68,6 +69,9 @@ class FilterSchema {
   // unless clients may filter on it. An empty prefix is allowed.
   FilterSchema& AddEnum(std::string name, std::string prefix,
                         std::vector<std::pair<std::string, int>> values);
+  // A proto enum's values, all but the one numbered 0 (*_UNSPECIFIED).
+  FilterSchema& AddProtoEnum(std::string name, std::string prefix,
+                             const google::protobuf::EnumDescriptor* descriptor);
   FilterSchema& AddRepeatedString(std::string name);
   // A map with typed values addressed as `name.<key>`.
   FilterSchema& AddMap(std::string name);

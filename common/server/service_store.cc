@@ -2,6 +2,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/paging/page_token.h"
+#include "common/status/status_macros.h"
 
 namespace cxp::server {
 
@@ -26,6 +28,15 @@ absl::StatusOr<std::shared_ptr<store::RocksStore>> OpenServiceStore(
                                                             store.status().message()));
   }
   return std::shared_ptr<store::RocksStore>(*std::move(store));
+}
+
+absl::StatusOr<std::string> StoredSecret(store::RocksStore& rocks, const std::string& name) {
+  ASSIGN_OR_RETURN(std::optional<std::string> secret, rocks.Get(rocks.DefaultColumnFamily(), name));
+  if (!secret) {
+    secret = paging::PageTokenCodec::RandomKey();
+    RETURN_IF_ERROR(rocks.Put(rocks.DefaultColumnFamily(), name, *secret));
+  }
+  return *std::move(secret);
 }
 
 }  // namespace cxp::server

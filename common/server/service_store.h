@@ -25,6 +25,11 @@ absl::StatusOr<std::shared_ptr<store::RocksStore>> OpenServiceStore(
     const ServerOptions& options, std::vector<std::string> column_families,
     std::function<void(rocksdb::Options&)> tune_options = nullptr);
 
+// A random 32-byte secret kept in the store's default family under `name`:
+// made on first start, the same after every restart, so what it signs (page
+// tokens, handoff tokens) stays valid. Errors: those of the store.
+absl::StatusOr<std::string> StoredSecret(store::RocksStore& rocks, const std::string& name);
+
 }  // namespace cxp::server
 
 #endif  // CXP_COMMON_SERVER_SERVICE_STORE_H_

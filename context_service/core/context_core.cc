@@ -1,7 +1,5 @@
 #include "context_service/core/context_core.h"
 
-#include <openssl/sha.h>
-
 #include <algorithm>
 #include <limits>
 #include <optional>
@@ -15,6 +13,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/idempotency/idempotency.h"
 #include "common/status/errors.h"
 #include "common/status/status_macros.h"
 #include "common/status/would_block.h"
@@ -100,19 +99,6 @@ absl::StatusOr<std::string> ParseCustomerName(absl::string_view name, absl::stri
 
 std::string NewId() { return cxp::validation::NewResourceId(); }
 
-std::string Fingerprint(const google::protobuf::Message& request) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    request.SerializeToCodedStream(&coded);
-  }
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
-
 absl::Status ValidateRequestId(const std::string& request_id, absl::string_view field) {
   if (request_id.size() > kMaxRequestIdLength) {
     return InvalidArgument(std::string(field),
@@ -128,7 +114,7 @@ absl::Status ValidateRequestId(const std::string& request_id, absl::string_view 
 // "" without a request id.
 std::string IdempotencyFingerprint(const google::protobuf::Message& request,
                                    const std::string& request_id) {
-  return request_id.empty() ? "" : Fingerprint(request);
+  return request_id.empty() ? "" : idempotency::RequestDigest(request);
 }
 
 std::string CustomerLock(const std::string& tenant, const std::string& id) {
@@ -308,26 +294,18 @@ absl::StatusOr<bool> ContextCore::ReplayStoredResponse(
     const Tenant& tenant, const std::string& method, const std::string& request_id,
     const std::string& fingerprint, absl::Time now, google::protobuf::Message& response) const {
   if (request_id.empty()) return false;
-  ASSIGN_OR_RETURN(std::optional<storage::StoredResponse> stored,
+  ASSIGN_OR_RETURN(std::optional<idempotency::StoredResponse> stored,
                    store_.GetStoredResponse(tenant, method, request_id));
-  if (!stored || stored->expire_micros() <= absl::ToUnixMicros(now)) return false;
-  if (stored->request_fingerprint() != fingerprint) {
-    return InvalidArgument("request_id", "was already used for a different request");
-  }
-  if (!response.ParseFromString(stored->response()))
-    return absl::DataLossError("corrupt stored response");
-  return true;
+  return idempotency::ReplayStoredResponse(stored, fingerprint, now, response);
 }
 
 void ContextCore::StoreResponse(const Tenant& tenant, const std::string& method,
                                 const std::string& request_id, const std::string& fingerprint,
                                 absl::Time now, const google::protobuf::Message& response,
                                 ContextStore::Batch& batch) const {
-  storage::StoredResponse stored;
-  stored.set_request_fingerprint(fingerprint);
-  stored.set_response(response.SerializeAsString());
-  stored.set_expire_micros(absl::ToUnixMicros(now + options_.request_id_ttl));
-  batch.PutStoredResponse(tenant, method, request_id, stored);
+  batch.PutStoredResponse(
+      tenant, method, request_id,
+      idempotency::NewStoredResponse(fingerprint, response, now + options_.request_id_ttl));
 }
 
 absl::Status ContextCore::SaveCustomer(const Tenant& tenant, const std::string& id, absl::Time now,

@@ -390,7 +390,7 @@ void ContextStore::Batch::PutPreferences(const std::string& tenant, const std::s
 
 void ContextStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
                                             const std::string& request_id,
-                                            const storage::StoredResponse& response) {
+                                            const idempotency::StoredResponse& response) {
   batch_.Put(store_->requests_, RequestKey(tenant, method, request_id),
              response.SerializeAsString());
 }
@@ -678,11 +678,11 @@ absl::StatusOr<std::optional<std::string>> ContextStore::GetIdentityOwner(
   return store_->Get(identities_, IdentityRowKey(tenant, identity_key), nullptr, tier);
 }
 
-absl::StatusOr<std::optional<storage::StoredResponse>> ContextStore::GetStoredResponse(
+absl::StatusOr<std::optional<idempotency::StoredResponse>> ContextStore::GetStoredResponse(
     const std::string& tenant, const std::string& method, const std::string& request_id) const {
   ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                    store_->Get(requests_, RequestKey(tenant, method, request_id)));
-  return ParseOptional<storage::StoredResponse>(bytes, "stored response");
+  return ParseOptional<idempotency::StoredResponse>(bytes, "stored response");
 }
 
 absl::StatusOr<std::optional<storage::ContactStats>> ContextStore::FindStats(

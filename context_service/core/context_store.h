@@ -67,6 +67,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/idempotency/stored_response.pb.h"
 #include "common/store/rocks_store.h"
 #include "context_service/core/change_sequencer.h"
 #include "context_service/core/context_cache.h"
@@ -124,7 +125,8 @@ class ContextStore {
     void PutPreferences(const std::string& tenant, const std::string& id,
                         const storage::PreferencesRecord& preferences);
     void PutStoredResponse(const std::string& tenant, const std::string& method,
-                           const std::string& request_id, const storage::StoredResponse& response);
+                           const std::string& request_id,
+                           const idempotency::StoredResponse& response);
     void PutJourney(const std::string& tenant, const std::string& id, const std::string& journey_id,
                     const storage::JourneyRecord& record);
     // The journey's rows in journeys_by_time for `update_micros` (its
@@ -217,7 +219,7 @@ class ContextStore {
   absl::StatusOr<std::optional<std::string>> GetIdentityOwner(
       const std::string& tenant, const std::string& identity_key,
       store::ReadTier tier = store::ReadTier::kAny) const;
-  absl::StatusOr<std::optional<storage::StoredResponse>> GetStoredResponse(
+  absl::StatusOr<std::optional<idempotency::StoredResponse>> GetStoredResponse(
       const std::string& tenant, const std::string& method, const std::string& request_id) const;
 
   // Just the contact stats row (one point read; the append path needs no

@@ -18,17 +18,6 @@ using filter::FilterSchema;
 using filter::FilterValue;
 using google::protobuf::util::TimeUtil;
 
-// Every value but *_UNSPECIFIED, by full name.
-std::vector<std::pair<std::string, int>> EnumValues(
-    const google::protobuf::EnumDescriptor* descriptor) {
-  std::vector<std::pair<std::string, int>> values;
-  for (int i = 0; i < descriptor->value_count(); ++i) {
-    if (descriptor->value(i)->number() == 0) continue;
-    values.emplace_back(descriptor->value(i)->name(), descriptor->value(i)->number());
-  }
-  return values;
-}
-
 FilterValue Time(const google::protobuf::Timestamp& ts) {
   return FilterValue::Timestamp(absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(ts)));
 }
@@ -68,28 +57,27 @@ const FilterSchema& CustomerFilterSchema() {
 }
 
 const FilterSchema& InteractionFilterSchema() {
-  static const FilterSchema* schema = new FilterSchema(
-      FilterSchema()
-          .AddTimestamp("occur_time")
-          .AddEnum("channel", "CHANNEL_", EnumValues(cxp::type::v1::Channel_descriptor()))
-          .AddEnum("direction", "DIRECTION_",
-                   EnumValues(cxp::context::v1::Interaction::Direction_descriptor()))
-          .AddString("type")
-          .AddString("journey")
-          .AddString("case_id")
-          .AddString("agent")
-          .AddString("queue")
-          .AddMap("attributes"));
+  static const FilterSchema* schema =
+      new FilterSchema(FilterSchema()
+                           .AddTimestamp("occur_time")
+                           .AddProtoEnum("channel", "CHANNEL_", cxp::type::v1::Channel_descriptor())
+                           .AddProtoEnum("direction", "DIRECTION_",
+                                         cxp::context::v1::Interaction::Direction_descriptor())
+                           .AddString("type")
+                           .AddString("journey")
+                           .AddString("case_id")
+                           .AddString("agent")
+                           .AddString("queue")
+                           .AddMap("attributes"));
   return *schema;
 }
 
 const FilterSchema& ConsentChangeFilterSchema() {
   static const FilterSchema* schema = new FilterSchema(
       FilterSchema()
-          .AddEnum("channel", "CHANNEL_", EnumValues(cxp::type::v1::Channel_descriptor()))
-          .AddEnum("purpose", "PURPOSE_", EnumValues(cxp::type::v1::Purpose_descriptor()))
-          .AddEnum("state", "CONSENT_STATE_",
-                   EnumValues(cxp::context::v1::ConsentState_descriptor()))
+          .AddProtoEnum("channel", "CHANNEL_", cxp::type::v1::Channel_descriptor())
+          .AddProtoEnum("purpose", "PURPOSE_", cxp::type::v1::Purpose_descriptor())
+          .AddProtoEnum("state", "CONSENT_STATE_", cxp::context::v1::ConsentState_descriptor())
           .AddTimestamp("change_time"));
   return *schema;
 }
@@ -97,7 +85,7 @@ const FilterSchema& ConsentChangeFilterSchema() {
 const FilterSchema& JourneyFilterSchema() {
   static const FilterSchema* schema = new FilterSchema(
       FilterSchema()
-          .AddEnum("state", "STATE_", EnumValues(cxp::context::v1::Journey::State_descriptor()))
+          .AddProtoEnum("state", "STATE_", cxp::context::v1::Journey::State_descriptor())
           .AddString("type")
           .AddString("step")
           .AddTimestamp("create_time")

@@ -2,10 +2,15 @@
 
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/filter/filter.h"
+#include "common/idempotency/idempotency.h"
+#include "common/paging/request_fingerprint.h"
 #include "common/status/status_macros.h"
 #include "common/validation/resource_id.h"
 #include "google/protobuf/util/time_util.h"
+#include "routing_service/core/list_filters.h"
 #include "routing_service/validation/agent_validation.h"
 #include "routing_service/validation/queue_validation.h"
 #include "routing_service/validation/request_validation.h"
@@ -16,8 +21,35 @@ namespace cxp::routing {
 
 namespace names = ::cxp::routing::validation;
 
+namespace {
+
+google::protobuf::Timestamp Ts(absl::Time time) {
+  return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
+}
+
+// AIP-154: a stale etag is ABORTED; an empty one is unconditional.
+absl::Status CheckEtag(const std::string& given, const std::string& current,
+                       const std::string& name, absl::string_view field) {
+  if (given.empty() || given == current) return absl::OkStatus();
+  return absl::AbortedError(absl::StrCat(field, ": \"", given, "\" is stale; ", name,
+                                         " is at etag \"", current, "\"; read it and retry"));
+}
+
+// Configuration etags count versions: "1" when created.
+std::string NextEtag(const std::string& etag) {
+  uint64_t version = 0;
+  (void)absl::SimpleAtoi(etag, &version);
+  return absl::StrCat(version + 1);
+}
+
+paging::PageTokenCodec MakeTokens(const std::string& key) {
+  return key.empty() ? paging::PageTokenCodec() : paging::PageTokenCodec(key);
+}
+
+}  // namespace
+
 RoutingCore::RoutingCore(const RoutingStore& store, RoutingCoreOptions options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store), options_(std::move(options)), tokens_(MakeTokens(options_.page_token_key)) {}
 
 RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   absl::MutexLock lock(&tenants_mu_);
@@ -26,9 +58,13 @@ RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   return *state;
 }
 
-absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state) {
+absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state,
+                                  const StoredAnswer* answer) {
   const std::vector<RoutingChange> changes = state.engine.TakeChanges();
   RoutingStore::Batch batch = store_.NewBatch();
+  if (answer != nullptr) {
+    batch.PutStoredResponse(tenant, answer->method, answer->request_id, answer->response);
+  }
   for (const RoutingChange& change : changes) {
     switch (change.kind) {
       case RoutingChange::kTask:
@@ -39,6 +75,12 @@ absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state) {
         break;
       case RoutingChange::kQueue:
         batch.PutQueue(tenant, change.queue);
+        break;
+      case RoutingChange::kQueueRemoved:
+        batch.DeleteQueue(tenant, change.queue.name());
+        break;
+      case RoutingChange::kAgentRemoved:
+        batch.DeleteAgent(tenant, change.agent.name());
         break;
       case RoutingChange::kOffer:
         break;  // the task change before it carries the offer
@@ -70,7 +112,16 @@ absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state) {
         break;
       }
       case RoutingChange::kQueue:
+      case RoutingChange::kQueueRemoved:
         break;
+      case RoutingChange::kAgentRemoved: {
+        auto it = state.sessions.find(change.agent.name());
+        if (it == state.sessions.end()) break;
+        // An empty event: the agent is gone, its sessions end.
+        for (Session& session : it->second) session.sink(v1::AgentSessionResponse());
+        state.sessions.erase(it);
+        break;
+      }
       case RoutingChange::kTask: {
         *event.mutable_task() = change.task;
         // Sessions that were offered it (an offer is announced by its own
@@ -96,6 +147,53 @@ absl::StatusOr<Result> RoutingCore::Change(
   // A refused change may still have fired due timers: keep those too.
   RETURN_IF_ERROR(Persist(tenant, state));
   return result;
+}
+
+absl::Status RoutingCore::ChangeOnce(const Tenant& tenant, const char* method,
+                                     const std::string& request_id,
+                                     const google::protobuf::Message& request,
+                                     google::protobuf::Message& response,
+                                     absl::FunctionRef<absl::Status(RoutingEngine&)> change) {
+  TenantState& state = ForTenant(tenant);
+  // The tenant's lock also orders a retry after its original.
+  absl::MutexLock lock(&state.mu);
+  if (request_id.empty()) {
+    const absl::Status changed = change(state.engine);
+    RETURN_IF_ERROR(Persist(tenant, state));
+    return changed;
+  }
+  const std::string fingerprint = idempotency::RequestDigest(request);
+  ASSIGN_OR_RETURN(std::optional<idempotency::StoredResponse> stored,
+                   store_.GetStoredResponse(tenant, method, request_id));
+  ASSIGN_OR_RETURN(const bool replayed, idempotency::ReplayStoredResponse(
+                                            stored, fingerprint, options_.clock(), response));
+  if (replayed) return absl::OkStatus();
+  const absl::Status changed = change(state.engine);
+  if (!changed.ok()) {
+    // Not kept: a retry of a refused request runs again (it may pass then).
+    RETURN_IF_ERROR(Persist(tenant, state));
+    return changed;
+  }
+  const StoredAnswer answer{.method = method,
+                            .request_id = request_id,
+                            .response = idempotency::NewStoredResponse(
+                                fingerprint, response, options_.clock() + options_.request_id_ttl)};
+  return Persist(tenant, state, &answer);
+}
+
+absl::StatusOr<std::string> RoutingCore::ResumeKey(const std::string& page_token,
+                                                   const std::string& fingerprint) const {
+  if (page_token.empty()) return std::string();
+  ASSIGN_OR_RETURN(paging::PageCursor cursor,
+                   tokens_.Decode(page_token, fingerprint, options_.clock()));
+  return cursor.resume_key;
+}
+
+std::string RoutingCore::NextPageToken(const std::string& fingerprint,
+                                       const std::string& last_key) const {
+  return tokens_.Encode({.request_fingerprint = fingerprint,
+                         .resume_key = last_key,
+                         .create_time = options_.clock()});
 }
 
 absl::Status RoutingCore::Recover() {
@@ -165,21 +263,84 @@ absl::Status RoutingCore::CreateQueue(const Tenant& tenant, const v1::CreateQueu
   v1::Queue queue = std::move(valid.queue);
   queue.set_name(names::QueueName(id));
   const absl::Time now = options_.clock();
-  *queue.mutable_create_time() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  *queue.mutable_create_time() = Ts(now);
   *queue.mutable_update_time() = queue.create_time();
   queue.set_etag("1");
+  return ChangeOnce(tenant, "CreateQueue", request.request_id(), request, response,
+                    [&](RoutingEngine& engine) -> absl::Status {
+                      if (engine.FindQueue(queue.name()) != nullptr) {
+                        return absl::AlreadyExistsError(
+                            absl::StrCat("queue_id: ", queue.name(), " already exists"));
+                      }
+                      ASSIGN_OR_RETURN(*response.mutable_queue(), engine.PutQueue(queue, now));
+                      return absl::OkStatus();
+                    });
+}
+
+absl::Status RoutingCore::UpdateQueue(const Tenant& tenant, const v1::UpdateQueueRequest& request,
+                                      v1::UpdateQueueResponse& response) {
+  ASSIGN_OR_RETURN(const names::ValidatedQueueUpdate update, names::ValidateUpdateQueue(request));
+  const std::string name = names::QueueName(update.queue_id);
+  const absl::Time now = options_.clock();
   ASSIGN_OR_RETURN(
-      v1::Queue created,
+      *response.mutable_queue(),
       Change<v1::Queue>(tenant, [&](RoutingEngine& engine) -> absl::StatusOr<v1::Queue> {
-        if (engine.FindQueue(queue.name()) != nullptr) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("queue_id: ", queue.name(), " already exists"));
+        const v1::Queue* stored = engine.FindQueue(name);
+        if (stored == nullptr) {
+          return absl::NotFoundError(absl::StrCat("queue.name: ", name, " does not exist"));
         }
-        return engine.PutQueue(queue, now);
+        RETURN_IF_ERROR(CheckEtag(update.queue.etag(), stored->etag(), name, "queue.etag"));
+        ASSIGN_OR_RETURN(v1::Queue updated, names::ApplyQueueUpdate(*stored, update));
+        updated.set_name(name);
+        updated.set_etag(NextEtag(stored->etag()));
+        *updated.mutable_create_time() = stored->create_time();
+        *updated.mutable_update_time() = Ts(now);
+        return engine.PutQueue(updated, now);
       }));
-  *response.mutable_queue() = std::move(created);
   return absl::OkStatus();
+}
+
+absl::Status RoutingCore::ListQueues(const Tenant& tenant, const v1::ListQueuesRequest& request,
+                                     v1::ListQueuesResponse& response) {
+  ASSIGN_OR_RETURN(const int page_size, names::ListPageSize(request.page_size()));
+  ASSIGN_OR_RETURN(const filter::Filter filter,
+                   filter::ParseFilter(request.filter(), QueueFilterSchema()));
+  const std::string fingerprint =
+      paging::RequestFingerprint({"ListQueues", tenant, filter.CanonicalText()});
+  ASSIGN_OR_RETURN(const std::string after, ResumeKey(request.page_token(), fingerprint));
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  const std::vector<std::string> queue_names = state.engine.QueueNames();
+  auto it = std::upper_bound(queue_names.begin(), queue_names.end(), after);
+  for (; it != queue_names.end(); ++it) {
+    const v1::Queue& queue = *state.engine.FindQueue(*it);
+    if (!filter.Matches(QueueFieldResolver(queue))) continue;
+    if (response.queues_size() == page_size) {
+      response.set_next_page_token(NextPageToken(fingerprint, *(it - 1)));
+      break;
+    }
+    *response.add_queues() = queue;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::DeleteQueue(const Tenant& tenant, const v1::DeleteQueueRequest& request,
+                                      v1::DeleteQueueResponse& /*response: empty*/) {
+  ASSIGN_OR_RETURN(const std::string id, names::ParseQueueName(request.name(), "name"));
+  const std::string name = names::QueueName(id);
+  const absl::Time now = options_.clock();
+  return Change<bool>(
+             tenant,
+             [&](RoutingEngine& engine) -> absl::StatusOr<bool> {
+               const v1::Queue* stored = engine.FindQueue(name);
+               if (stored == nullptr) {
+                 return absl::NotFoundError(absl::StrCat("name: ", name, " does not exist"));
+               }
+               RETURN_IF_ERROR(CheckEtag(request.etag(), stored->etag(), name, "etag"));
+               RETURN_IF_ERROR(engine.RemoveQueue(name, now));
+               return true;
+             })
+      .status();
 }
 
 absl::Status RoutingCore::GetQueue(const Tenant& tenant, const v1::GetQueueRequest& request,
@@ -202,21 +363,79 @@ absl::Status RoutingCore::CreateAgent(const Tenant& tenant, const v1::CreateAgen
   v1::Agent agent = std::move(valid.agent);
   agent.set_name(names::AgentName(id));
   const absl::Time now = options_.clock();
-  *agent.mutable_create_time() =
-      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  *agent.mutable_create_time() = Ts(now);
   *agent.mutable_update_time() = agent.create_time();
   agent.set_etag("1");
+  return ChangeOnce(tenant, "CreateAgent", request.request_id(), request, response,
+                    [&](RoutingEngine& engine) -> absl::Status {
+                      if (engine.GetAgent(agent.name()).ok()) {
+                        return absl::AlreadyExistsError(
+                            absl::StrCat("agent_id: ", agent.name(), " already exists"));
+                      }
+                      ASSIGN_OR_RETURN(*response.mutable_agent(), engine.PutAgent(agent, now));
+                      return absl::OkStatus();
+                    });
+}
+
+absl::Status RoutingCore::UpdateAgent(const Tenant& tenant, const v1::UpdateAgentRequest& request,
+                                      v1::UpdateAgentResponse& response) {
+  ASSIGN_OR_RETURN(const names::ValidatedAgentUpdate update, names::ValidateUpdateAgent(request));
+  const std::string name = names::AgentName(update.agent_id);
+  const absl::Time now = options_.clock();
   ASSIGN_OR_RETURN(
-      v1::Agent created,
+      *response.mutable_agent(),
       Change<v1::Agent>(tenant, [&](RoutingEngine& engine) -> absl::StatusOr<v1::Agent> {
-        if (engine.GetAgent(agent.name()).ok()) {
-          return absl::AlreadyExistsError(
-              absl::StrCat("agent_id: ", agent.name(), " already exists"));
+        absl::StatusOr<v1::Agent> stored = engine.GetAgent(name);
+        if (!stored.ok()) {
+          return absl::NotFoundError(absl::StrCat("agent.name: ", name, " does not exist"));
         }
-        return engine.PutAgent(agent, now);
+        RETURN_IF_ERROR(CheckEtag(update.agent.etag(), stored->etag(), name, "agent.etag"));
+        v1::Agent updated = names::ApplyAgentUpdate(*stored, update);
+        updated.set_name(name);
+        updated.set_etag(NextEtag(stored->etag()));
+        *updated.mutable_create_time() = stored->create_time();
+        *updated.mutable_update_time() = Ts(now);
+        return engine.PutAgent(updated, now);
       }));
-  *response.mutable_agent() = std::move(created);
   return absl::OkStatus();
+}
+
+absl::Status RoutingCore::ListAgents(const Tenant& tenant, const v1::ListAgentsRequest& request,
+                                     v1::ListAgentsResponse& response) {
+  ASSIGN_OR_RETURN(const int page_size, names::ListPageSize(request.page_size()));
+  ASSIGN_OR_RETURN(const filter::Filter filter,
+                   filter::ParseFilter(request.filter(), AgentFilterSchema()));
+  const std::string fingerprint =
+      paging::RequestFingerprint({"ListAgents", tenant, filter.CanonicalText()});
+  ASSIGN_OR_RETURN(const std::string after, ResumeKey(request.page_token(), fingerprint));
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  const std::vector<std::string> agent_names = state.engine.AgentNames();
+  auto it = std::upper_bound(agent_names.begin(), agent_names.end(), after);
+  for (; it != agent_names.end(); ++it) {
+    ASSIGN_OR_RETURN(v1::Agent agent, state.engine.GetAgent(*it));
+    if (!filter.Matches(AgentFieldResolver(agent))) continue;
+    if (response.agents_size() == page_size) {
+      response.set_next_page_token(NextPageToken(fingerprint, *(it - 1)));
+      break;
+    }
+    *response.add_agents() = std::move(agent);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::DeleteAgent(const Tenant& tenant, const v1::DeleteAgentRequest& request,
+                                      v1::DeleteAgentResponse& /*response: empty*/) {
+  ASSIGN_OR_RETURN(const std::string id, names::ParseAgentName(request.name(), "name"));
+  const std::string name = names::AgentName(id);
+  return Change<bool>(tenant,
+                      [&](RoutingEngine& engine) -> absl::StatusOr<bool> {
+                        ASSIGN_OR_RETURN(const v1::Agent stored, engine.GetAgent(name));
+                        RETURN_IF_ERROR(CheckEtag(request.etag(), stored.etag(), name, "etag"));
+                        RETURN_IF_ERROR(engine.RemoveAgent(name));
+                        return true;
+                      })
+      .status();
 }
 
 absl::Status RoutingCore::GetAgent(const Tenant& tenant, const v1::GetAgentRequest& request,
@@ -247,10 +466,12 @@ absl::Status RoutingCore::SubmitTask(const Tenant& tenant, const v1::SubmitTaskR
   task.set_name(names::TaskName(cxp::validation::NewResourceId()));
   if (!valid.queue_id.empty()) task.set_queue(names::QueueName(valid.queue_id));
   const absl::Time now = options_.clock();
-  ASSIGN_OR_RETURN(*response.mutable_task(), Change<v1::Task>(tenant, [&](RoutingEngine& engine) {
-    return engine.Submit(std::move(task), customer, now);
-  }));
-  return absl::OkStatus();
+  return ChangeOnce(tenant, "SubmitTask", request.request_id(), request, response,
+                    [&](RoutingEngine& engine) -> absl::Status {
+                      ASSIGN_OR_RETURN(*response.mutable_task(),
+                                       engine.Submit(std::move(task), customer, now));
+                      return absl::OkStatus();
+                    });
 }
 
 absl::Status RoutingCore::GetTask(const Tenant& tenant, const v1::GetTaskRequest& request,
@@ -271,6 +492,32 @@ absl::Status RoutingCore::GetTask(const Tenant& tenant, const v1::GetTaskRequest
   if (!stored)
     return absl::NotFoundError(absl::StrCat("name: ", request.name(), " does not exist"));
   *response.mutable_task() = *std::move(stored);
+  return absl::OkStatus();
+}
+
+absl::Status RoutingCore::ListTasks(const Tenant& tenant, const v1::ListTasksRequest& request,
+                                    v1::ListTasksResponse& response) {
+  ASSIGN_OR_RETURN(const int page_size, names::ListPageSize(request.page_size()));
+  ASSIGN_OR_RETURN(const filter::Filter filter,
+                   filter::ParseFilter(request.filter(), TaskFilterSchema()));
+  const std::string fingerprint =
+      paging::RequestFingerprint({"ListTasks", tenant, filter.CanonicalText()});
+  ASSIGN_OR_RETURN(const std::string after, ResumeKey(request.page_token(), fingerprint));
+  std::string last_key;
+  size_t scanned = 0;
+  bool more = false;
+  RETURN_IF_ERROR(store_.ScanTasksNewestFirst(
+      tenant, after, kMaxTasksScanned + 1, [&](const std::string& key, const v1::Task& task) {
+        if (response.tasks_size() == page_size || scanned == kMaxTasksScanned) {
+          more = true;
+          return false;
+        }
+        ++scanned;
+        last_key = key;
+        if (filter.Matches(TaskFieldResolver(task))) *response.add_tasks() = task;
+        return true;
+      }));
+  if (more) response.set_next_page_token(NextPageToken(fingerprint, last_key));
   return absl::OkStatus();
 }
 
@@ -418,6 +665,24 @@ std::optional<absl::Time> RoutingCore::NextDeadline() const {
     if (next && (!earliest || *next < *earliest)) earliest = next;
   }
   return earliest;
+}
+
+absl::StatusOr<size_t> RoutingCore::PurgeEndedTasks(size_t batch_size) {
+  std::vector<Tenant> tenants;
+  {
+    absl::MutexLock lock(&tenants_mu_);
+    for (const auto& [tenant, state] : tenants_) tenants.push_back(tenant);
+  }
+  const absl::Time cutoff = options_.clock() - options_.task_retention;
+  size_t purged = 0;
+  for (const Tenant& tenant : tenants) {
+    for (;;) {
+      ASSIGN_OR_RETURN(const size_t batch, store_.PurgeEndedTasks(tenant, cutoff, batch_size));
+      purged += batch;
+      if (batch < batch_size) break;
+    }
+  }
+  return purged;
 }
 
 }  // namespace cxp::routing

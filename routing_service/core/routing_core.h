@@ -12,8 +12,14 @@
 // timers that are due (the server calls it at NextDeadline()) and persists
 // what they changed.
 //
+// Idempotency (AIP-155): CreateQueue, CreateAgent and SubmitTask with a
+// request_id keep their answer (in the call's batch) for request_id_ttl; a
+// retry gets it back and changes nothing, another request under the same id
+// is INVALID_ARGUMENT.
+//
 // Errors: INVALID_ARGUMENT naming the field, NOT_FOUND, ALREADY_EXISTS,
-// FAILED_PRECONDITION, ABORTED as the engine and validation report them;
+// FAILED_PRECONDITION, ABORTED (stale etag) as the engine and validation
+// report them;
 // storage errors as RocksStore reports them (the engine may then hold a
 // change the store lacks: the caller should fail the process, as a restart
 // recovers from the store).
@@ -39,6 +45,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/idempotency/stored_response.pb.h"
+#include "common/paging/page_token.h"
 #include "cxp/routing/v1/routing_service.pb.h"
 #include "routing_service/core/routing_engine.h"
 #include "routing_service/core/routing_store.h"
@@ -48,6 +56,14 @@ namespace cxp::routing {
 struct RoutingCoreOptions {
   std::function<absl::Time()> clock = [] { return absl::Now(); };
   RoutingEngineOptions engine;
+  // Key for page tokens (paging::PageTokenCodec); empty = random per
+  // process (tokens die on restart).
+  std::string page_token_key;
+  // How long a request_id's answer is replayed.
+  absl::Duration request_id_ttl = absl::Hours(24);
+  // How long ended tasks stay readable (GetTask, ListTasks) before
+  // PurgeEndedTasks deletes them.
+  absl::Duration task_retention = absl::Hours(24 * 30);
 };
 
 class RoutingCore {
@@ -65,10 +81,23 @@ class RoutingCore {
                            v1::CreateQueueResponse& response);
   absl::Status GetQueue(const Tenant& tenant, const v1::GetQueueRequest& request,
                         v1::GetQueueResponse& response);
+  absl::Status UpdateQueue(const Tenant& tenant, const v1::UpdateQueueRequest& request,
+                           v1::UpdateQueueResponse& response);
+  absl::Status ListQueues(const Tenant& tenant, const v1::ListQueuesRequest& request,
+                          v1::ListQueuesResponse& response);
+  absl::Status DeleteQueue(const Tenant& tenant, const v1::DeleteQueueRequest& request,
+                           v1::DeleteQueueResponse& response);
   absl::Status CreateAgent(const Tenant& tenant, const v1::CreateAgentRequest& request,
                            v1::CreateAgentResponse& response);
   absl::Status GetAgent(const Tenant& tenant, const v1::GetAgentRequest& request,
                         v1::GetAgentResponse& response);
+  absl::Status UpdateAgent(const Tenant& tenant, const v1::UpdateAgentRequest& request,
+                           v1::UpdateAgentResponse& response);
+  absl::Status ListAgents(const Tenant& tenant, const v1::ListAgentsRequest& request,
+                          v1::ListAgentsResponse& response);
+  // The agent's open desktop sessions end (NOT_FOUND).
+  absl::Status DeleteAgent(const Tenant& tenant, const v1::DeleteAgentRequest& request,
+                           v1::DeleteAgentResponse& response);
   absl::Status SetAgentState(const Tenant& tenant, const v1::SetAgentStateRequest& request,
                              v1::SetAgentStateResponse& response);
   // `customer`: what context_service said of the task's customer (the edge
@@ -77,6 +106,12 @@ class RoutingCore {
                           const CustomerInfo& customer, v1::SubmitTaskResponse& response);
   absl::Status GetTask(const Tenant& tenant, const v1::GetTaskRequest& request,
                        v1::GetTaskResponse& response);
+  // Newest first, from the store. A page may hold fewer than page_size
+  // tasks (a selective filter stops after kMaxTasksScanned rows) and still
+  // have a next_page_token.
+  absl::Status ListTasks(const Tenant& tenant, const v1::ListTasksRequest& request,
+                         v1::ListTasksResponse& response);
+  static constexpr size_t kMaxTasksScanned = 10000;
   absl::Status AcceptTask(const Tenant& tenant, const v1::AcceptTaskRequest& request,
                           v1::AcceptTaskResponse& response);
   absl::Status RejectTask(const Tenant& tenant, const v1::RejectTaskRequest& request,
@@ -96,7 +131,8 @@ class RoutingCore {
   // the agent's events from then on: its configuration and presence when
   // they change, offers, and changes of every task offered to it since. It
   // is called under the tenant's lock and must not block (queue and
-  // return). `snapshot`, if given, receives what a desktop shows first: the
+  // return). An event with nothing set means the agent was deleted: end the
+  // session. `snapshot`, if given, receives what a desktop shows first: the
   // agent, then every task it holds. Returns the session id for
   // CloseSession. NOT_FOUND for an unknown agent.
   using SessionSink = std::function<void(const v1::AgentSessionResponse&)>;
@@ -111,6 +147,10 @@ class RoutingCore {
   absl::Status Tick();
   // The earliest timer of any tenant.
   std::optional<absl::Time> NextDeadline() const;
+
+  // Deletes tasks that ended more than task_retention ago, every tenant,
+  // in batches of `batch_size`. Returns how many were deleted.
+  absl::StatusOr<size_t> PurgeEndedTasks(size_t batch_size = 1000);
 
   // Calls `done` once everything written before this call is durable.
   void AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done) const {
@@ -132,17 +172,36 @@ class RoutingCore {
   };
 
   TenantState& ForTenant(const Tenant& tenant);
-  // Persists the engine's changes since the last call in one batch, then
-  // hands them to the desktop sessions concerned.
-  absl::Status Persist(const Tenant& tenant, TenantState& state)
+  // An idempotent request's answer, to keep in the call's batch.
+  struct StoredAnswer {
+    const char* method;
+    const std::string& request_id;
+    idempotency::StoredResponse response;
+  };
+  // Persists the engine's changes since the last call (and `answer`) in one
+  // batch, then hands them to the desktop sessions concerned.
+  absl::Status Persist(const Tenant& tenant, TenantState& state,
+                       const StoredAnswer* answer = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu);
   // Runs `change` on the tenant's engine under its lock, then persists.
   template <typename Result>
   absl::StatusOr<Result> Change(const Tenant& tenant,
                                 absl::FunctionRef<absl::StatusOr<Result>(RoutingEngine&)> change);
+  // Like Change, for a request with an optional request_id: a retry gets the
+  // stored answer; a new request runs `change`, and its answer is kept.
+  absl::Status ChangeOnce(const Tenant& tenant, const char* method, const std::string& request_id,
+                          const google::protobuf::Message& request,
+                          google::protobuf::Message& response,
+                          absl::FunctionRef<absl::Status(RoutingEngine&)> change);
+  // Paging: the resume key of a page token ("" for none), and the token for
+  // the next page.
+  absl::StatusOr<std::string> ResumeKey(const std::string& page_token,
+                                        const std::string& fingerprint) const;
+  std::string NextPageToken(const std::string& fingerprint, const std::string& last_key) const;
 
   const RoutingStore& store_;
   const RoutingCoreOptions options_;
+  const paging::PageTokenCodec tokens_;
   std::atomic<uint64_t> next_session_{1};
   mutable absl::Mutex tenants_mu_;
   absl::flat_hash_map<Tenant, std::unique_ptr<TenantState>> tenants_ ABSL_GUARDED_BY(tenants_mu_);

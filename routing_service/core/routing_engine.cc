@@ -980,7 +980,7 @@ absl::StatusOr<v1::Queue> RoutingEngine::PutQueue(const v1::Queue& queue, absl::
   return queue;
 }
 
-absl::Status RoutingEngine::RemoveQueue(const std::string& name) {
+absl::Status RoutingEngine::RemoveQueue(const std::string& name, absl::Time now) {
   Impl& s = *impl_;
   auto it = s.queues.find(name);
   if (it == s.queues.end())
@@ -1019,11 +1019,20 @@ absl::Status RoutingEngine::RemoveQueue(const std::string& name) {
     }
   }
   s.queues.erase(it);
-  // Agents stop listing it.
+  RoutingChange removed{.kind = RoutingChange::kQueueRemoved};
+  removed.queue.set_name(name);
+  s.changes.push_back(std::move(removed));
+  // Agents stop listing it: a configuration change of theirs.
   for (auto& [agent_name, a] : s.agents) {
     auto* queues = a.config.mutable_queues();
     auto end = std::remove(queues->begin(), queues->end(), name);
-    if (end != queues->end()) queues->erase(end, queues->end());
+    if (end == queues->end()) continue;
+    queues->erase(end, queues->end());
+    if (uint64_t version = 0; absl::SimpleAtoi(a.config.etag(), &version)) {
+      a.config.set_etag(absl::StrCat(version + 1));
+    }
+    *a.config.mutable_update_time() = Ts(now);
+    s.RefreshAgent(a, now, /*force=*/true);
   }
   return absl::OkStatus();
 }
@@ -1088,6 +1097,9 @@ absl::Status RoutingEngine::RemoveAgent(const std::string& name) {
   }
   s.Unserve(name, *a);
   s.agents.erase(name);
+  RoutingChange removed{.kind = RoutingChange::kAgentRemoved};
+  removed.agent.set_name(name);
+  s.changes.push_back(std::move(removed));
   return absl::OkStatus();
 }
 
@@ -1593,6 +1605,14 @@ absl::StatusOr<v1::QueueStats> RoutingEngine::Stats(const std::string& queue,
 std::vector<std::string> RoutingEngine::QueueNames() const {
   std::vector<std::string> names;
   for (const auto& [name, q] : impl_->queues) names.push_back(name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::string> RoutingEngine::AgentNames() const {
+  std::vector<std::string> names;
+  names.reserve(impl_->agents.size());
+  for (const auto& [name, a] : impl_->agents) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;
 }

@@ -70,12 +70,12 @@ struct CustomerInfo {
 
 // One change for TakeChanges().
 struct RoutingChange {
-  enum Kind { kTask, kAgent, kOffer, kQueue };
+  enum Kind { kTask, kAgent, kOffer, kQueue, kQueueRemoved, kAgentRemoved };
   Kind kind;
-  v1::Queue queue;               // kQueue (created or replaced)
-  v1::Task task;                 // kTask, kOffer (the offered task)
-  v1::Agent agent;               // kAgent (presence or configuration changed)
-  std::string offered_to;        // kOffer: agents/{id}
+  v1::Queue queue;         // kQueue (created or replaced); kQueueRemoved: name only
+  v1::Task task;           // kTask, kOffer (the offered task)
+  v1::Agent agent;         // kAgent (presence or configuration changed); kAgentRemoved: name only
+  std::string offered_to;  // kOffer: agents/{id}
   absl::Time offer_expire_time;  // kOffer
 };
 
@@ -95,7 +95,9 @@ class RoutingEngine {
   // another queue. Waiting tasks are re-evaluated under the new rules.
   absl::StatusOr<v1::Queue> PutQueue(const v1::Queue& queue, absl::Time now);
   // FAILED_PRECONDITION while tasks wait in it or another queue names it.
-  absl::Status RemoveQueue(const std::string& name);
+  // Agents that served it stop listing it: their configuration changes
+  // (update_time `now`, and a numeric etag moves on by one).
+  absl::Status RemoveQueue(const std::string& name, absl::Time now);
   const v1::Queue* FindQueue(const std::string& name) const;
   // The queue an intent routes to, or nullptr.
   const v1::Queue* QueueForIntent(const std::string& intent) const;
@@ -162,7 +164,9 @@ class RoutingEngine {
   // NOT_FOUND for an unknown queue; `interval` validated by the caller.
   absl::StatusOr<v1::QueueStats> Stats(const std::string& queue, absl::Duration interval,
                                        absl::Time now) const;
+  // Sorted by name.
   std::vector<std::string> QueueNames() const;
+  std::vector<std::string> AgentNames() const;
 
   // Everything changed since the last call, in order.
   std::vector<RoutingChange> TakeChanges();

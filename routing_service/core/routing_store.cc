@@ -33,6 +33,11 @@ std::string Key(const std::string& tenant, std::string_view kind, std::string_vi
   return store::KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
 }
 
+std::string RequestKey(const std::string& tenant, std::string_view method,
+                       std::string_view request_id) {
+  return store::KeyBuilder(tenant).AddString(method).AddString(request_id).key();
+}
+
 std::string NewestKey(const std::string& tenant, const v1::Task& task) {
   return store::KeyBuilder(tenant)
       .AddFixedBytes(kNewestKind)
@@ -80,7 +85,7 @@ absl::StatusOr<DecodedKey> Decode(std::string_view key) {
 }  // namespace
 
 std::vector<std::string> RoutingStore::ColumnFamilies() {
-  return {std::string(kConfigFamily), std::string(kTasksFamily)};
+  return {std::string(kConfigFamily), std::string(kTasksFamily), kRequestsFamily};
 }
 
 absl::StatusOr<RoutingStore> RoutingStore::Attach(store::RocksStore& rocks) {
@@ -88,6 +93,7 @@ absl::StatusOr<RoutingStore> RoutingStore::Attach(store::RocksStore& rocks) {
   store.store_ = &rocks;
   ASSIGN_OR_RETURN(store.config_, rocks.ColumnFamily(kConfigFamily));
   ASSIGN_OR_RETURN(store.tasks_, rocks.ColumnFamily(kTasksFamily));
+  ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily(kRequestsFamily));
   return store;
 }
 
@@ -121,6 +127,20 @@ void RoutingStore::Batch::PutTask(const std::string& tenant, const v1::Task& tas
   }
 }
 
+void RoutingStore::Batch::DeleteTask(const std::string& tenant, const v1::Task& task) {
+  const std::string_view id = IdOf(task.name());
+  batch_.Delete(store_->tasks_, Key(tenant, kTaskKind, id));
+  batch_.Delete(store_->tasks_, NewestKey(tenant, task));
+  batch_.Delete(store_->tasks_, Key(tenant, kActiveKind, id));
+}
+
+void RoutingStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
+                                            const std::string& request_id,
+                                            const idempotency::StoredResponse& response) {
+  batch_.Put(store_->requests_, RequestKey(tenant, method, request_id),
+             response.SerializeAsString());
+}
+
 absl::Status RoutingStore::Commit(Batch& batch) const {
   if (batch.empty()) return absl::OkStatus();
   return store_->WriteUnsynced(&batch.batch_);
@@ -139,6 +159,12 @@ absl::StatusOr<std::optional<v1::Agent>> RoutingStore::GetAgent(const std::strin
 absl::StatusOr<std::optional<v1::Task>> RoutingStore::GetTask(const std::string& tenant,
                                                               const std::string& name) const {
   return GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, IdOf(name)), "task");
+}
+
+absl::StatusOr<std::optional<idempotency::StoredResponse>> RoutingStore::GetStoredResponse(
+    const std::string& tenant, const std::string& method, const std::string& request_id) const {
+  return GetRow<idempotency::StoredResponse>(
+      *store_, requests_, RequestKey(tenant, method, request_id), "stored response");
 }
 
 absl::Status RoutingStore::LoadAll(const Visitors& visit) const {
@@ -210,6 +236,46 @@ absl::Status RoutingStore::ScanTasksNewestFirst(
     return absl::InternalError("routing task scan failed: " + it->status().ToString());
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> RoutingStore::PurgeEndedTasks(const std::string& tenant, absl::Time cutoff,
+                                                     size_t max_tasks) const {
+  // Oldest first: the newest-first rows read backwards. A task created at or
+  // after the cutoff cannot have ended before it, so the scan stops there.
+  const std::string prefix = store::KeyBuilder(tenant).AddFixedBytes(kNewestKind).key();
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(tasks_, {.lower_bound = prefix,
+                                                .upper_bound = store::PrefixSuccessor(prefix)}));
+  Batch batch = NewBatch();
+  size_t purged = 0;
+  const int64_t cutoff_micros = absl::ToUnixMicros(cutoff);
+  for (it->SeekToLast(); it->Valid() && purged < max_tasks; it->Prev()) {
+    store::KeyReader reader(it->key().ToStringView());
+    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
+    (void)key_tenant;
+    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
+    (void)kind;
+    ASSIGN_OR_RETURN(int64_t created, reader.ReadInt64Descending());
+    if (created >= cutoff_micros) break;
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    ASSIGN_OR_RETURN(std::optional<v1::Task> task,
+                     GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, id), "task"));
+    if (!task) {
+      batch.batch_.Delete(tasks_, it->key());  // an orphaned row
+      continue;
+    }
+    if (!Terminal(task->state()) ||
+        TimeUtil::TimestampToMicroseconds(task->end_time()) >= cutoff_micros) {
+      continue;
+    }
+    batch.DeleteTask(tenant, *task);
+    ++purged;
+  }
+  if (!it->status().ok()) {
+    return absl::InternalError("routing task purge scan failed: " + it->status().ToString());
+  }
+  RETURN_IF_ERROR(Commit(batch));
+  return purged;
 }
 
 }  // namespace cxp::routing

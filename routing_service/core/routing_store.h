@@ -9,6 +9,9 @@
 //   routing_tasks   (tenant, "t", task id)                -> v1::Task (latest)
 //                   (tenant, "n", create micros desc, id) -> ""  newest first (ListTasks)
 //                   (tenant, "o", task id)                -> ""  while not terminal (restart)
+//   routing_requests (tenant, method, request_id)         -> idempotency::StoredResponse
+//                   (AIP-155 answers, dropped by compaction once expired:
+//                   install idempotency::ExpiredResponseFilterFactory on it)
 //
 // Writes: a Batch collects one call's changes (the engine's TakeChanges())
 // and Commit() applies them atomically; it returns once they are applied,
@@ -30,6 +33,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/idempotency/stored_response.pb.h"
 #include "common/store/rocks_store.h"
 #include "cxp/routing/v1/agent.pb.h"
 #include "cxp/routing/v1/queue.pb.h"
@@ -42,6 +46,8 @@ class RoutingStore {
  public:
   // The families to open the RocksStore with.
   static std::vector<std::string> ColumnFamilies();
+  // The family of the idempotency records (for the expiry filter).
+  static constexpr char kRequestsFamily[] = "routing_requests";
   // FAILED_PRECONDITION-free unless a family is missing (NOT_FOUND).
   static absl::StatusOr<RoutingStore> Attach(store::RocksStore& rocks);
 
@@ -56,6 +62,12 @@ class RoutingStore {
     // The task's latest state; its newest-first row (by create_time) and,
     // while it is not terminal, its active row.
     void PutTask(const std::string& tenant, const cxp::routing::v1::Task& task);
+    // Removes an ended task (its record and newest-first row).
+    void DeleteTask(const std::string& tenant, const cxp::routing::v1::Task& task);
+    // The first answer to request `request_id` of `method`.
+    void PutStoredResponse(const std::string& tenant, const std::string& method,
+                           const std::string& request_id,
+                           const idempotency::StoredResponse& response);
     bool empty() const { return batch_.Count() == 0; }
 
    private:
@@ -77,6 +89,9 @@ class RoutingStore {
   absl::StatusOr<std::optional<cxp::routing::v1::Task>> GetTask(const std::string& tenant,
                                                                 const std::string& name) const;
 
+  absl::StatusOr<std::optional<idempotency::StoredResponse>> GetStoredResponse(
+      const std::string& tenant, const std::string& method, const std::string& request_id) const;
+
   // Everything a restart needs, tenant by tenant: every queue (in id
   // order), then every agent, then every active task (in id order).
   struct Visitors {
@@ -96,6 +111,13 @@ class RoutingStore {
       const std::string& tenant, const std::string& resume_key, size_t max_rows,
       absl::FunctionRef<bool(const std::string& key, const cxp::routing::v1::Task&)> visit) const;
 
+  // Deletes the tenant's tasks that ended before `cutoff` (terminal, with
+  // end_time < cutoff), oldest first, at most `max_tasks` in one batch
+  // (committed like any other). Returns how many were deleted; fewer than
+  // `max_tasks` means none is left.
+  absl::StatusOr<size_t> PurgeEndedTasks(const std::string& tenant, absl::Time cutoff,
+                                         size_t max_tasks) const;
+
   store::RocksStore& rocks() const { return *store_; }
 
  private:
@@ -103,6 +125,7 @@ class RoutingStore {
   store::RocksStore* store_ = nullptr;
   rocksdb::ColumnFamilyHandle* config_ = nullptr;
   rocksdb::ColumnFamilyHandle* tasks_ = nullptr;
+  rocksdb::ColumnFamilyHandle* requests_ = nullptr;
 };
 
 }  // namespace cxp::routing

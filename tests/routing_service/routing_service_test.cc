@@ -1,14 +1,16 @@
 // routing_service as a partner meets it: the real binary in a child process,
 // called only through the generated cxp.routing.v1.RoutingService client.
-// Covers the RPCs served so far (routing_service_impl.h): configuration,
-// presence, task submission and lifecycle, errors, tenant isolation, and
-// that acknowledged tasks survive a SIGKILL and restart.
+// Covers configuration (create, update with masks and etags, list with
+// filters and pages, delete), presence, task submission and lifecycle,
+// idempotent retries, errors, tenant isolation, desktop streams, and that
+// acknowledged tasks survive a SIGKILL and restart.
 #include <signal.h>
 
 #include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -265,6 +267,112 @@ TEST_F(RoutingServiceTest, AgentSessionPushesOffersAndTaskChanges) {
   auto refused = stub->AgentSession(&stranger, unknown);
   EXPECT_FALSE(refused->Read(&event));
   EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Configuration as an admin console manages it: update with a mask and
+// etag, list with a filter across pages, delete; a retried SubmitTask with
+// its request_id creates nothing new, even across a SIGKILL.
+TEST_F(RoutingServiceTest, ManageConfigurationAndRetrySubmitsSafely) {
+  for (const char* id : {"support", "billing"}) {
+    v1::CreateQueueRequest queue;
+    queue.set_queue_id(id);
+    queue.mutable_queue()->set_display_name(id);
+    ASSERT_TRUE(CALL(*client_, CreateQueue, kAcme, queue).ok());
+  }
+  for (const char* id : {"ahn", "baek", "cho"}) {
+    v1::CreateAgentRequest agent;
+    agent.set_agent_id(id);
+    agent.mutable_agent()->set_display_name(id);
+    agent.mutable_agent()->add_queues("queues/support");
+    agent.mutable_agent()->add_queues("queues/billing");
+    ASSERT_TRUE(CALL(*client_, CreateAgent, kAcme, agent).ok());
+  }
+
+  v1::UpdateQueueRequest update;
+  update.mutable_queue()->set_name("queues/support");
+  update.mutable_queue()->set_etag("1");
+  update.mutable_queue()->set_priority(9);
+  update.mutable_update_mask()->add_paths("priority");
+  auto updated = CALL(*client_, UpdateQueue, kAcme, update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->queue().priority(), 9);
+  EXPECT_EQ(updated->queue().etag(), "2");
+  auto stale = CALL(*client_, UpdateQueue, kAcme, update);
+  EXPECT_EQ(stale.status().code(), absl::StatusCode::kAborted);
+
+  v1::UpdateAgentRequest skills;
+  skills.mutable_agent()->set_name("agents/baek");
+  v1::AgentSkill& skill = *skills.mutable_agent()->add_skills();
+  skill.set_skill("delivery");
+  skill.set_proficiency(5);
+  skills.mutable_update_mask()->add_paths("skills");
+  ASSERT_TRUE(CALL(*client_, UpdateAgent, kAcme, skills).ok());
+
+  v1::ListAgentsRequest list;
+  list.set_page_size(2);
+  std::vector<std::string> names;
+  for (;;) {
+    auto page = CALL(*client_, ListAgents, kAcme, list);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const v1::Agent& agent : page->agents()) names.push_back(agent.name());
+    if (page->next_page_token().empty()) break;
+    list.set_page_token(page->next_page_token());
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("agents/ahn", "agents/baek", "agents/cho"));
+  v1::ListAgentsRequest skilled;
+  skilled.set_filter("skills.skill:\"delivery\"");
+  auto found = CALL(*client_, ListAgents, kAcme, skilled);
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->agents_size(), 1);
+  EXPECT_EQ(found->agents(0).name(), "agents/baek");
+  EXPECT_EQ(CALL(*client_, ListAgents, kGlobex, skilled)->agents_size(), 0);  // other tenant
+  skilled.set_filter("skills.skill = \"delivery\"");
+  EXPECT_EQ(CALL(*client_, ListAgents, kAcme, skilled).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  v1::SubmitTaskRequest submit;
+  submit.mutable_task()->set_channel(type::CHANNEL_EMAIL);
+  submit.mutable_task()->set_queue("queues/billing");
+  submit.set_request_id("3f2504e0-4f89-41d3-9a0c-0305e82c3301");
+  auto first = CALL(*client_, SubmitTask, kAcme, submit);
+  ASSERT_TRUE(first.ok()) << first.status();
+  KillAndRestart();
+  auto retried = CALL(*client_, SubmitTask, kAcme, submit);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->task().name(), first->task().name());
+  v1::ListTasksRequest tasks;
+  tasks.set_filter("queue = \"queues/billing\"");
+  auto listed = CALL(*client_, ListTasks, kAcme, tasks);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->tasks_size(), 1);  // exactly once
+  EXPECT_EQ(listed->tasks(0).name(), first->task().name());
+
+  // A queue with a waiting task cannot go; once it is empty it can, and the
+  // agents stop serving it.
+  v1::DeleteQueueRequest remove;
+  remove.set_name("queues/billing");
+  EXPECT_EQ(CALL(*client_, DeleteQueue, kAcme, remove).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  v1::CancelTaskRequest cancel;
+  cancel.set_name(first->task().name());
+  ASSERT_TRUE(CALL(*client_, CancelTask, kAcme, cancel).ok());
+  ASSERT_TRUE(CALL(*client_, DeleteQueue, kAcme, remove).ok());
+  v1::GetAgentRequest get_agent;
+  get_agent.set_name("agents/ahn");
+  EXPECT_THAT(CALL(*client_, GetAgent, kAcme, get_agent)->agent().queues(),
+              ::testing::ElementsAre("queues/support"));
+  v1::DeleteAgentRequest remove_agent;
+  remove_agent.set_name("agents/cho");
+  ASSERT_TRUE(CALL(*client_, DeleteAgent, kAcme, remove_agent).ok());
+  KillAndRestart();
+  v1::ListQueuesRequest queues;
+  auto left = CALL(*client_, ListQueues, kAcme, queues);
+  ASSERT_TRUE(left.ok()) << left.status();
+  ASSERT_EQ(left->queues_size(), 1);
+  EXPECT_EQ(left->queues(0).name(), "queues/support");
+  get_agent.set_name("agents/cho");
+  EXPECT_EQ(CALL(*client_, GetAgent, kAcme, get_agent).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -1,12 +1,12 @@
-#include "context_service/core/expired_response_filter.h"
+#include "common/idempotency/expired_response_filter.h"
 
+#include "common/idempotency/stored_response.pb.h"
 #include "common/store/rocks_store.h"
-#include "context_service/core/records.pb.h"
 #include "gtest/gtest.h"
 #include "rocksdb/db.h"
 #include "tests/testing/server_process.h"
 
-namespace cxp::context {
+namespace cxp::idempotency {
 namespace {
 
 TEST(ExpiredResponseFilterTest, CompactionDropsOnlyExpiredRecordsOfItsFamily) {
@@ -23,7 +23,7 @@ TEST(ExpiredResponseFilterTest, CompactionDropsOnlyExpiredRecordsOfItsFamily) {
   factory->set_column_family_id(requests->GetID());
 
   auto record = [](absl::Time expire) {
-    storage::StoredResponse response;
+    StoredResponse response;
     response.set_expire_micros(absl::ToUnixMicros(expire));
     return response.SerializeAsString();
   };
@@ -44,4 +44,4 @@ TEST(ExpiredResponseFilterTest, CompactionDropsOnlyExpiredRecordsOfItsFamily) {
 }
 
 }  // namespace
-}  // namespace cxp::context
+}  // namespace cxp::idempotency

@@ -1,8 +1,8 @@
-#include "context_service/core/expired_response_filter.h"
+#include "common/idempotency/expired_response_filter.h"
 
-#include "context_service/core/records.pb.h"
+#include "common/idempotency/stored_response.pb.h"
 
-namespace cxp::context {
+namespace cxp::idempotency {
 namespace {
 
 class ExpiredResponseFilter : public rocksdb::CompactionFilter {
@@ -11,7 +11,7 @@ class ExpiredResponseFilter : public rocksdb::CompactionFilter {
 
   bool Filter(int /*level*/, const rocksdb::Slice& /*key*/, const rocksdb::Slice& value,
               std::string* /*new_value*/, bool* /*value_changed*/) const override {
-    storage::StoredResponse response;
+    StoredResponse response;
     // Keep what cannot be parsed: never drop data we do not understand.
     if (!response.ParseFromArray(value.data(), static_cast<int>(value.size()))) return false;
     return response.expire_micros() <= now_micros_;
@@ -30,4 +30,4 @@ std::unique_ptr<rocksdb::CompactionFilter> ExpiredResponseFilterFactory::CreateC
   return std::make_unique<ExpiredResponseFilter>(absl::ToUnixMicros(clock_()));
 }
 
-}  // namespace cxp::context
+}  // namespace cxp::idempotency

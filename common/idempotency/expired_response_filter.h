@@ -1,5 +1,5 @@
 // ExpiredResponseFilterFactory — drops idempotency records (StoredResponse
-// rows of the `requests` column family) whose retention has passed, during
+// rows of a service's `requests` column family) whose retention has passed, during
 // RocksDB compactions, so the table does not grow forever and no request
 // path ever scans for expired rows. Reads already ignore expired records, so
 // when a row is physically removed does not matter for correctness.
@@ -9,8 +9,8 @@
 // open; until then it filters nothing. Threading: thread-safe (RocksDB calls
 // it from compaction threads).
 
-#ifndef CXP_CONTEXT_SERVICE_CORE_EXPIRED_RESPONSE_FILTER_H_
-#define CXP_CONTEXT_SERVICE_CORE_EXPIRED_RESPONSE_FILTER_H_
+#ifndef CXP_COMMON_IDEMPOTENCY_EXPIRED_RESPONSE_FILTER_H_
+#define CXP_COMMON_IDEMPOTENCY_EXPIRED_RESPONSE_FILTER_H_
 
 #include <atomic>
 #include <cstdint>
@@ -21,7 +21,7 @@
 #include "absl/time/time.h"
 #include "rocksdb/compaction_filter.h"
 
-namespace cxp::context {
+namespace cxp::idempotency {
 
 class ExpiredResponseFilterFactory : public rocksdb::CompactionFilterFactory {
  public:
@@ -39,6 +39,6 @@ class ExpiredResponseFilterFactory : public rocksdb::CompactionFilterFactory {
   std::atomic<uint32_t> column_family_id_{std::numeric_limits<uint32_t>::max()};
 };
 
-}  // namespace cxp::context
+}  // namespace cxp::idempotency
 
-#endif  // CXP_CONTEXT_SERVICE_CORE_EXPIRED_RESPONSE_FILTER_H_
+#endif  // CXP_COMMON_IDEMPOTENCY_EXPIRED_RESPONSE_FILTER_H_
