@@ -1,7 +1,5 @@
 #include "context_service/core/retention.h"
 
-#include <pthread.h>
-
 #include <utility>
 #include <vector>
 
@@ -49,20 +47,18 @@ absl::StatusOr<InteractionRetentionPolicy> ParseInteractionRetention(const std::
 }
 
 Retention::Retention(const ContextStore& store, ContextCore& core, RetentionOptions options)
-    : store_(store), core_(core), options_(std::move(options)), thread_([this] {
-        pthread_setname_np(pthread_self(), "cxp-retention");
-        Loop();
-      }) {}
+    : store_(store),
+      core_(core),
+      options_(std::move(options)),
+      worker_(
+          "cxp-retention",
+          [this] {
+            RunOnce();
+            return absl::Now() + options_.interval;
+          },
+          absl::Now() + options_.interval) {}
 
 Retention::~Retention() { Stop(); }
-
-void Retention::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
 
 absl::StatusOr<size_t> Retention::PurgeChangesOnce() const {
   const absl::Time cutoff = options_.clock() - options_.change_retention;
@@ -91,25 +87,18 @@ absl::StatusOr<int64_t> Retention::PurgeInteractionsOnce() const {
   return total;
 }
 
-void Retention::Loop() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      mu_.AwaitWithTimeout(absl::Condition(&stopping_), options_.interval);
-      if (stopping_) return;
-    }
-    if (absl::StatusOr<size_t> events = PurgeChangesOnce(); !events.ok()) {
-      options_.log(absl::StrCat("change retention: ", events.status().ToString()));
-    } else if (*events > 0) {
-      options_.log(absl::StrCat("change retention: purged ", *events, " events older than ",
-                                absl::FormatDuration(options_.change_retention)));
-    }
-    if (absl::StatusOr<int64_t> interactions = PurgeInteractionsOnce(); !interactions.ok()) {
-      options_.log(absl::StrCat("interaction retention: ", interactions.status().ToString()));
-    } else if (*interactions > 0) {
-      options_.log(absl::StrCat("interaction retention: purged ", *interactions,
-                                " interactions past their tenant's retention"));
-    }
+void Retention::RunOnce() {
+  if (absl::StatusOr<size_t> events = PurgeChangesOnce(); !events.ok()) {
+    options_.log(absl::StrCat("change retention: ", events.status().ToString()));
+  } else if (*events > 0) {
+    options_.log(absl::StrCat("change retention: purged ", *events, " events older than ",
+                              absl::FormatDuration(options_.change_retention)));
+  }
+  if (absl::StatusOr<int64_t> interactions = PurgeInteractionsOnce(); !interactions.ok()) {
+    options_.log(absl::StrCat("interaction retention: ", interactions.status().ToString()));
+  } else if (*interactions > 0) {
+    options_.log(absl::StrCat("interaction retention: purged ", *interactions,
+                              " interactions past their tenant's retention"));
   }
 }
 

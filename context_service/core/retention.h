@@ -22,13 +22,11 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/server/periodic_worker.h"
 #include "context_service/core/context_core.h"
 #include "context_service/core/context_store.h"
 
@@ -69,17 +67,16 @@ class Retention {
   absl::StatusOr<size_t> PurgeChangesOnce() const;
   absl::StatusOr<int64_t> PurgeInteractionsOnce() const;
 
-  void Stop();
+  void Stop() { worker_.Stop(); }
 
  private:
-  void Loop();
+  // Both passes, logging what they did.
+  void RunOnce();
 
   const ContextStore& store_;
   ContextCore& core_;
   const RetentionOptions options_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  server::PeriodicWorker worker_;  // last: starts once the rest is set
 };
 
 }  // namespace cxp::context
