@@ -685,4 +685,35 @@ absl::StatusOr<size_t> RoutingCore::PurgeEndedTasks(size_t batch_size) {
   return purged;
 }
 
+absl::Status RoutingCore::QueueStatsSnapshot(const Tenant& tenant,
+                                             const names::QueueStatsWatch& watch,
+                                             MissingQueue missing,
+                                             v1::WatchQueueStatsResponse& response) {
+  const absl::Time now = options_.clock();
+  response.Clear();
+  TenantState& state = ForTenant(tenant);
+  absl::MutexLock lock(&state.mu);
+  if (watch.queue_ids.empty()) {
+    for (const std::string& queue : state.engine.QueueNames()) {
+      ASSIGN_OR_RETURN(*response.add_queue_stats(), state.engine.Stats(queue, watch.interval, now));
+    }
+    return absl::OkStatus();
+  }
+  for (size_t i = 0; i < watch.queue_ids.size(); ++i) {
+    const std::string queue = names::QueueName(watch.queue_ids[i]);
+    absl::StatusOr<v1::QueueStats> stats = state.engine.Stats(queue, watch.interval, now);
+    if (absl::IsNotFound(stats.status())) {
+      if (missing == MissingQueue::kSkip) continue;
+      response.Clear();
+      return absl::NotFoundError(absl::StrCat("queues[", i, "]: ", queue, " does not exist"));
+    }
+    if (!stats.ok()) {
+      response.Clear();
+      return stats.status();
+    }
+    *response.add_queue_stats() = *std::move(stats);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace cxp::routing

@@ -50,6 +50,7 @@
 #include "cxp/routing/v1/routing_service.pb.h"
 #include "routing_service/core/routing_engine.h"
 #include "routing_service/core/routing_store.h"
+#include "routing_service/validation/request_validation.h"
 
 namespace cxp::routing {
 
@@ -126,6 +127,19 @@ class RoutingCore {
                             v1::TransferTaskResponse& response);
   absl::Status GetQueueStats(const Tenant& tenant, const v1::GetQueueStatsRequest& request,
                              v1::GetQueueStatsResponse& response);
+  // One WatchQueueStats update: the stats of every watched queue, all
+  // computed at the same `now` under the tenant's lock. `watch` comes from
+  // validation::ValidateWatchQueueStats. Named queues come in request
+  // order; an empty `watch.queue_ids` means every queue the tenant has at
+  // this moment (so queues created since the last update appear), by name.
+  // A named queue that does not exist is NOT_FOUND ("queues[2]: queues/x
+  // does not exist") under kNotFound — the stream's first update — and is
+  // left out under kSkip: a queue deleted while watched drops out of later
+  // updates instead of ending a stream that still serves the others (and
+  // comes back if a queue of that name is created again). Changes nothing.
+  enum class MissingQueue { kNotFound, kSkip };
+  absl::Status QueueStatsSnapshot(const Tenant& tenant, const validation::QueueStatsWatch& watch,
+                                  MissingQueue missing, v1::WatchQueueStatsResponse& response);
 
   // Agent desktop sessions (AgentSession streams). `sink` (optional) gets
   // the agent's events from then on: its configuration and presence when

@@ -175,5 +175,69 @@ TEST_F(RoutingCoreTest, AgentsWhoseDesktopNeverReconnectsGoAway) {
   EXPECT_EQ(agent.agent().presence().reason(), "desktop disconnected");
 }
 
+// WatchQueueStats' updates: named queues in request order, or every queue
+// of the tenant by name (new ones included), all computed at one time; a
+// missing named queue is NOT_FOUND for the first update, left out later.
+TEST_F(RoutingCoreTest, QueueStatsSnapshotOfNamedAndAllQueues) {
+  CreateQueue("support");
+  CreateQueue("billing");
+  ASSERT_TRUE(Submit("support").ok());  // nobody to take it: waits
+  v1::WatchQueueStatsRequest request;
+  request.add_queues("queues/support");
+  request.add_queues("queues/billing");
+  absl::StatusOr<validation::QueueStatsWatch> named = validation::ValidateWatchQueueStats(request);
+  ASSERT_TRUE(named.ok()) << named.status();
+  now_ += absl::Seconds(10);
+  v1::WatchQueueStatsResponse update;
+  absl::Status status =
+      core_->QueueStatsSnapshot(kTenant, *named, RoutingCore::MissingQueue::kNotFound, update);
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(update.queue_stats_size(), 2);
+  EXPECT_EQ(update.queue_stats(0).queue(), "queues/support");
+  EXPECT_EQ(update.queue_stats(0).tasks_waiting(), 1);
+  EXPECT_EQ(update.queue_stats(0).longest_wait().seconds(), 10);
+  EXPECT_EQ(update.queue_stats(0).interval().seconds(), 3600);  // the default window
+  EXPECT_EQ(update.queue_stats(1).queue(), "queues/billing");
+  EXPECT_EQ(update.queue_stats(1).tasks_waiting(), 0);
+  using ::google::protobuf::util::TimeUtil;
+  EXPECT_EQ(TimeUtil::TimestampToSeconds(update.queue_stats(0).compute_time()),
+            absl::ToUnixSeconds(now_));
+  EXPECT_EQ(TimeUtil::TimestampToNanoseconds(update.queue_stats(1).compute_time()),
+            TimeUtil::TimestampToNanoseconds(update.queue_stats(0).compute_time()));
+
+  // Every queue, by name; one created since shows up in the next update.
+  absl::StatusOr<validation::QueueStatsWatch> all =
+      validation::ValidateWatchQueueStats(v1::WatchQueueStatsRequest());
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_TRUE(
+      core_->QueueStatsSnapshot(kTenant, *all, RoutingCore::MissingQueue::kNotFound, update).ok());
+  ASSERT_EQ(update.queue_stats_size(), 2);
+  EXPECT_EQ(update.queue_stats(0).queue(), "queues/billing");
+  EXPECT_EQ(update.queue_stats(1).queue(), "queues/support");
+  CreateQueue("alerts");
+  ASSERT_TRUE(
+      core_->QueueStatsSnapshot(kTenant, *all, RoutingCore::MissingQueue::kNotFound, update).ok());
+  ASSERT_EQ(update.queue_stats_size(), 3);
+  EXPECT_EQ(update.queue_stats(0).queue(), "queues/alerts");
+  // Another tenant sees none of them.
+  ASSERT_TRUE(
+      core_->QueueStatsSnapshot("globex", *all, RoutingCore::MissingQueue::kNotFound, update).ok());
+  EXPECT_EQ(update.queue_stats_size(), 0);
+
+  // A named queue that does not exist: NOT_FOUND naming it, or left out.
+  request.add_queues("queues/gone");
+  absl::StatusOr<validation::QueueStatsWatch> missing =
+      validation::ValidateWatchQueueStats(request);
+  ASSERT_TRUE(missing.ok()) << missing.status();
+  status =
+      core_->QueueStatsSnapshot(kTenant, *missing, RoutingCore::MissingQueue::kNotFound, update);
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(), "queues[2]: queues/gone does not exist");
+  status = core_->QueueStatsSnapshot(kTenant, *missing, RoutingCore::MissingQueue::kSkip, update);
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_EQ(update.queue_stats_size(), 2);
+  EXPECT_EQ(update.queue_stats(1).queue(), "queues/billing");
+}
+
 }  // namespace
 }  // namespace cxp::routing
