@@ -61,4 +61,9 @@ grpc::ServerWriteReactor<v1::AgentSessionResponse>* RoutingServiceImpl::AgentSes
   return new AgentSessionReactor(core_, pool_, context, *request, sessions_);
 }
 
+grpc::ServerWriteReactor<v1::WatchQueueStatsResponse>* RoutingServiceImpl::WatchQueueStats(
+    grpc::CallbackServerContext* context, const v1::WatchQueueStatsRequest* request) {
+  return new WatchQueueStatsReactor(core_, pool_, context, *request, watches_);
+}
+
 }  // namespace cxp::routing

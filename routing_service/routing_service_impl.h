@@ -23,6 +23,7 @@
 #include "routing_service/agent_session_reactor.h"
 #include "routing_service/context_enricher.h"
 #include "routing_service/core/routing_core.h"
+#include "routing_service/watch_queue_stats_reactor.h"
 
 namespace cxp::routing {
 
@@ -62,16 +63,24 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
   // Server streaming; see agent_session_reactor.h.
   grpc::ServerWriteReactor<v1::AgentSessionResponse>* AgentSession(
       grpc::CallbackServerContext* context, const v1::AgentSessionRequest* request) override;
+  // Server streaming; see watch_queue_stats_reactor.h.
+  grpc::ServerWriteReactor<v1::WatchQueueStatsResponse>* WatchQueueStats(
+      grpc::CallbackServerContext* context, const v1::WatchQueueStatsRequest* request) override;
 
-  // Ends every open AgentSession stream (UNAVAILABLE): call when shutdown
-  // starts, so draining does not wait for desktops.
-  void EndSessions() { sessions_.ShutdownAll(); }
+  // Ends every open AgentSession and WatchQueueStats stream (UNAVAILABLE),
+  // and WatchQueueStats streams opened later at once: call when shutdown
+  // starts, so draining does not wait for desktops and wallboards.
+  void EndSessions() {
+    sessions_.ShutdownAll();
+    watches_.ShutdownAll();
+  }
 
  private:
   server::HandlerPool pool_;
   RoutingCore& core_;
   const ContextEnricher& enricher_;
   AgentSessionReactor::Registry sessions_;
+  WatchQueueStatsReactor::Registry watches_;
 };
 
 }  // namespace cxp::routing
