@@ -19,11 +19,13 @@
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/routing_service/routing_client.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::routing {
 namespace {
 
+using ::cxp::routing::testing::Client;
 using ::cxp::testing::BinaryPath;
 using ::cxp::testing::MakeTempDir;
 using ::cxp::testing::ServerProcess;
@@ -33,36 +35,6 @@ namespace type = ::cxp::type::v1;
 
 constexpr char kAcme[] = "acme-routing-key-0123456789abcdef";
 constexpr char kGlobex[] = "globex-routing-key-0123456789abcdef";
-
-class Client {
- public:
-  explicit Client(const std::string& address)
-      : stub_(RoutingService::NewStub(
-            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))) {}
-
-  template <typename Request, typename Response>
-  absl::StatusOr<Response> Call(grpc::Status (RoutingService::Stub::*method)(grpc::ClientContext*,
-                                                                             const Request&,
-                                                                             Response*),
-                                const Request& request, const std::string& key) {
-    grpc::ClientContext context;
-    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-    context.AddMetadata("authorization", "Bearer " + key);
-    Response response;
-    const grpc::Status status = (stub_.get()->*method)(&context, request, &response);
-    if (!status.ok()) {
-      return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                          status.error_message());
-    }
-    return response;
-  }
-
- private:
-  std::unique_ptr<RoutingService::Stub> stub_;
-};
-
-#define CALL(client, Method, key, request) \
-  (client).Call(&RoutingService::Stub::Method, (request), (key))
 
 class RoutingServiceTest : public ::testing::Test {
  protected:
