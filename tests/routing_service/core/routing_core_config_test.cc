@@ -125,6 +125,17 @@ TEST_F(RoutingCoreConfigTest, DeleteQueueWaitsForItsTasksAndUnlistsItFromAgents)
 
   const v1::Agent agent = GetAgent("a1");
   EXPECT_THAT(agent.queues(), ElementsAre("queues/support"));
+  // A wallboard watching both goes on with the queue that is left.
+  v1::WatchQueueStatsResponse board;
+  ASSERT_TRUE(core_
+                  ->QueueStatsSnapshot(kTenant,
+                                       {.queue_ids = {"support", "billing"},
+                                        .interval = absl::Hours(1),
+                                        .update_period = absl::Seconds(5)},
+                                       RoutingCore::MissingQueue::kSkip, board)
+                  .ok());
+  ASSERT_EQ(board.queue_stats_size(), 1);
+  EXPECT_EQ(board.queue_stats(0).queue(), "queues/support");
   EXPECT_EQ(agent.etag(), "3");  // created, updated, and changed by the delete
   v1::GetQueueRequest get;
   get.set_name("queues/billing");
