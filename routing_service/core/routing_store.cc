@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
+#include "common/store/proto_rows.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace cxp::routing {
@@ -49,25 +50,6 @@ std::string NewestKey(const std::string& tenant, const v1::Task& task) {
 bool Terminal(v1::Task::State state) {
   return state == v1::Task::STATE_COMPLETED || state == v1::Task::STATE_CANCELLED ||
          state == v1::Task::STATE_ABANDONED || state == v1::Task::STATE_EXPIRED;
-}
-
-template <typename Message>
-absl::StatusOr<Message> Parse(std::string_view bytes, const char* what) {
-  Message message;
-  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError(absl::StrCat("corrupt ", what, " row"));
-  }
-  return message;
-}
-
-template <typename Message>
-absl::StatusOr<std::optional<Message>> GetRow(const store::RocksStore& rocks,
-                                              rocksdb::ColumnFamilyHandle* family,
-                                              const std::string& key, const char* what) {
-  ASSIGN_OR_RETURN(std::optional<std::string> bytes, rocks.Get(family, key));
-  if (!bytes) return std::nullopt;
-  ASSIGN_OR_RETURN(Message message, Parse<Message>(*bytes, what));
-  return message;
 }
 
 // (tenant, kind, id) of a key of the config family or the task rows.
@@ -148,22 +130,22 @@ absl::Status RoutingStore::Commit(Batch& batch) const {
 
 absl::StatusOr<std::optional<v1::Queue>> RoutingStore::GetQueue(const std::string& tenant,
                                                                 const std::string& name) const {
-  return GetRow<v1::Queue>(*store_, config_, Key(tenant, kQueueKind, IdOf(name)), "queue");
+  return store::GetRow<v1::Queue>(*store_, config_, Key(tenant, kQueueKind, IdOf(name)), "queue");
 }
 
 absl::StatusOr<std::optional<v1::Agent>> RoutingStore::GetAgent(const std::string& tenant,
                                                                 const std::string& name) const {
-  return GetRow<v1::Agent>(*store_, config_, Key(tenant, kAgentKind, IdOf(name)), "agent");
+  return store::GetRow<v1::Agent>(*store_, config_, Key(tenant, kAgentKind, IdOf(name)), "agent");
 }
 
 absl::StatusOr<std::optional<v1::Task>> RoutingStore::GetTask(const std::string& tenant,
                                                               const std::string& name) const {
-  return GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, IdOf(name)), "task");
+  return store::GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, IdOf(name)), "task");
 }
 
 absl::StatusOr<std::optional<idempotency::StoredResponse>> RoutingStore::GetStoredResponse(
     const std::string& tenant, const std::string& method, const std::string& request_id) const {
-  return GetRow<idempotency::StoredResponse>(
+  return store::GetRow<idempotency::StoredResponse>(
       *store_, requests_, RequestKey(tenant, method, request_id), "stored response");
 }
 
@@ -175,10 +157,12 @@ absl::Status RoutingStore::LoadAll(const Visitors& visit) const {
       ASSIGN_OR_RETURN(DecodedKey key, Decode(it->key().ToStringView()));
       if (key.kind != kind) continue;
       if (kind == kQueueKind) {
-        ASSIGN_OR_RETURN(v1::Queue queue, Parse<v1::Queue>(it->value().ToStringView(), "queue"));
+        ASSIGN_OR_RETURN(v1::Queue queue,
+                         store::ParseRow<v1::Queue>(it->value().ToStringView(), "queue"));
         RETURN_IF_ERROR(visit.queue(key.tenant, queue));
       } else {
-        ASSIGN_OR_RETURN(v1::Agent agent, Parse<v1::Agent>(it->value().ToStringView(), "agent"));
+        ASSIGN_OR_RETURN(v1::Agent agent,
+                         store::ParseRow<v1::Agent>(it->value().ToStringView(), "agent"));
         RETURN_IF_ERROR(visit.agent(key.tenant, agent));
       }
     }
@@ -194,7 +178,7 @@ absl::Status RoutingStore::LoadAll(const Visitors& visit) const {
     if (kind != kActiveKind) continue;
     ASSIGN_OR_RETURN(std::string id, reader.ReadString());
     ASSIGN_OR_RETURN(std::optional<v1::Task> task,
-                     GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, id), "task"));
+                     store::GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, id), "task"));
     if (!task) return absl::DataLossError(absl::StrCat("active task ", id, " has no record"));
     RETURN_IF_ERROR(visit.active_task(tenant, *task));
   }
@@ -228,7 +212,7 @@ absl::Status RoutingStore::ScanTasksNewestFirst(
     (void)created;
     ASSIGN_OR_RETURN(std::string id, reader.ReadString());
     ASSIGN_OR_RETURN(std::optional<v1::Task> task,
-                     GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, id), "task"));
+                     store::GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, id), "task"));
     if (!task) continue;  // written in the same batch; absent only mid-deletion
     if (!visit(key, *task)) break;
   }
@@ -259,7 +243,7 @@ absl::StatusOr<size_t> RoutingStore::PurgeEndedTasks(const std::string& tenant, 
     if (created >= cutoff_micros) break;
     ASSIGN_OR_RETURN(std::string id, reader.ReadString());
     ASSIGN_OR_RETURN(std::optional<v1::Task> task,
-                     GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, id), "task"));
+                     store::GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, id), "task"));
     if (!task) {
       batch.batch_.Delete(tasks_, it->key());  // an orphaned row
       continue;

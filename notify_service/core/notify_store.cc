@@ -1,0 +1,410 @@
+#include "notify_service/core/notify_store.h"
+
+#include <limits>
+#include <string_view>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "absl/strings/str_cat.h"
+#include "common/status/status_macros.h"
+#include "common/store/key_codec.h"
+#include "common/store/proto_rows.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace cxp::notify {
+namespace {
+
+namespace v1 = ::cxp::notify::v1;
+using google::protobuf::util::TimeUtil;
+using store::GetRow;
+using store::KeyBuilder;
+using store::KeyReader;
+
+constexpr std::string_view kConfigFamily = "notify_config";
+constexpr std::string_view kMessagesFamily = "notify_messages";
+constexpr std::string_view kOutboxFamily = "notify_outbox";
+// Key kinds (one byte after the tenant).
+constexpr std::string_view kTemplateKind = "t";
+constexpr std::string_view kVersionKind = "v";
+constexpr std::string_view kRuleKind = "r";
+constexpr std::string_view kSequenceKind = "s";
+constexpr std::string_view kNotificationKind = "n";
+constexpr std::string_view kNewestKind = "c";
+constexpr std::string_view kCustomerKind = "u";
+constexpr std::string_view kIdempotencyKind = "k";
+constexpr std::string_view kReplaceKind = "p";
+constexpr std::string_view kDeadLetterKind = "d";
+
+// "templates/x" -> "x" (names are validated before they get here).
+std::string_view IdOf(std::string_view name) {
+  const size_t slash = name.find('/');
+  return slash == std::string_view::npos ? name : name.substr(slash + 1);
+}
+
+std::string Key(const std::string& tenant, std::string_view kind, std::string_view id) {
+  return KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
+}
+
+std::string KindPrefix(const std::string& tenant, std::string_view kind) {
+  return KeyBuilder(tenant).AddFixedBytes(kind).key();
+}
+
+std::string VersionKey(const std::string& tenant, std::string_view id, int64_t version) {
+  return KeyBuilder(tenant).AddFixedBytes(kVersionKind).AddString(id).AddInt64(version).key();
+}
+
+int64_t CreateMicros(const v1::Notification& notification) {
+  return TimeUtil::TimestampToMicroseconds(notification.create_time());
+}
+
+std::string NewestKey(const std::string& tenant, const v1::Notification& notification) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kNewestKind)
+      .AddInt64Descending(CreateMicros(notification))
+      .AddString(IdOf(notification.name()))
+      .key();
+}
+
+std::string CustomerPrefix(const std::string& tenant, std::string_view customer) {
+  return KeyBuilder(tenant).AddFixedBytes(kCustomerKind).AddString(IdOf(customer)).key();
+}
+
+std::string CustomerKey(const std::string& tenant, const v1::Notification& notification) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kCustomerKind)
+      .AddString(IdOf(notification.resolved_customer()))
+      .AddInt64Descending(CreateMicros(notification))
+      .AddString(IdOf(notification.name()))
+      .key();
+}
+
+// Dead-lettered notifications are ordered by when they were dead-lettered:
+// the update_time of the change that dead-lettered them.
+std::string DeadLetterKey(const std::string& tenant, const v1::Notification& notification) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kDeadLetterKind)
+      .AddInt64(TimeUtil::TimestampToMicroseconds(notification.update_time()))
+      .AddString(IdOf(notification.name()))
+      .key();
+}
+
+std::string OutboxKey(const std::string& tenant, absl::Time due, std::string_view id) {
+  return KeyBuilder(tenant).AddInt64(absl::ToUnixMicros(due)).AddString(id).key();
+}
+
+std::string RequestKey(const std::string& tenant, std::string_view method,
+                       std::string_view request_id) {
+  return KeyBuilder(tenant).AddString(method).AddString(request_id).key();
+}
+
+std::string EncodeSequence(uint64_t sequence) {
+  std::string bytes(8, '\0');
+  for (int i = 7; i >= 0; --i, sequence >>= 8) bytes[i] = static_cast<char>(sequence & 0xff);
+  return bytes;
+}
+
+absl::Status IteratorStatus(const rocksdb::Iterator& it, absl::string_view what) {
+  if (it.status().ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, " failed: ", it.status().ToString()));
+}
+
+// Calls visit(message) for every row of `family` under (tenant, kind) in id
+// order after `after_id`, until it returns false.
+template <typename Message>
+absl::Status ScanKind(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandle* family,
+                      const std::string& tenant, std::string_view kind, std::string_view after_id,
+                      absl::string_view what, absl::FunctionRef<bool(const Message&)> visit) {
+  const std::string prefix = KindPrefix(tenant, kind);
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   rocks.NewIterator(family, {.lower_bound = prefix,
+                                              .upper_bound = store::PrefixSuccessor(prefix)}));
+  if (after_id.empty()) {
+    it->Seek(prefix);
+  } else {
+    const std::string after = Key(tenant, kind, after_id);
+    it->Seek(after);
+    if (it->Valid() && it->key().ToStringView() == after) it->Next();
+  }
+  for (; it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(Message message, store::ParseRow<Message>(it->value().ToStringView(), what));
+    if (!visit(message)) break;
+  }
+  return IteratorStatus(*it, what);
+}
+
+}  // namespace
+
+std::vector<std::string> NotifyStore::ColumnFamilies() {
+  return {std::string(kConfigFamily), std::string(kMessagesFamily), std::string(kOutboxFamily),
+          kRequestsFamily};
+}
+
+absl::StatusOr<NotifyStore> NotifyStore::Attach(store::RocksStore& rocks) {
+  NotifyStore store;
+  store.store_ = &rocks;
+  ASSIGN_OR_RETURN(store.config_, rocks.ColumnFamily(kConfigFamily));
+  ASSIGN_OR_RETURN(store.messages_, rocks.ColumnFamily(kMessagesFamily));
+  ASSIGN_OR_RETURN(store.outbox_, rocks.ColumnFamily(kOutboxFamily));
+  ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily(kRequestsFamily));
+  return store;
+}
+
+void NotifyStore::Batch::PutTemplate(const std::string& tenant, const v1::Template& latest) {
+  const std::string_view id = IdOf(latest.name());
+  const std::string bytes = latest.SerializeAsString();
+  batch_.Put(store_->config_, Key(tenant, kTemplateKind, id), bytes);
+  batch_.Put(store_->config_, VersionKey(tenant, id, latest.version()), bytes);
+}
+
+void NotifyStore::Batch::DeleteTemplate(const std::string& tenant, const std::string& template_name,
+                                        int64_t latest_version) {
+  const std::string_view id = IdOf(template_name);
+  batch_.Delete(store_->config_, Key(tenant, kTemplateKind, id));
+  // Versions are 1..latest: one range delete instead of a row each.
+  batch_.DeleteRange(store_->config_, VersionKey(tenant, id, 1),
+                     VersionKey(tenant, id, latest_version + 1));
+}
+
+void NotifyStore::Batch::PutTriggerRule(const std::string& tenant, const v1::TriggerRule& rule) {
+  batch_.Put(store_->config_, Key(tenant, kRuleKind, IdOf(rule.name())), rule.SerializeAsString());
+}
+
+void NotifyStore::Batch::DeleteTriggerRule(const std::string& tenant,
+                                           const std::string& rule_name) {
+  batch_.Delete(store_->config_, Key(tenant, kRuleKind, IdOf(rule_name)));
+}
+
+void NotifyStore::Batch::PutTriggerSequence(const std::string& tenant, uint64_t sequence) {
+  batch_.Put(store_->config_, KindPrefix(tenant, kSequenceKind), EncodeSequence(sequence));
+}
+
+void NotifyStore::Batch::PutNotification(const std::string& tenant, const v1::Notification& current,
+                                         const v1::Notification* previous) {
+  batch_.Put(store_->messages_, Key(tenant, kNotificationKind, IdOf(current.name())),
+             current.SerializeAsString());
+  if (previous == nullptr) {
+    batch_.Put(store_->messages_, NewestKey(tenant, current), "");
+    if (!current.resolved_customer().empty()) {
+      batch_.Put(store_->messages_, CustomerKey(tenant, current), "");
+    }
+  }
+  const bool was_dead =
+      previous != nullptr && previous->state() == v1::Notification::STATE_DEAD_LETTERED;
+  const bool is_dead = current.state() == v1::Notification::STATE_DEAD_LETTERED;
+  // Applied in order: when both name the same key, the Put wins.
+  if (was_dead) batch_.Delete(store_->messages_, DeadLetterKey(tenant, *previous));
+  if (is_dead) batch_.Put(store_->messages_, DeadLetterKey(tenant, current), "");
+}
+
+void NotifyStore::Batch::PutIdempotencyKey(const std::string& tenant, const std::string& key,
+                                           const std::string& notification_name) {
+  batch_.Put(store_->messages_, Key(tenant, kIdempotencyKind, key), notification_name);
+}
+
+void NotifyStore::Batch::PutReplaceKey(const std::string& tenant, const std::string& key,
+                                       const std::string& notification_name) {
+  batch_.Put(store_->messages_, Key(tenant, kReplaceKind, key), notification_name);
+}
+
+void NotifyStore::Batch::DeleteReplaceKey(const std::string& tenant, const std::string& key) {
+  batch_.Delete(store_->messages_, Key(tenant, kReplaceKind, key));
+}
+
+void NotifyStore::Batch::PutOutbox(const std::string& tenant, absl::Time due,
+                                   const std::string& notification_name) {
+  batch_.Put(store_->outbox_, OutboxKey(tenant, due, IdOf(notification_name)), "");
+}
+
+void NotifyStore::Batch::DeleteOutbox(const std::string& tenant, absl::Time due,
+                                      const std::string& notification_name) {
+  batch_.Delete(store_->outbox_, OutboxKey(tenant, due, IdOf(notification_name)));
+}
+
+void NotifyStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
+                                           const std::string& request_id,
+                                           const idempotency::StoredResponse& response) {
+  batch_.Put(store_->requests_, RequestKey(tenant, method, request_id),
+             response.SerializeAsString());
+}
+
+absl::Status NotifyStore::Commit(Batch& batch) const {
+  if (batch.empty()) return absl::OkStatus();
+  return store_->WriteUnsynced(&batch.batch_);
+}
+
+absl::StatusOr<std::optional<v1::Template>> NotifyStore::GetTemplate(const std::string& tenant,
+                                                                     const std::string& name,
+                                                                     int64_t version) const {
+  const std::string_view id = IdOf(name);
+  if (version == 0)
+    return GetRow<v1::Template>(*store_, config_, Key(tenant, kTemplateKind, id), "template");
+  return GetRow<v1::Template>(*store_, config_, VersionKey(tenant, id, version),
+                              "template version");
+}
+
+absl::Status NotifyStore::ScanTemplates(const std::string& tenant, const std::string& after_name,
+                                        absl::FunctionRef<bool(const v1::Template&)> visit) const {
+  return ScanKind<v1::Template>(*store_, config_, tenant, kTemplateKind, IdOf(after_name),
+                                "template", visit);
+}
+
+absl::StatusOr<std::optional<v1::TriggerRule>> NotifyStore::GetTriggerRule(
+    const std::string& tenant, const std::string& name) const {
+  return GetRow<v1::TriggerRule>(*store_, config_, Key(tenant, kRuleKind, IdOf(name)),
+                                 "trigger rule");
+}
+
+absl::Status NotifyStore::ScanTriggerRules(
+    const std::string& tenant, const std::string& after_name,
+    absl::FunctionRef<bool(const v1::TriggerRule&)> visit) const {
+  return ScanKind<v1::TriggerRule>(*store_, config_, tenant, kRuleKind, IdOf(after_name),
+                                   "trigger rule", visit);
+}
+
+absl::StatusOr<uint64_t> NotifyStore::GetTriggerSequence(const std::string& tenant) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(config_, KindPrefix(tenant, kSequenceKind)));
+  if (!bytes) return 0;
+  if (bytes->size() != 8) return absl::DataLossError("corrupt trigger sequence row");
+  uint64_t sequence = 0;
+  for (unsigned char byte : *bytes) sequence = (sequence << 8) | byte;
+  return sequence;
+}
+
+absl::StatusOr<std::optional<v1::Notification>> NotifyStore::GetNotification(
+    const std::string& tenant, const std::string& name) const {
+  return GetRow<v1::Notification>(*store_, messages_, Key(tenant, kNotificationKind, IdOf(name)),
+                                  "notification");
+}
+
+absl::StatusOr<std::optional<std::string>> NotifyStore::FindByIdempotencyKey(
+    const std::string& tenant, const std::string& key) const {
+  return store_->Get(messages_, Key(tenant, kIdempotencyKind, key));
+}
+
+absl::StatusOr<std::optional<std::string>> NotifyStore::FindByReplaceKey(
+    const std::string& tenant, const std::string& key) const {
+  return store_->Get(messages_, Key(tenant, kReplaceKind, key));
+}
+
+absl::Status NotifyStore::ScanNotificationsNewestFirst(
+    const std::string& tenant, const std::string& customer, const std::string& resume_key,
+    size_t max_rows,
+    absl::FunctionRef<bool(const std::string& key, const v1::Notification&)> visit) const {
+  const std::string prefix =
+      customer.empty() ? KindPrefix(tenant, kNewestKind) : CustomerPrefix(tenant, customer);
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(messages_, {.lower_bound = prefix,
+                                                   .upper_bound = store::PrefixSuccessor(prefix)}));
+  if (resume_key.empty()) {
+    it->Seek(prefix);
+  } else {
+    it->Seek(resume_key);
+    if (it->Valid() && it->key().ToStringView() == resume_key) it->Next();
+  }
+  for (size_t rows = 0; it->Valid() && rows < max_rows; it->Next(), ++rows) {
+    const std::string key(it->key().ToStringView());
+    KeyReader reader(key);
+    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
+    (void)key_tenant;
+    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
+    if (kind == kCustomerKind) {
+      ASSIGN_OR_RETURN(std::string key_customer, reader.ReadString());
+      (void)key_customer;
+    }
+    ASSIGN_OR_RETURN(int64_t created, reader.ReadInt64Descending());
+    (void)created;
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    ASSIGN_OR_RETURN(std::optional<v1::Notification> notification,
+                     GetNotification(tenant, std::string(id)));
+    if (!notification) continue;  // written in the same batch; absent only mid-deletion
+    if (!visit(key, *notification)) break;
+  }
+  return IteratorStatus(*it, "notification scan");
+}
+
+absl::Status NotifyStore::ScanDeadLetters(
+    const std::string& tenant, const std::string& resume_key, size_t max_rows,
+    absl::FunctionRef<bool(const std::string& key, const v1::Notification&)> visit) const {
+  const std::string prefix = KindPrefix(tenant, kDeadLetterKind);
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(messages_, {.lower_bound = prefix,
+                                                   .upper_bound = store::PrefixSuccessor(prefix)}));
+  if (resume_key.empty()) {
+    it->Seek(prefix);
+  } else {
+    it->Seek(resume_key);
+    if (it->Valid() && it->key().ToStringView() == resume_key) it->Next();
+  }
+  for (size_t rows = 0; it->Valid() && rows < max_rows; it->Next(), ++rows) {
+    const std::string key(it->key().ToStringView());
+    KeyReader reader(key);
+    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
+    (void)key_tenant;
+    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
+    (void)kind;
+    ASSIGN_OR_RETURN(int64_t dead_micros, reader.ReadInt64());
+    (void)dead_micros;
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    ASSIGN_OR_RETURN(std::optional<v1::Notification> notification,
+                     GetNotification(tenant, std::string(id)));
+    if (!notification) continue;
+    if (!visit(key, *notification)) break;
+  }
+  return IteratorStatus(*it, "dead-letter scan");
+}
+
+absl::StatusOr<std::vector<NotifyStore::DueWork>> NotifyStore::ScanDue(const std::string& tenant,
+                                                                       absl::Time now,
+                                                                       size_t max_rows) const {
+  const std::string prefix = store::TenantPrefix(tenant);
+  // Exclusive upper bound: everything due at or before `now`.
+  const int64_t now_micros = absl::ToUnixMicros(now);  // saturates for infinite times
+  const std::string until = now_micros == std::numeric_limits<int64_t>::max()
+                                ? store::PrefixSuccessor(prefix)
+                                : KeyBuilder(tenant).AddInt64(now_micros + 1).key();
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(outbox_, {.lower_bound = prefix, .upper_bound = until}));
+  std::vector<DueWork> due;
+  for (it->Seek(prefix); it->Valid() && due.size() < max_rows; it->Next()) {
+    KeyReader reader(it->key().ToStringView());
+    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
+    (void)key_tenant;
+    ASSIGN_OR_RETURN(int64_t due_micros, reader.ReadInt64());
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    due.push_back({absl::FromUnixMicros(due_micros), absl::StrCat("notifications/", id)});
+  }
+  RETURN_IF_ERROR(IteratorStatus(*it, "outbox scan"));
+  return due;
+}
+
+absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextDue(const std::string& tenant) const {
+  ASSIGN_OR_RETURN(std::vector<DueWork> first, ScanDue(tenant, absl::InfiniteFuture(), 1));
+  if (first.empty()) return std::nullopt;
+  return first.front().due;
+}
+
+absl::StatusOr<std::vector<std::string>> NotifyStore::Tenants() const {
+  absl::btree_set<std::string> tenants;
+  for (rocksdb::ColumnFamilyHandle* family : {config_, outbox_}) {
+    ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it, store_->NewIterator(family, {}));
+    it->SeekToFirst();
+    while (it->Valid()) {
+      KeyReader reader(it->key().ToStringView());
+      ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
+      // Skip the rest of this tenant's keys in one seek.
+      it->Seek(store::PrefixSuccessor(store::TenantPrefix(tenant)));
+      tenants.insert(std::move(tenant));
+    }
+    RETURN_IF_ERROR(IteratorStatus(*it, "tenant scan"));
+  }
+  return std::vector<std::string>(tenants.begin(), tenants.end());
+}
+
+absl::StatusOr<std::optional<idempotency::StoredResponse>> NotifyStore::GetStoredResponse(
+    const std::string& tenant, const std::string& method, const std::string& request_id) const {
+  return GetRow<idempotency::StoredResponse>(
+      *store_, requests_, RequestKey(tenant, method, request_id), "stored response");
+}
+
+}  // namespace cxp::notify

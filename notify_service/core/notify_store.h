@@ -1,0 +1,179 @@
+// NotifyStore — notify_service's RocksDB layout: templates with every
+// version, trigger rules and the trigger consumer's position, notifications
+// with their lookup rows, and the outbox of notifications that have
+// something to do at a given time. The notify core decides; this keeps what
+// it decided so a restart (or a kill -9) loses nothing acknowledged.
+//
+// Layout (every key starts with the tenant, common/store/key_codec.h):
+//   notify_config    (tenant, "t", template id)                 -> v1::Template (latest)
+//                    (tenant, "v", template id, version)        -> v1::Template (each version)
+//                    (tenant, "r", rule id)                     -> v1::TriggerRule
+//                    (tenant, "s")                              -> trigger consumer sequence
+//                                                                  (8 bytes big-endian)
+//   notify_messages  (tenant, "n", notification id)             -> v1::Notification
+//                    (tenant, "c", create micros desc, id)      -> ""  newest first
+//                    (tenant, "u", customer, create desc, id)   -> ""  a customer's, newest first
+//                    (tenant, "k", idempotency key)             -> notification id
+//                    (tenant, "p", replace key)                 -> id of the one not yet sent
+//                    (tenant, "d", dead-letter micros, id)      -> ""  oldest first
+//   notify_outbox    (tenant, due micros, id)                   -> ""  due work, oldest first
+//   notify_requests  (tenant, method, request_id)               -> idempotency::StoredResponse
+//
+// Writes: a Batch collects one decision's rows and Commit() applies them
+// atomically; AfterDurable() (RocksStore) reports when they are in the
+// fsynced WAL — acknowledge to a client only then. A notification's state
+// change and its outbox row move in the same batch, so the outbox never
+// names a notification in another state than the one it was queued for.
+//
+// Threading: all methods are thread-safe (RocksDB is); a Batch belongs to
+// one thread. Ownership: borrows the RocksStore, which must outlive it.
+// Errors: absent rows are std::nullopt; a row that does not parse is
+// DATA_LOSS; RocksDB errors as RocksStore reports them.
+
+#ifndef CXP_NOTIFY_SERVICE_CORE_NOTIFY_STORE_H_
+#define CXP_NOTIFY_SERVICE_CORE_NOTIFY_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/idempotency/stored_response.pb.h"
+#include "common/store/rocks_store.h"
+#include "cxp/notify/v1/notification.pb.h"
+#include "cxp/notify/v1/template.pb.h"
+#include "cxp/notify/v1/trigger_rule.pb.h"
+#include "rocksdb/write_batch.h"
+
+namespace cxp::notify {
+
+class NotifyStore {
+ public:
+  static constexpr char kRequestsFamily[] = "notify_requests";
+  // The families to open the RocksStore with.
+  static std::vector<std::string> ColumnFamilies();
+  // NOT_FOUND if a family is missing.
+  static absl::StatusOr<NotifyStore> Attach(store::RocksStore& rocks);
+
+  class Batch {
+   public:
+    // Resources by their full message; ids come from the names
+    // ("templates/{id}", "triggerRules/{id}", "notifications/{id}").
+    // The latest template and its version row.
+    void PutTemplate(const std::string& tenant, const cxp::notify::v1::Template& latest);
+    // The template and every version up to `latest_version`.
+    void DeleteTemplate(const std::string& tenant, const std::string& template_name,
+                        int64_t latest_version);
+    void PutTriggerRule(const std::string& tenant, const cxp::notify::v1::TriggerRule& rule);
+    void DeleteTriggerRule(const std::string& tenant, const std::string& rule_name);
+    void PutTriggerSequence(const std::string& tenant, uint64_t sequence);
+
+    // The notification's record; its newest-first and per-customer rows
+    // (keyed by create_time and resolved_customer, which never change; the
+    // per-customer row only when resolved_customer is set); its dead-letter
+    // row while DEAD_LETTERED (`previous` tells the store which rows to
+    // drop: pass the stored version when there is one).
+    void PutNotification(const std::string& tenant, const cxp::notify::v1::Notification& current,
+                         const cxp::notify::v1::Notification* previous);
+    void PutIdempotencyKey(const std::string& tenant, const std::string& key,
+                           const std::string& notification_name);
+    void PutReplaceKey(const std::string& tenant, const std::string& key,
+                       const std::string& notification_name);
+    void DeleteReplaceKey(const std::string& tenant, const std::string& key);
+    // Due work: the notification needs the dispatcher at `due`.
+    void PutOutbox(const std::string& tenant, absl::Time due, const std::string& notification_name);
+    void DeleteOutbox(const std::string& tenant, absl::Time due,
+                      const std::string& notification_name);
+    void PutStoredResponse(const std::string& tenant, const std::string& method,
+                           const std::string& request_id,
+                           const idempotency::StoredResponse& response);
+    bool empty() const { return batch_.Count() == 0; }
+
+   private:
+    friend class NotifyStore;
+    explicit Batch(const NotifyStore* store) : store_(store) {}
+    const NotifyStore* store_;
+    rocksdb::WriteBatch batch_;
+  };
+
+  Batch NewBatch() const { return Batch(this); }
+  // Applies the batch atomically (visible at once; durable once
+  // store::RocksStore::AfterDurable says so).
+  absl::Status Commit(Batch& batch) const;
+
+  // The latest template, or `version` of it (0: the latest).
+  absl::StatusOr<std::optional<cxp::notify::v1::Template>> GetTemplate(const std::string& tenant,
+                                                                       const std::string& name,
+                                                                       int64_t version = 0) const;
+  // A tenant's latest templates in id order, starting after `after_name`
+  // ("" for the first); until visit returns false.
+  absl::Status ScanTemplates(const std::string& tenant, const std::string& after_name,
+                             absl::FunctionRef<bool(const cxp::notify::v1::Template&)> visit) const;
+  absl::StatusOr<std::optional<cxp::notify::v1::TriggerRule>> GetTriggerRule(
+      const std::string& tenant, const std::string& name) const;
+  absl::Status ScanTriggerRules(
+      const std::string& tenant, const std::string& after_name,
+      absl::FunctionRef<bool(const cxp::notify::v1::TriggerRule&)> visit) const;
+  // 0 before the first event was processed.
+  absl::StatusOr<uint64_t> GetTriggerSequence(const std::string& tenant) const;
+
+  absl::StatusOr<std::optional<cxp::notify::v1::Notification>> GetNotification(
+      const std::string& tenant, const std::string& name) const;
+  // The notification an idempotency key / replace key names, or nullopt.
+  absl::StatusOr<std::optional<std::string>> FindByIdempotencyKey(const std::string& tenant,
+                                                                  const std::string& key) const;
+  absl::StatusOr<std::optional<std::string>> FindByReplaceKey(const std::string& tenant,
+                                                              const std::string& key) const;
+
+  // A tenant's notifications newest first (or one customer's, when
+  // `customer` — `customers/{id}` — is not empty), starting after
+  // `resume_key` ("" from the newest); calls visit(key, notification) until
+  // it returns false or `max_rows` rows were read. The key resumes a later
+  // scan.
+  absl::Status ScanNotificationsNewestFirst(
+      const std::string& tenant, const std::string& customer, const std::string& resume_key,
+      size_t max_rows,
+      absl::FunctionRef<bool(const std::string& key, const cxp::notify::v1::Notification&)> visit)
+      const;
+  // DEAD_LETTERED notifications, oldest first; as above.
+  absl::Status ScanDeadLetters(
+      const std::string& tenant, const std::string& resume_key, size_t max_rows,
+      absl::FunctionRef<bool(const std::string& key, const cxp::notify::v1::Notification&)> visit)
+      const;
+
+  // Outbox rows of `tenant` due at or before `now`, oldest first, at most
+  // `max_rows`.
+  struct DueWork {
+    absl::Time due;
+    std::string notification_name;
+  };
+  absl::StatusOr<std::vector<DueWork>> ScanDue(const std::string& tenant, absl::Time now,
+                                               size_t max_rows) const;
+  // The earliest outbox row of `tenant`, if any.
+  absl::StatusOr<std::optional<absl::Time>> NextDue(const std::string& tenant) const;
+
+  // Every tenant that has an outbox row, a template or a trigger rule (for
+  // the dispatcher and the trigger consumers at start-up).
+  absl::StatusOr<std::vector<std::string>> Tenants() const;
+
+  absl::StatusOr<std::optional<idempotency::StoredResponse>> GetStoredResponse(
+      const std::string& tenant, const std::string& method, const std::string& request_id) const;
+
+  store::RocksStore& rocks() const { return *store_; }
+
+ private:
+  NotifyStore() = default;
+  store::RocksStore* store_ = nullptr;
+  rocksdb::ColumnFamilyHandle* config_ = nullptr;
+  rocksdb::ColumnFamilyHandle* messages_ = nullptr;
+  rocksdb::ColumnFamilyHandle* outbox_ = nullptr;
+  rocksdb::ColumnFamilyHandle* requests_ = nullptr;
+};
+
+}  // namespace cxp::notify
+
+#endif  // CXP_NOTIFY_SERVICE_CORE_NOTIFY_STORE_H_
