@@ -1,0 +1,88 @@
+#include "notify_service/core/lifecycle.h"
+
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+
+namespace cxp::notify {
+namespace {
+
+namespace v1 = ::cxp::notify::v1;
+namespace type = ::cxp::type::v1;
+using google::protobuf::util::TimeUtil;
+using Result = v1::DeliveryAttempt::Result;
+
+const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
+
+void Attempt(v1::Notification& n, type::Channel channel, Result result, absl::Time at) {
+  v1::DeliveryAttempt& attempt = *n.add_attempts();
+  attempt.set_channel(channel);
+  attempt.set_result(result);
+  *attempt.mutable_attempt_time() = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(at));
+}
+
+TEST(LifecycleTest, SentIsDeliveredUnlessReceiptsFollow) {
+  v1::Notification n;
+  Attempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_SENT, kStart);
+  EXPECT_EQ(AfterAttempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_SENT, false, true,
+                         kStart, absl::Seconds(1), {})
+                .kind,
+            NextStep::Kind::kDelivered);
+  EXPECT_EQ(AfterAttempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_SENT, true, true, kStart,
+                         absl::Seconds(1), {})
+                .kind,
+            NextStep::Kind::kAwaitReceipt);
+}
+
+TEST(LifecycleTest, TemporaryFailuresRetryUpToTheCountThenMoveOn) {
+  const RetryPolicy policy{.max_attempts_per_channel = 3, .max_age = absl::Hours(24)};
+  v1::Notification n;
+  absl::Time now = kStart;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    Attempt(n, type::CHANNEL_EMAIL, v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE, now);
+    const NextStep step =
+        AfterAttempt(n, type::CHANNEL_EMAIL, v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE, false,
+                     /*has_next_channel=*/true, now, absl::Minutes(attempt), policy);
+    if (attempt < 3) {
+      ASSERT_EQ(step.kind, NextStep::Kind::kRetry) << attempt;
+      EXPECT_EQ(step.retry_at, now + absl::Minutes(attempt));
+      now = step.retry_at;
+    } else {
+      EXPECT_EQ(step.kind, NextStep::Kind::kNextChannel);
+    }
+  }
+  // Without another channel: dead letter, to redrive once the provider is back.
+  const NextStep last =
+      AfterAttempt(n, type::CHANNEL_EMAIL, v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE, false,
+                   false, now, absl::Minutes(3), policy);
+  EXPECT_EQ(last.kind, NextStep::Kind::kEnd);
+  EXPECT_EQ(last.end_state, v1::Notification::STATE_DEAD_LETTERED);
+  EXPECT_EQ(last.end_reason, "RETRIES_EXHAUSTED");
+}
+
+TEST(LifecycleTest, RetriesStopAtTheMaximumAge) {
+  const RetryPolicy policy{.max_attempts_per_channel = 5, .max_age = absl::Hours(1)};
+  v1::Notification n;
+  Attempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE, kStart);
+  const absl::Time later = kStart + absl::Minutes(50);
+  Attempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE, later);
+  EXPECT_EQ(AfterAttempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE, false,
+                         false, later, absl::Minutes(20), policy)
+                .end_state,
+            v1::Notification::STATE_DEAD_LETTERED);
+}
+
+TEST(LifecycleTest, PermanentFailuresFallBackAtOnceAndFailAtTheEnd) {
+  v1::Notification n;
+  Attempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_PERMANENT_FAILURE, kStart);
+  EXPECT_EQ(AfterAttempt(n, type::CHANNEL_SMS, v1::DeliveryAttempt::RESULT_PERMANENT_FAILURE, false,
+                         true, kStart, absl::Seconds(1), {})
+                .kind,
+            NextStep::Kind::kNextChannel);
+  Attempt(n, type::CHANNEL_EMAIL, v1::DeliveryAttempt::RESULT_SKIPPED, kStart);
+  const NextStep end = NoChannelLeft(n);
+  EXPECT_EQ(end.end_state, v1::Notification::STATE_FAILED);
+  EXPECT_EQ(end.end_reason, "ALL_CHANNELS_FAILED");
+}
+
+}  // namespace
+}  // namespace cxp::notify
