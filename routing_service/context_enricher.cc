@@ -9,15 +9,6 @@
 namespace cxp::routing {
 namespace {
 
-// One GetCustomerContext call in flight: its context, request and response
-// live until the callback has run.
-struct PendingLookup {
-  grpc::ClientContext context;
-  cxp::context::v1::GetCustomerContextRequest request;
-  cxp::context::v1::GetCustomerContextResponse response;
-  absl::AnyInvocable<void(CustomerInfo) &&> done;
-};
-
 CustomerInfo Skipped(std::string reason) {
   return CustomerInfo{.looked_up = false, .skip_reason = std::move(reason)};
 }
@@ -27,23 +18,14 @@ CustomerInfo Skipped(std::string reason) {
 absl::StatusOr<std::unique_ptr<ContextEnricher>> ContextEnricher::Create(
     ContextEnricherOptions options) {
   if (options.target.empty()) {
-    return std::unique_ptr<ContextEnricher>(new ContextEnricher(std::move(options), nullptr));
+    return std::unique_ptr<ContextEnricher>(new ContextEnricher(options.timeout, nullptr));
   }
-  client::ChannelOptions channel;
-  channel.target = options.target;
-  channel.tls_ca_file = options.tls_ca_file;
-  channel.default_deadline = options.timeout;
-  // A read: safe to retry, but within the same short deadline.
-  channel.idempotent_methods = {"/cxp.context.v1.ContextService/GetCustomerContext"};
-  ASSIGN_OR_RETURN(client::ServiceClient service, client::ServiceClient::Create(channel));
-  return std::unique_ptr<ContextEnricher>(
-      new ContextEnricher(std::move(options), service.channel()));
-}
-
-ContextEnricher::ContextEnricher(ContextEnricherOptions options,
-                                 std::shared_ptr<grpc::Channel> channel)
-    : options_(std::move(options)), channel_(std::move(channel)) {
-  if (channel_) stub_ = cxp::context::v1::ContextService::NewStub(channel_);
+  ASSIGN_OR_RETURN(std::unique_ptr<client::ContextClient> client,
+                   client::ContextClient::Create({.target = options.target,
+                                                  .timeout = options.timeout,
+                                                  .keys = std::move(options.keys),
+                                                  .tls_ca_file = options.tls_ca_file}));
+  return std::unique_ptr<ContextEnricher>(new ContextEnricher(options.timeout, std::move(client)));
 }
 
 void ContextEnricher::Lookup(const std::string& tenant, const cxp::type::v1::CustomerRef& customer,
@@ -52,50 +34,42 @@ void ContextEnricher::Lookup(const std::string& tenant, const cxp::type::v1::Cus
     std::move(done)(Skipped("no customer on task"));
     return;
   }
-  if (!stub_) {
+  if (!client_) {
     std::move(done)(Skipped("context enrichment is not configured (--context_service)"));
     return;
   }
-  std::string key;
-  if (!options_.keys.empty()) {
-    auto it = options_.keys.find(tenant);
-    if (it == options_.keys.end()) {
-      std::move(done)(Skipped("no context_service key for this tenant"));
-      return;
-    }
-    key = it->second;
-  }
-  auto* pending = new PendingLookup;
-  pending->done = std::move(done);
-  pending->context.set_deadline(absl::ToChronoTime(absl::Now() + options_.timeout));
-  if (!key.empty()) pending->context.AddMetadata("authorization", "Bearer " + key);
-  *pending->request.mutable_customer() = customer;
-  pending->request.set_interaction_limit(1);
-  const absl::Duration timeout = options_.timeout;
-  stub_->async()->GetCustomerContext(
-      &pending->context, &pending->request, &pending->response,
-      [pending, timeout](grpc::Status status) {
-        std::unique_ptr<PendingLookup> owned(pending);
+  cxp::context::v1::GetCustomerContextRequest request;
+  *request.mutable_customer() = customer;
+  request.set_interaction_limit(1);
+  using Async = client::ContextClient::Service::StubInterface::async_interface;
+  client_->Call<cxp::context::v1::GetCustomerContextRequest,
+                cxp::context::v1::GetCustomerContextResponse>(
+      tenant, &Async::GetCustomerContext, std::move(request),
+      [done = std::move(done), timeout = timeout_](
+          absl::StatusOr<cxp::context::v1::GetCustomerContextResponse> response) mutable {
         CustomerInfo info;
-        if (status.ok()) {
-          const auto& context = owned->response.customer_context();
+        if (response.ok()) {
+          const auto& context = response->customer_context();
           info.looked_up = true;
           info.customer = context.customer().name();
           info.tier = context.customer().tier();
           info.language_code = context.customer().language_code();
           info.last_agent = context.computed_attributes().last_agent();
-        } else if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+        } else if (absl::IsDeadlineExceeded(response.status())) {
           info = Skipped(absl::StrCat("context lookup exceeded its ", absl::FormatDuration(timeout),
                                       " budget"));
-        } else if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+        } else if (absl::IsNotFound(response.status())) {
           info = Skipped("customer not found");
-        } else if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+        } else if (absl::IsUnavailable(response.status())) {
           info = Skipped("context service unavailable");
+        } else if (absl::IsFailedPrecondition(response.status())) {
+          info = Skipped("no context_service key for this tenant");
         } else {
-          info = Skipped(absl::StrCat("context lookup failed: ", status.error_message()));
+          info = Skipped(absl::StrCat("context lookup failed: ", response.status().message()));
         }
-        std::move(owned->done)(std::move(info));
-      });
+        std::move(done)(std::move(info));
+      },
+      timeout_);
 }
 
 }  // namespace cxp::routing

@@ -25,8 +25,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/client/channel.h"
-#include "cxp/context/v1/context_service.grpc.pb.h"
+#include "common/client/context_client.h"
 #include "cxp/type/v1/customer_ref.pb.h"
 #include "routing_service/core/routing_engine.h"
 
@@ -48,11 +47,11 @@ class ContextEnricher {
               absl::AnyInvocable<void(CustomerInfo) &&> done) const;
 
  private:
-  ContextEnricher(ContextEnricherOptions options, std::shared_ptr<grpc::Channel> channel);
+  ContextEnricher(absl::Duration timeout, std::unique_ptr<client::ContextClient> client)
+      : timeout_(timeout), client_(std::move(client)) {}
 
-  const ContextEnricherOptions options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<cxp::context::v1::ContextService::Stub> stub_;
+  const absl::Duration timeout_;
+  std::unique_ptr<client::ContextClient> client_;  // null: enrichment off
 };
 
 }  // namespace cxp::routing

@@ -1,14 +1,10 @@
 // routing_service: serves cxp.routing.v1.RoutingService on the shared runtime.
-#include <fstream>
 #include <string>
-#include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/client/context_client.h"
 #include "common/idempotency/expired_response_filter.h"
 #include "common/server/json_log.h"
 #include "common/server/periodic_worker.h"
@@ -36,30 +32,6 @@ ABSL_FLAG(absl::Duration, task_retention, absl::Hours(24 * 30),
 ABSL_FLAG(absl::Duration, task_purge_interval, absl::Hours(1),
           "How often ended tasks older than --task_retention are purged (the first pass runs a "
           "minute after start).");
-
-namespace {
-
-// "<tenant> <key>" lines, as in --api_keys_file.
-absl::StatusOr<absl::flat_hash_map<std::string, std::string>> ReadKeys(const std::string& path) {
-  absl::flat_hash_map<std::string, std::string> keys;
-  if (path.empty()) return keys;
-  std::ifstream file(path);
-  if (!file) return absl::InvalidArgumentError("context_api_keys_file: cannot read " + path);
-  std::string line;
-  while (std::getline(file, line)) {
-    const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
-    if (trimmed.empty() || trimmed[0] == '#') continue;
-    std::vector<std::string> parts = absl::StrSplit(trimmed, ' ', absl::SkipEmpty());
-    if (parts.size() != 2) {
-      return absl::InvalidArgumentError("context_api_keys_file: want '<tenant> <key>' lines in " +
-                                        path);
-    }
-    keys[parts[0]] = parts[1];
-  }
-  return keys;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -97,7 +69,9 @@ int main(int argc, char** argv) {
                                                       .task_retention = retention});
          // Every tenant's queues, agents and active tasks, before serving.
          RETURN_IF_ERROR(core->Recover());
-         ASSIGN_OR_RETURN(auto keys, ReadKeys(absl::GetFlag(FLAGS_context_api_keys_file)));
+         ASSIGN_OR_RETURN(auto keys,
+                          cxp::client::ReadTenantKeys(absl::GetFlag(FLAGS_context_api_keys_file),
+                                                      "context_api_keys_file"));
          ASSIGN_OR_RETURN(std::shared_ptr<cxp::routing::ContextEnricher> enricher,
                           cxp::routing::ContextEnricher::Create(
                               {.target = absl::GetFlag(FLAGS_context_service),
