@@ -1,4 +1,4 @@
-// WebhookSender and HttpProviderSender against a real HTTP
+// WebhookSender, HttpProviderSender and ProviderChain against a real HTTP
 // receiver (Python http.server, started per test) that records each request,
 // verifies Standard Webhooks signatures with its own implementation
 // (hmac/hashlib/base64) and fails on demand.
@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "notify_service/delivery/http_provider_sender.h"
+#include "notify_service/delivery/provider_chain.h"
 #include "notify_service/delivery/webhook_sender.h"
 #include "tests/notify_service/delivery/test_servers.h"
 
@@ -216,6 +217,37 @@ TEST_F(HttpSendersTest, ProviderFailureClassification) {
   EXPECT_TRUE(result.transient());
   EXPECT_THAT(result.detail, StartsWith("connection refused"));
   EXPECT_THAT(result.detail, ::testing::Not(HasSubstr("sms-token")));
+}
+
+TEST_F(HttpSendersTest, ChainFailsOverToTheSecondProviderWhenTheFirstReturns503) {
+  HttpProviderSender first = Provider("sms-a", Url("/status/503"));
+  HttpProviderSender second = Provider("sms-b", Url("/ok"));
+  ProviderChain<std::string> chain;
+  chain.Add(first.name(), [&first](const std::string& body) { return first.Send(body); })
+      .Add(second.name(), [&second](const std::string& body) { return second.Send(body); });
+  const ChainResult result = chain.Send(R"({"to":"+1555","text":"hi"})");
+  ASSERT_TRUE(result.result.delivered()) << result.result.DebugString();
+  EXPECT_EQ(result.delivered_by, "sms-b");
+  EXPECT_EQ(result.result.provider_message_id, "msg-2");
+  ASSERT_EQ(result.attempts.size(), 2u);
+  EXPECT_EQ(result.attempts[0].provider, "sms-a");
+  EXPECT_TRUE(result.attempts[0].result.transient());
+  EXPECT_THAT(result.attempts[0].result.detail, StartsWith("HTTP 503"));
+  const std::vector<google::protobuf::Struct> requests = Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(StringAt(requests[0], "path"), "/status/503");
+  EXPECT_EQ(StringAt(requests[1], "path"), "/ok");
+}
+
+TEST_F(HttpSendersTest, ChainStopsAtAPermanentFailure) {
+  HttpProviderSender first = Provider("sms-a", Url("/status/400"));
+  HttpProviderSender second = Provider("sms-b", Url("/ok"));
+  ProviderChain<std::string> chain;
+  chain.Add(first.name(), [&first](const std::string& body) { return first.Send(body); })
+      .Add(second.name(), [&second](const std::string& body) { return second.Send(body); });
+  const ChainResult result = chain.Send("{}");
+  EXPECT_TRUE(result.result.permanent());
+  EXPECT_EQ(Requests().size(), 1u);
 }
 
 TEST_F(HttpSendersTest, ConcurrentSendsShareTheClient) {
