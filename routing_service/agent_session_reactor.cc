@@ -8,12 +8,21 @@
 #include "routing_service/validation/resource_names.h"
 
 namespace cxp::routing {
+namespace {
+
+grpc::Status ShuttingDown() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      "server is shutting down; reconnect with backoff");
+}
+
+}  // namespace
 
 AgentSessionReactor::AgentSessionReactor(RoutingCore& core, server::HandlerPool& pool,
                                          grpc::CallbackServerContext* context,
                                          const v1::AgentSessionRequest& request, Registry& registry)
     : core_(core), pool_(pool), registry_(registry) {
-  registry_.Add(this);
+  // False once shutdown started: such a stream is not ended by it.
+  (void)registry_.Add(this);
   absl::StatusOr<server::CallContext> call = server::GetCallContext(*context);
   absl::StatusOr<std::string> id = validation::ParseAgentName(request.agent(), "agent");
   absl::MutexLock lock(&mu_);
@@ -104,8 +113,7 @@ void AgentSessionReactor::OnCancel() {
 
 void AgentSessionReactor::Shutdown() {
   absl::MutexLock lock(&mu_);
-  FinishLocked(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                            "server is shutting down; reconnect with backoff"));
+  FinishLocked(ShuttingDown());
 }
 
 void AgentSessionReactor::FinishLocked(const grpc::Status& status) {
@@ -145,32 +153,9 @@ void AgentSessionReactor::OnDone() {
   Unref();
 }
 
-void AgentSessionReactor::Registry::Add(AgentSessionReactor* reactor) {
+void AgentSessionReactor::Ref() {
   absl::MutexLock lock(&mu_);
-  live_.insert(reactor);
-}
-
-void AgentSessionReactor::Registry::Remove(AgentSessionReactor* reactor) {
-  absl::MutexLock lock(&mu_);
-  live_.erase(reactor);
-}
-
-void AgentSessionReactor::Registry::ShutdownAll() {
-  // A reference each keeps them alive outside the lock; Shutdown() may run
-  // OnDone (which takes mu_) before it returns.
-  std::vector<AgentSessionReactor*> live;
-  {
-    absl::MutexLock lock(&mu_);
-    for (AgentSessionReactor* reactor : live_) {
-      absl::MutexLock reactor_lock(&reactor->mu_);
-      ++reactor->refs_;
-      live.push_back(reactor);
-    }
-  }
-  for (AgentSessionReactor* reactor : live) {
-    reactor->Shutdown();
-    reactor->Unref();
-  }
+  ++refs_;
 }
 
 void AgentSessionReactor::Unref() {

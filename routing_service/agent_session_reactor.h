@@ -26,29 +26,20 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "common/server/handler_pool.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
 #include "grpcpp/support/server_callback.h"
 #include "routing_service/core/routing_core.h"
+#include "routing_service/stream_registry.h"
 
 namespace cxp::routing {
 
 class AgentSessionReactor final : public grpc::ServerWriteReactor<v1::AgentSessionResponse> {
  public:
-  // The live streams, so a shutting-down server can end them.
-  class Registry {
-   public:
-    void Add(AgentSessionReactor* reactor);
-    void Remove(AgentSessionReactor* reactor);
-    // Every live stream ends with UNAVAILABLE.
-    void ShutdownAll();
-
-   private:
-    absl::Mutex mu_;
-    absl::flat_hash_set<AgentSessionReactor*> live_ ABSL_GUARDED_BY(mu_);
-  };
+  // The live streams, so a shutting-down server can end them; see
+  // stream_registry.h.
+  using Registry = StreamRegistry<AgentSessionReactor>;
 
   AgentSessionReactor(RoutingCore& core, server::HandlerPool& pool,
                       grpc::CallbackServerContext* context, const v1::AgentSessionRequest& request,
@@ -62,10 +53,13 @@ class AgentSessionReactor final : public grpc::ServerWriteReactor<v1::AgentSessi
   void Shutdown();
 
  private:
+  friend Registry;  // Ref/Unref
+
   void Open();
   void Push(const v1::AgentSessionResponse& event);
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Ref();
   void Unref();
 
   RoutingCore& core_;

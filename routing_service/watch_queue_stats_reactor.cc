@@ -2,7 +2,6 @@
 
 #include <cstdint>
 #include <utility>
-#include <vector>
 
 #include "absl/time/clock.h"
 #include "common/server/call_context.h"
@@ -174,6 +173,11 @@ void WatchQueueStatsReactor::OnDone() {
   Unref();
 }
 
+void WatchQueueStatsReactor::Ref() {
+  absl::MutexLock lock(&mu_);
+  ++refs_;
+}
+
 void WatchQueueStatsReactor::Unref() {
   bool last = false;
   {
@@ -181,37 +185,6 @@ void WatchQueueStatsReactor::Unref() {
     last = --refs_ == 0;
   }
   if (last) delete this;
-}
-
-bool WatchQueueStatsReactor::Registry::Add(WatchQueueStatsReactor* reactor) {
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return false;
-  live_.insert(reactor);
-  return true;
-}
-
-void WatchQueueStatsReactor::Registry::Remove(WatchQueueStatsReactor* reactor) {
-  absl::MutexLock lock(&mu_);
-  live_.erase(reactor);
-}
-
-void WatchQueueStatsReactor::Registry::ShutdownAll() {
-  // A reference each keeps them alive outside the lock; Shutdown() may let
-  // OnDone (which takes mu_) run before it returns.
-  std::vector<WatchQueueStatsReactor*> live;
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    for (WatchQueueStatsReactor* reactor : live_) {
-      absl::MutexLock reactor_lock(&reactor->mu_);
-      ++reactor->refs_;
-      live.push_back(reactor);
-    }
-  }
-  for (WatchQueueStatsReactor* reactor : live) {
-    reactor->Shutdown();
-    reactor->Unref();
-  }
 }
 
 }  // namespace cxp::routing

@@ -1,7 +1,8 @@
 // WatchQueueStatsReactor — one WatchQueueStats stream: the statistics of
 // the watched queues (RoutingCore::QueueStatsSnapshot) at once, then every
 // update_period, until the client cancels or the server shuts down
-// (UNAVAILABLE: reconnect with backoff).
+// (UNAVAILABLE: reconnect with backoff). A stream opened once shutdown has
+// started ends at once with UNAVAILABLE.
 //
 // Timing: updates fall on a fixed grid (open time + k * update_period),
 // timed by a callback grpc::Alarm, so no thread waits for them. One update
@@ -30,7 +31,6 @@
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/server/handler_pool.h"
@@ -38,26 +38,16 @@
 #include "grpcpp/alarm.h"
 #include "grpcpp/support/server_callback.h"
 #include "routing_service/core/routing_core.h"
+#include "routing_service/stream_registry.h"
 #include "routing_service/validation/request_validation.h"
 
 namespace cxp::routing {
 
 class WatchQueueStatsReactor final : public grpc::ServerWriteReactor<v1::WatchQueueStatsResponse> {
  public:
-  // The live streams, so a shutting-down server can end them.
-  class Registry {
-   public:
-    // False once ShutdownAll() has run: the stream must end at once.
-    bool Add(WatchQueueStatsReactor* reactor);
-    void Remove(WatchQueueStatsReactor* reactor);
-    // Every live stream, and any opened from now on, ends with UNAVAILABLE.
-    void ShutdownAll();
-
-   private:
-    absl::Mutex mu_;
-    absl::flat_hash_set<WatchQueueStatsReactor*> live_ ABSL_GUARDED_BY(mu_);
-    bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  };
+  // The live streams, so a shutting-down server can end them (and refuse
+  // new ones); see stream_registry.h.
+  using Registry = StreamRegistry<WatchQueueStatsReactor>;
 
   // Authenticates and validates the call (finishing it on an error), then
   // computes the first update on the pool. Borrows everything; all must
@@ -74,6 +64,8 @@ class WatchQueueStatsReactor final : public grpc::ServerWriteReactor<v1::WatchQu
   void Shutdown();
 
  private:
+  friend Registry;  // Ref/Unref
+
   // Runs on the pool with a reference: one update, then writes it.
   void Compute();
   // The alarm's callback, holding its reference; `fired` is false when
@@ -83,6 +75,7 @@ class WatchQueueStatsReactor final : public grpc::ServerWriteReactor<v1::WatchQu
   void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Ends the stream with `status` and cancels a pending alarm.
   void End(const grpc::Status& status);
+  void Ref();
   void Unref();
 
   RoutingCore& core_;
