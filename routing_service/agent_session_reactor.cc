@@ -21,11 +21,15 @@ AgentSessionReactor::AgentSessionReactor(RoutingCore& core, server::HandlerPool&
                                          grpc::CallbackServerContext* context,
                                          const v1::AgentSessionRequest& request, Registry& registry)
     : core_(core), pool_(pool), registry_(registry) {
-  // False once shutdown started: such a stream is not ended by it.
-  (void)registry_.Add(this);
+  const bool added = registry_.Add(this);
   absl::StatusOr<server::CallContext> call = server::GetCallContext(*context);
   absl::StatusOr<std::string> id = validation::ParseAgentName(request.agent(), "agent");
   absl::MutexLock lock(&mu_);
+  if (!added) {
+    // Shutdown has started: no session, no wait for the drain.
+    FinishLocked(ShuttingDown());
+    return;
+  }
   if (!call.ok() || !id.ok()) {
     FinishLocked(ToGrpcStatus(!call.ok() ? call.status() : id.status()));
     return;

@@ -2,7 +2,8 @@
 // and the tasks it holds first, then its presence changes, offers and the
 // changes of tasks offered to it, until the client cancels, the server
 // shuts down (UNAVAILABLE: reconnect, the snapshot is sent again) or the
-// agent is deleted (NOT_FOUND).
+// agent is deleted (NOT_FOUND). A stream opened once shutdown has started
+// ends at once with UNAVAILABLE, without opening a session.
 //
 // Opening registers the session with RoutingCore (offers go only to agents
 // with an open session); the end closes it, and the agent's grace period to
@@ -37,8 +38,8 @@ namespace cxp::routing {
 
 class AgentSessionReactor final : public grpc::ServerWriteReactor<v1::AgentSessionResponse> {
  public:
-  // The live streams, so a shutting-down server can end them; see
-  // stream_registry.h.
+  // The live streams, so a shutting-down server can end them (and refuse
+  // new ones); see stream_registry.h.
   using Registry = StreamRegistry<AgentSessionReactor>;
 
   AgentSessionReactor(RoutingCore& core, server::HandlerPool& pool,

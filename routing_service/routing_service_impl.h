@@ -68,8 +68,8 @@ class RoutingServiceImpl final : public v1::RoutingService::CallbackService {
       grpc::CallbackServerContext* context, const v1::WatchQueueStatsRequest* request) override;
 
   // Ends every open AgentSession and WatchQueueStats stream (UNAVAILABLE),
-  // and WatchQueueStats streams opened later at once: call when shutdown
-  // starts, so draining does not wait for desktops and wallboards.
+  // and those opened later at once: call when shutdown starts, so draining
+  // does not wait for desktops and wallboards.
   void EndSessions() {
     sessions_.ShutdownAll();
     watches_.ShutdownAll();
