@@ -176,6 +176,19 @@ void Server::Shutdown(absl::Duration drain) {
   // NOT_SERVING first, so load balancers and probes stop sending new calls;
   // then gRPC stops accepting, waits for in-flight calls up to the deadline,
   // and cancels the rest.
+  //
+  // Idle connections can hold this back too, by up to ~5 s (never past the
+  // deadline): gRPC returns only once every connection is closed, and it
+  // closes each with a graceful GOAWAY: a first GOAWAY plus a PING, the
+  // final GOAWAY once the client ACKs the PING (or after 20 s). A client on
+  // gRPC core (C++, Python, ...) with no call open reads its socket only
+  // when its channel's backup poller runs, every 5 s by default
+  // (GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS), so its ACK comes up to
+  // 5 s late; a client that closes its channel, or keeps reading its socket,
+  // costs nothing. Not worked around here: the public API can only cut
+  // every connection at once (grpc_server_cancel_all_calls), which would
+  // also fail calls a client sent before it saw the first GOAWAY, the ones
+  // the PING waits for.
   impl_->server->GetHealthCheckService()->Shutdown();
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   impl_->server->Wait();

@@ -92,6 +92,8 @@ class Server {
 
   // Health NOT_SERVING, stop accepting calls, let in-flight calls finish for
   // up to `drain`, then cancel what remains and wait for handlers to return.
+  // Returns once every connection is closed: an idle client connection may
+  // add up to ~5 s (within `drain`; see server.cc).
   void Shutdown(absl::Duration drain);
 
  private:

@@ -184,7 +184,9 @@ TEST_F(WatchQueueStatsTest, ShutdownEndsStreamsWithUnavailableAtOnce) {
     // Well before the 20 s drain timeout would cut the stream.
     EXPECT_LT(absl::Now() - signalled, absl::Seconds(3));
   }
-  // Hang up too: an open (idle) connection holds the exit back ~5 s.
+  // Hang up too: an open (idle) connection holds the exit back up to 5 s,
+  // until the client's gRPC polls it and ACKs the GOAWAY's PING (see
+  // Server::Shutdown in common/server/server.cc).
   client_.reset();
   EXPECT_EQ(server_->Wait(absl::Seconds(10)), 0) << server_->Stderr();
   EXPECT_LT(absl::Now() - signalled, absl::Seconds(5)) << server_->Stderr();
