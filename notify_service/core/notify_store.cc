@@ -103,6 +103,22 @@ std::string EncodeSequence(uint64_t sequence) {
   return bytes;
 }
 
+// The notification id at the end of an index row: (tenant, "c", time, id),
+// (tenant, "u", customer, time, id) or (tenant, "d", time, id).
+absl::StatusOr<std::string> IndexedId(std::string_view key) {
+  KeyReader reader(key);
+  ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
+  (void)tenant;
+  ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
+  if (kind == kCustomerKind) {
+    ASSIGN_OR_RETURN(std::string customer, reader.ReadString());
+    (void)customer;
+  }
+  ASSIGN_OR_RETURN(std::string_view time, reader.ReadFixedBytes(8));  // int64, either order
+  (void)time;
+  return reader.ReadString();
+}
+
 absl::Status IteratorStatus(const rocksdb::Iterator& it, absl::string_view what) {
   if (it.status().ok()) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(what, " failed: ", it.status().ToString()));
@@ -291,42 +307,21 @@ absl::Status NotifyStore::ScanNotificationsNewestFirst(
     const std::string& tenant, const std::string& customer, const std::string& resume_key,
     size_t max_rows,
     absl::FunctionRef<bool(const std::string& key, const v1::Notification&)> visit) const {
-  const std::string prefix =
-      customer.empty() ? KindPrefix(tenant, kNewestKind) : CustomerPrefix(tenant, customer);
-  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
-                   store_->NewIterator(messages_, {.lower_bound = prefix,
-                                                   .upper_bound = store::PrefixSuccessor(prefix)}));
-  if (resume_key.empty()) {
-    it->Seek(prefix);
-  } else {
-    it->Seek(resume_key);
-    if (it->Valid() && it->key().ToStringView() == resume_key) it->Next();
-  }
-  for (size_t rows = 0; it->Valid() && rows < max_rows; it->Next(), ++rows) {
-    const std::string key(it->key().ToStringView());
-    KeyReader reader(key);
-    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
-    (void)key_tenant;
-    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
-    if (kind == kCustomerKind) {
-      ASSIGN_OR_RETURN(std::string key_customer, reader.ReadString());
-      (void)key_customer;
-    }
-    ASSIGN_OR_RETURN(int64_t created, reader.ReadInt64Descending());
-    (void)created;
-    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
-    ASSIGN_OR_RETURN(std::optional<v1::Notification> notification,
-                     GetNotification(tenant, std::string(id)));
-    if (!notification) continue;  // written in the same batch; absent only mid-deletion
-    if (!visit(key, *notification)) break;
-  }
-  return IteratorStatus(*it, "notification scan");
+  return ScanIndex(
+      tenant, customer.empty() ? KindPrefix(tenant, kNewestKind) : CustomerPrefix(tenant, customer),
+      resume_key, max_rows, visit);
 }
 
 absl::Status NotifyStore::ScanDeadLetters(
     const std::string& tenant, const std::string& resume_key, size_t max_rows,
     absl::FunctionRef<bool(const std::string& key, const v1::Notification&)> visit) const {
-  const std::string prefix = KindPrefix(tenant, kDeadLetterKind);
+  return ScanIndex(tenant, KindPrefix(tenant, kDeadLetterKind), resume_key, max_rows, visit);
+}
+
+absl::Status NotifyStore::ScanIndex(
+    const std::string& tenant, const std::string& prefix, const std::string& resume_key,
+    size_t max_rows,
+    absl::FunctionRef<bool(const std::string& key, const v1::Notification&)> visit) const {
   ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
                    store_->NewIterator(messages_, {.lower_bound = prefix,
                                                    .upper_bound = store::PrefixSuccessor(prefix)}));
@@ -337,21 +332,14 @@ absl::Status NotifyStore::ScanDeadLetters(
     if (it->Valid() && it->key().ToStringView() == resume_key) it->Next();
   }
   for (size_t rows = 0; it->Valid() && rows < max_rows; it->Next(), ++rows) {
+    // Every index row ends with the notification id (its last component).
     const std::string key(it->key().ToStringView());
-    KeyReader reader(key);
-    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
-    (void)key_tenant;
-    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
-    (void)kind;
-    ASSIGN_OR_RETURN(int64_t dead_micros, reader.ReadInt64());
-    (void)dead_micros;
-    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
-    ASSIGN_OR_RETURN(std::optional<v1::Notification> notification,
-                     GetNotification(tenant, std::string(id)));
-    if (!notification) continue;
+    ASSIGN_OR_RETURN(std::string id, IndexedId(key));
+    ASSIGN_OR_RETURN(std::optional<v1::Notification> notification, GetNotification(tenant, id));
+    if (!notification) continue;  // written in the same batch; absent only mid-deletion
     if (!visit(key, *notification)) break;
   }
-  return IteratorStatus(*it, "dead-letter scan");
+  return IteratorStatus(*it, "notification index scan");
 }
 
 absl::StatusOr<std::vector<NotifyStore::DueWork>> NotifyStore::ScanDue(const std::string& tenant,

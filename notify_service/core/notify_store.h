@@ -167,6 +167,13 @@ class NotifyStore {
 
  private:
   NotifyStore() = default;
+  // Notifications named by the index rows under `prefix` (each key ends
+  // with the notification id), in key order.
+  absl::Status ScanIndex(
+      const std::string& tenant, const std::string& prefix, const std::string& resume_key,
+      size_t max_rows,
+      absl::FunctionRef<bool(const std::string& key, const cxp::notify::v1::Notification&)> visit)
+      const;
   store::RocksStore* store_ = nullptr;
   rocksdb::ColumnFamilyHandle* config_ = nullptr;
   rocksdb::ColumnFamilyHandle* messages_ = nullptr;
