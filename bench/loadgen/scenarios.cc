@@ -6,6 +6,7 @@
 // Include the message's generated header and make sure its proto library is
 // linked into cxp_loadgen_lib (bench/CMakeLists.txt).
 
+#include <iostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,6 +18,8 @@
 #include "bench/loadgen/scenario.h"
 #include "bench/proto/null_service.pb.h"
 #include "cxp/context/v1/context_service.pb.h"
+#include "cxp/routing/v1/routing_service.grpc.pb.h"
+#include "grpcpp/client_context.h"
 
 namespace cxp::bench {
 namespace {
@@ -49,6 +52,94 @@ absl::StatusOr<ContextDataset> GetContextDataset(const ScenarioParams& params) {
   dataset.customers = *customers;
   dataset.id_prefix = params.GetString("id_prefix", "c");
   return dataset;
+}
+
+// The queue (and agents) the submit_task scenario submits to: created by its
+// setup, reused when they already exist (so rounds against one server add to
+// the same queue).
+struct SubmitTaskTarget {
+  std::string queue_id;
+  int64_t agents = 0;
+};
+
+absl::StatusOr<SubmitTaskTarget> GetSubmitTaskTarget(const ScenarioParams& params) {
+  if (absl::Status s = CheckParams(params, {"queue_id", "agents"}); !s.ok()) return s;
+  SubmitTaskTarget target;
+  target.queue_id = params.GetString("queue_id", "bench-submit");
+  absl::StatusOr<int64_t> agents = params.GetInt("agents", 0);
+  if (!agents.ok()) return agents.status();
+  if (*agents < 0 || *agents > 10000) {
+    return absl::InvalidArgumentError("--scenario_param agents wants 0 to 10000");
+  }
+  target.agents = *agents;
+  return target;
+}
+
+// OK, or ALREADY_EXISTS from an earlier run: both leave the resource there.
+absl::Status CreatedOrExists(const grpc::Status& status, const std::string& what) {
+  if (status.ok() || status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+    return absl::OkStatus();
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      absl::StrCat(what, ": ", status.error_message()));
+}
+
+// Creates queues/<queue_id> (voice, longest idle, no max_wait, no business
+// hours) and `agents` agents serving it (voice capacity 1, left OFFLINE: no
+// desktop session, so none is ever offered a task, but every submit checks
+// them all and records them as candidates). Reports how many tasks already
+// wait in the queue: they stay in the service's memory until cancelled, so
+// every round against one server adds to them.
+absl::Status SetUpSubmitTask(const ScenarioEnv& env) {
+  absl::StatusOr<SubmitTaskTarget> target = GetSubmitTaskTarget(*env.params);
+  if (!target.ok()) return target.status();
+  auto stub = cxp::routing::v1::RoutingService::NewStub(env.channel);
+  const std::string queue_name = absl::StrCat("queues/", target->queue_id);
+  {
+    cxp::routing::v1::CreateQueueRequest request;
+    request.set_queue_id(target->queue_id);
+    request.mutable_queue()->set_display_name("loadgen submit_task");
+    cxp::routing::v1::CreateQueueResponse response;
+    grpc::ClientContext context;
+    env.prepare_context(&context);
+    if (absl::Status s = CreatedOrExists(stub->CreateQueue(&context, request, &response),
+                                         absl::StrCat("CreateQueue ", queue_name));
+        !s.ok()) {
+      return s;
+    }
+  }
+  for (int64_t i = 0; i < target->agents; ++i) {
+    cxp::routing::v1::CreateAgentRequest request;
+    request.set_agent_id(absl::StrCat(target->queue_id, "-agent-", i));
+    cxp::routing::v1::Agent& agent = *request.mutable_agent();
+    agent.set_display_name(absl::StrCat("loadgen agent ", i));
+    agent.add_queues(queue_name);
+    cxp::routing::v1::ChannelCapacity& voice = *agent.add_channel_capacities();
+    voice.set_channel(cxp::type::v1::CHANNEL_VOICE);
+    voice.set_max_tasks(1);
+    cxp::routing::v1::CreateAgentResponse response;
+    grpc::ClientContext context;
+    env.prepare_context(&context);
+    if (absl::Status s = CreatedOrExists(stub->CreateAgent(&context, request, &response),
+                                         absl::StrCat("CreateAgent ", request.agent_id()));
+        !s.ok()) {
+      return s;
+    }
+  }
+  cxp::routing::v1::GetQueueStatsRequest request;
+  request.set_queue(queue_name);
+  cxp::routing::v1::GetQueueStatsResponse response;
+  grpc::ClientContext context;
+  env.prepare_context(&context);
+  const grpc::Status stats = stub->GetQueueStats(&context, request, &response);
+  if (!stats.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(stats.error_code()),
+                        absl::StrCat("GetQueueStats ", queue_name, ": ", stats.error_message()));
+  }
+  std::cerr << "cxp_loadgen: submit_task: " << queue_name << " has "
+            << response.queue_stats().tasks_waiting() << " tasks waiting (kept in memory) and "
+            << target->agents << " offline agents\n";
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -178,6 +269,25 @@ const std::vector<Scenario>& BuiltinScenarios() {
                   }
                 });
           },
+      },
+      {
+          .name = "submit_task",
+          .method = "/cxp.routing.v1.RoutingService/SubmitTask",
+          .description =
+              "SubmitTask of a voice task to queues/<queue_id>, no customer (so no context_service "
+              "lookup), no request_id; setup creates the queue and `agents` offline agents serving "
+              "it, or reuses them (params: queue_id=bench-submit, agents=0). Tasks stay waiting in "
+              "the service's memory",
+          .make_requests =
+              [](const ScenarioParams& params) -> absl::StatusOr<std::unique_ptr<RequestSource>> {
+            absl::StatusOr<SubmitTaskTarget> target = GetSubmitTaskTarget(params);
+            if (!target.ok()) return target.status();
+            cxp::routing::v1::SubmitTaskRequest request;
+            request.mutable_task()->set_channel(cxp::type::v1::CHANNEL_VOICE);
+            request.mutable_task()->set_queue(absl::StrCat("queues/", target->queue_id));
+            return FixedRequest(request);
+          },
+          .setup = &SetUpSubmitTask,
       },
   };
   return *kScenarios;
