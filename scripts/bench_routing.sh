@@ -212,9 +212,9 @@ echo
 echo "routing_service SubmitTask benchmark: $(nproc) CPUs; rounds $rounds x $duration; agents $agents"
 echo "server RSS at the end: $(server_rss); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf '| %-11s | %4s | %10s | %8s | %10s | %8s | %6s | %-11s | %-18s |\n' \
-  scenario conc "req/s" "p99 ms" "null req/s" "null p99" ratio "rounds" "target (conc 64)"
-printf '| %-11s | %4s | %10s | %8s | %10s | %8s | %6s | %-11s | %-18s |\n' \
+printf '| %-11s | %4s | %10s | %8s | %10s | %8s | %6s | %-24s | %-18s |\n' \
+  scenario conc "req/s" "p99 ms" "null req/s" "null p99" ratio "round ratios med (range)" "target (conc 64)"
+printf '| %-11s | %4s | %10s | %8s | %10s | %8s | %6s | %-24s | %-18s |\n' \
   "---" "---:" "---:" "---:" "---:" "---:" "---:" "---" "---"
 for c in "${results[@]}"; do
   j="$out_dir/submit_task.c$c.json"
@@ -223,11 +223,14 @@ for c in "${results[@]}"; do
   if [[ "$c" == 64 ]]; then
     verdict=$(awk -v r="$ratio" 'BEGIN { printf "%s (>=0.40)", ((r >= 0.40) ? "MET" : "NOT MET") }')
   fi
-  printf '| %-11s | %4s | %10.0f | %8.3f | %10.0f | %8.3f | %6.3f | %-11s | %-18s |\n' \
+  printf '| %-11s | %4s | %10.0f | %8.3f | %10.0f | %8.3f | %6.3f | %-24s | %-18s |\n' \
     submit_task "$c" "$(json_field "$j" scenario_rps_median)" "$(json_field "$j" scenario_p99_ms_median)" \
     "$(json_field "$j" null_rps_median)" "$(json_field "$j" null_p99_ms_median)" "$ratio" \
-    "$(printf '%.2f-%.2f' "$(json_field "$j" round_ratio_min)" "$(json_field "$j" round_ratio_max)")" \
+    "$(printf '%.2f (%.2f-%.2f)' "$(json_field "$j" round_ratio_median)" \
+        "$(json_field "$j" round_ratio_min)" "$(json_field "$j" round_ratio_max)")" \
     "$verdict"
 done
 echo
+echo "ratio = ratio of the medians (as bench_ratio.sh); on a machine whose speed drifts between"
+echo "rounds the per-round ratios' median is the steadier figure: compare both."
 echo "outputs: $out_dir"
