@@ -133,14 +133,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port_in_use() {
-  local port="$1"
-  if command -v ss >/dev/null 2>&1; then
-    ss -Htln 2>/dev/null | awk '{print $4}' | grep -qE "[:.]${port}\$"
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
-  fi
-}
+# port_in_use
+source "$REPO_ROOT/scripts/lib/bench_common.sh"
 
 # Starts the null server on a free loopback port; sets server_pid, null_port.
 start_null_server() {

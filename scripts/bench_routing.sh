@@ -133,20 +133,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# run_child CMD...: runs CMD in the background and waits, so INT/TERM reach
-# the trap at once (which stops CMD). Returns CMD's exit status.
-run_child() {
-  "$@" &
-  child_pid=$!
-  local rc=0
-  wait "$child_pid" || rc=$?
-  child_pid=""
-  return "$rc"
-}
-
-port_in_use() {
-  ss -Htln 2>/dev/null | awk '{print $4}' | grep -qE "[:.]$1\$"
-}
+# run_child, port_in_use
+source "$REPO_ROOT/scripts/lib/bench_common.sh"
 
 # start_server LOG: routing_service on a free loopback port over $data_dir,
 # stdout (request log) to /dev/null; sets server_pid, server_addr.
