@@ -49,6 +49,8 @@ die() { echo "bench_routing: $*" >&2; exit 2; }
 say() { echo "bench_routing: $*" >&2; }
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# run_child, port_in_use, stop_server, stop_child
+source "$REPO_ROOT/scripts/lib/bench_common.sh"
 
 build_dir="build"
 concurrencies="64"
@@ -106,25 +108,9 @@ data_dir="$out_dir/data"
 
 server_pid=""
 child_pid=""
-stop_server() {
-  [[ -n "$server_pid" ]] || return 0
-  if kill -0 "$server_pid" 2>/dev/null; then
-    kill -TERM "$server_pid" 2>/dev/null || true
-    for _ in $(seq 1 300); do
-      kill -0 "$server_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$server_pid" 2>/dev/null || true
-  fi
-  wait "$server_pid" 2>/dev/null || true
-  server_pid=""
-}
 cleanup() {
   local rc=$?
-  if [[ -n "$child_pid" ]]; then
-    kill -TERM "$child_pid" 2>/dev/null || true
-    wait "$child_pid" 2>/dev/null || true
-  fi
+  stop_child
   stop_server
   $keep_data || rm -rf "$data_dir"
   exit "$rc"
@@ -133,8 +119,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# run_child, port_in_use
-source "$REPO_ROOT/scripts/lib/bench_common.sh"
 
 # start_server LOG: routing_service on a free loopback port over $data_dir,
 # stdout (request log) to /dev/null; sets server_pid, server_addr.
