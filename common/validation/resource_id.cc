@@ -26,4 +26,9 @@ std::string NewResourceId() {
   return id;
 }
 
+std::string_view ResourceIdOf(std::string_view name) {
+  const size_t slash = name.rfind('/');
+  return slash == std::string_view::npos ? name : name.substr(slash + 1);
+}
+
 }  // namespace cxp::validation

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,10 @@ absl::Status ValidateResourceId(absl::string_view id, absl::string_view field);
 // A new random ID that passes ValidateResourceId: 16 characters of
 // [a-z0-9] (about 82 bits), for resources created without one.
 std::string NewResourceId();
+
+// The ID of a validated resource name, its last segment: "queues/x" -> "x"
+// (a name without '/' is returned whole). Stores key rows by it.
+std::string_view ResourceIdOf(std::string_view name);
 
 }  // namespace cxp::validation
 

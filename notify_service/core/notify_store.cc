@@ -9,10 +9,13 @@
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
 #include "common/store/proto_rows.h"
+#include "common/validation/resource_id.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace cxp::notify {
 namespace {
+
+using cxp::validation::ResourceIdOf;
 
 namespace v1 = ::cxp::notify::v1;
 using google::protobuf::util::TimeUtil;
@@ -35,12 +38,6 @@ constexpr std::string_view kIdempotencyKind = "k";
 constexpr std::string_view kReplaceKind = "p";
 constexpr std::string_view kDeadLetterKind = "d";
 
-// "templates/x" -> "x" (names are validated before they get here).
-std::string_view IdOf(std::string_view name) {
-  const size_t slash = name.find('/');
-  return slash == std::string_view::npos ? name : name.substr(slash + 1);
-}
-
 std::string Key(const std::string& tenant, std::string_view kind, std::string_view id) {
   return KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
 }
@@ -61,20 +58,20 @@ std::string NewestKey(const std::string& tenant, const v1::Notification& notific
   return KeyBuilder(tenant)
       .AddFixedBytes(kNewestKind)
       .AddInt64Descending(CreateMicros(notification))
-      .AddString(IdOf(notification.name()))
+      .AddString(ResourceIdOf(notification.name()))
       .key();
 }
 
 std::string CustomerPrefix(const std::string& tenant, std::string_view customer) {
-  return KeyBuilder(tenant).AddFixedBytes(kCustomerKind).AddString(IdOf(customer)).key();
+  return KeyBuilder(tenant).AddFixedBytes(kCustomerKind).AddString(ResourceIdOf(customer)).key();
 }
 
 std::string CustomerKey(const std::string& tenant, const v1::Notification& notification) {
   return KeyBuilder(tenant)
       .AddFixedBytes(kCustomerKind)
-      .AddString(IdOf(notification.resolved_customer()))
+      .AddString(ResourceIdOf(notification.resolved_customer()))
       .AddInt64Descending(CreateMicros(notification))
-      .AddString(IdOf(notification.name()))
+      .AddString(ResourceIdOf(notification.name()))
       .key();
 }
 
@@ -84,7 +81,7 @@ std::string DeadLetterKey(const std::string& tenant, const v1::Notification& not
   return KeyBuilder(tenant)
       .AddFixedBytes(kDeadLetterKind)
       .AddInt64(TimeUtil::TimestampToMicroseconds(notification.update_time()))
-      .AddString(IdOf(notification.name()))
+      .AddString(ResourceIdOf(notification.name()))
       .key();
 }
 
@@ -166,7 +163,7 @@ absl::StatusOr<NotifyStore> NotifyStore::Attach(store::RocksStore& rocks) {
 }
 
 void NotifyStore::Batch::PutTemplate(const std::string& tenant, const v1::Template& latest) {
-  const std::string_view id = IdOf(latest.name());
+  const std::string_view id = ResourceIdOf(latest.name());
   const std::string bytes = latest.SerializeAsString();
   batch_.Put(store_->config_, Key(tenant, kTemplateKind, id), bytes);
   batch_.Put(store_->config_, VersionKey(tenant, id, latest.version()), bytes);
@@ -174,7 +171,7 @@ void NotifyStore::Batch::PutTemplate(const std::string& tenant, const v1::Templa
 
 void NotifyStore::Batch::DeleteTemplate(const std::string& tenant, const std::string& template_name,
                                         int64_t latest_version) {
-  const std::string_view id = IdOf(template_name);
+  const std::string_view id = ResourceIdOf(template_name);
   batch_.Delete(store_->config_, Key(tenant, kTemplateKind, id));
   // Versions are 1..latest: one range delete instead of a row each.
   batch_.DeleteRange(store_->config_, VersionKey(tenant, id, 1),
@@ -182,12 +179,13 @@ void NotifyStore::Batch::DeleteTemplate(const std::string& tenant, const std::st
 }
 
 void NotifyStore::Batch::PutTriggerRule(const std::string& tenant, const v1::TriggerRule& rule) {
-  batch_.Put(store_->config_, Key(tenant, kRuleKind, IdOf(rule.name())), rule.SerializeAsString());
+  batch_.Put(store_->config_, Key(tenant, kRuleKind, ResourceIdOf(rule.name())),
+             rule.SerializeAsString());
 }
 
 void NotifyStore::Batch::DeleteTriggerRule(const std::string& tenant,
                                            const std::string& rule_name) {
-  batch_.Delete(store_->config_, Key(tenant, kRuleKind, IdOf(rule_name)));
+  batch_.Delete(store_->config_, Key(tenant, kRuleKind, ResourceIdOf(rule_name)));
 }
 
 void NotifyStore::Batch::PutTriggerSequence(const std::string& tenant, uint64_t sequence) {
@@ -196,7 +194,7 @@ void NotifyStore::Batch::PutTriggerSequence(const std::string& tenant, uint64_t 
 
 void NotifyStore::Batch::PutNotification(const std::string& tenant, const v1::Notification& current,
                                          const v1::Notification* previous) {
-  batch_.Put(store_->messages_, Key(tenant, kNotificationKind, IdOf(current.name())),
+  batch_.Put(store_->messages_, Key(tenant, kNotificationKind, ResourceIdOf(current.name())),
              current.SerializeAsString());
   if (previous == nullptr) {
     batch_.Put(store_->messages_, NewestKey(tenant, current), "");
@@ -228,12 +226,12 @@ void NotifyStore::Batch::DeleteReplaceKey(const std::string& tenant, const std::
 
 void NotifyStore::Batch::PutOutbox(const std::string& tenant, absl::Time due,
                                    const std::string& notification_name) {
-  batch_.Put(store_->outbox_, OutboxKey(tenant, due, IdOf(notification_name)), "");
+  batch_.Put(store_->outbox_, OutboxKey(tenant, due, ResourceIdOf(notification_name)), "");
 }
 
 void NotifyStore::Batch::DeleteOutbox(const std::string& tenant, absl::Time due,
                                       const std::string& notification_name) {
-  batch_.Delete(store_->outbox_, OutboxKey(tenant, due, IdOf(notification_name)));
+  batch_.Delete(store_->outbox_, OutboxKey(tenant, due, ResourceIdOf(notification_name)));
 }
 
 void NotifyStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
@@ -251,7 +249,7 @@ absl::Status NotifyStore::Commit(Batch& batch) const {
 absl::StatusOr<std::optional<v1::Template>> NotifyStore::GetTemplate(const std::string& tenant,
                                                                      const std::string& name,
                                                                      int64_t version) const {
-  const std::string_view id = IdOf(name);
+  const std::string_view id = ResourceIdOf(name);
   if (version == 0)
     return GetRow<v1::Template>(*store_, config_, Key(tenant, kTemplateKind, id), "template");
   return GetRow<v1::Template>(*store_, config_, VersionKey(tenant, id, version),
@@ -260,20 +258,20 @@ absl::StatusOr<std::optional<v1::Template>> NotifyStore::GetTemplate(const std::
 
 absl::Status NotifyStore::ScanTemplates(const std::string& tenant, const std::string& after_name,
                                         absl::FunctionRef<bool(const v1::Template&)> visit) const {
-  return ScanKind<v1::Template>(*store_, config_, tenant, kTemplateKind, IdOf(after_name),
+  return ScanKind<v1::Template>(*store_, config_, tenant, kTemplateKind, ResourceIdOf(after_name),
                                 "template", visit);
 }
 
 absl::StatusOr<std::optional<v1::TriggerRule>> NotifyStore::GetTriggerRule(
     const std::string& tenant, const std::string& name) const {
-  return GetRow<v1::TriggerRule>(*store_, config_, Key(tenant, kRuleKind, IdOf(name)),
+  return GetRow<v1::TriggerRule>(*store_, config_, Key(tenant, kRuleKind, ResourceIdOf(name)),
                                  "trigger rule");
 }
 
 absl::Status NotifyStore::ScanTriggerRules(
     const std::string& tenant, const std::string& after_name,
     absl::FunctionRef<bool(const v1::TriggerRule&)> visit) const {
-  return ScanKind<v1::TriggerRule>(*store_, config_, tenant, kRuleKind, IdOf(after_name),
+  return ScanKind<v1::TriggerRule>(*store_, config_, tenant, kRuleKind, ResourceIdOf(after_name),
                                    "trigger rule", visit);
 }
 
@@ -289,8 +287,8 @@ absl::StatusOr<uint64_t> NotifyStore::GetTriggerSequence(const std::string& tena
 
 absl::StatusOr<std::optional<v1::Notification>> NotifyStore::GetNotification(
     const std::string& tenant, const std::string& name) const {
-  return GetRow<v1::Notification>(*store_, messages_, Key(tenant, kNotificationKind, IdOf(name)),
-                                  "notification");
+  return GetRow<v1::Notification>(
+      *store_, messages_, Key(tenant, kNotificationKind, ResourceIdOf(name)), "notification");
 }
 
 absl::StatusOr<std::optional<std::string>> NotifyStore::FindByIdempotencyKey(

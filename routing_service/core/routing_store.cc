@@ -7,10 +7,13 @@
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
 #include "common/store/proto_rows.h"
+#include "common/validation/resource_id.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace cxp::routing {
 namespace {
+
+using cxp::validation::ResourceIdOf;
 
 namespace v1 = ::cxp::routing::v1;
 using google::protobuf::util::TimeUtil;
@@ -23,12 +26,6 @@ constexpr std::string_view kAgentKind = "a";
 constexpr std::string_view kTaskKind = "t";
 constexpr std::string_view kNewestKind = "n";
 constexpr std::string_view kActiveKind = "o";
-
-// "queues/x" -> "x" (the names were validated before they got here).
-std::string_view IdOf(std::string_view name) {
-  const size_t slash = name.find('/');
-  return slash == std::string_view::npos ? name : name.substr(slash + 1);
-}
 
 std::string Key(const std::string& tenant, std::string_view kind, std::string_view id) {
   return store::KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
@@ -43,7 +40,7 @@ std::string NewestKey(const std::string& tenant, const v1::Task& task) {
   return store::KeyBuilder(tenant)
       .AddFixedBytes(kNewestKind)
       .AddInt64Descending(TimeUtil::TimestampToMicroseconds(task.create_time()))
-      .AddString(IdOf(task.name()))
+      .AddString(ResourceIdOf(task.name()))
       .key();
 }
 
@@ -80,25 +77,25 @@ absl::StatusOr<RoutingStore> RoutingStore::Attach(store::RocksStore& rocks) {
 }
 
 void RoutingStore::Batch::PutQueue(const std::string& tenant, const v1::Queue& queue) {
-  batch_.Put(store_->config_, Key(tenant, kQueueKind, IdOf(queue.name())),
+  batch_.Put(store_->config_, Key(tenant, kQueueKind, ResourceIdOf(queue.name())),
              queue.SerializeAsString());
 }
 
 void RoutingStore::Batch::DeleteQueue(const std::string& tenant, const std::string& queue_name) {
-  batch_.Delete(store_->config_, Key(tenant, kQueueKind, IdOf(queue_name)));
+  batch_.Delete(store_->config_, Key(tenant, kQueueKind, ResourceIdOf(queue_name)));
 }
 
 void RoutingStore::Batch::PutAgent(const std::string& tenant, const v1::Agent& agent) {
-  batch_.Put(store_->config_, Key(tenant, kAgentKind, IdOf(agent.name())),
+  batch_.Put(store_->config_, Key(tenant, kAgentKind, ResourceIdOf(agent.name())),
              agent.SerializeAsString());
 }
 
 void RoutingStore::Batch::DeleteAgent(const std::string& tenant, const std::string& agent_name) {
-  batch_.Delete(store_->config_, Key(tenant, kAgentKind, IdOf(agent_name)));
+  batch_.Delete(store_->config_, Key(tenant, kAgentKind, ResourceIdOf(agent_name)));
 }
 
 void RoutingStore::Batch::PutTask(const std::string& tenant, const v1::Task& task) {
-  const std::string_view id = IdOf(task.name());
+  const std::string_view id = ResourceIdOf(task.name());
   batch_.Put(store_->tasks_, Key(tenant, kTaskKind, id), task.SerializeAsString());
   // The same row each time (create_time never changes): cheap to repeat.
   batch_.Put(store_->tasks_, NewestKey(tenant, task), "");
@@ -110,7 +107,7 @@ void RoutingStore::Batch::PutTask(const std::string& tenant, const v1::Task& tas
 }
 
 void RoutingStore::Batch::DeleteTask(const std::string& tenant, const v1::Task& task) {
-  const std::string_view id = IdOf(task.name());
+  const std::string_view id = ResourceIdOf(task.name());
   batch_.Delete(store_->tasks_, Key(tenant, kTaskKind, id));
   batch_.Delete(store_->tasks_, NewestKey(tenant, task));
   batch_.Delete(store_->tasks_, Key(tenant, kActiveKind, id));
@@ -130,17 +127,20 @@ absl::Status RoutingStore::Commit(Batch& batch) const {
 
 absl::StatusOr<std::optional<v1::Queue>> RoutingStore::GetQueue(const std::string& tenant,
                                                                 const std::string& name) const {
-  return store::GetRow<v1::Queue>(*store_, config_, Key(tenant, kQueueKind, IdOf(name)), "queue");
+  return store::GetRow<v1::Queue>(*store_, config_, Key(tenant, kQueueKind, ResourceIdOf(name)),
+                                  "queue");
 }
 
 absl::StatusOr<std::optional<v1::Agent>> RoutingStore::GetAgent(const std::string& tenant,
                                                                 const std::string& name) const {
-  return store::GetRow<v1::Agent>(*store_, config_, Key(tenant, kAgentKind, IdOf(name)), "agent");
+  return store::GetRow<v1::Agent>(*store_, config_, Key(tenant, kAgentKind, ResourceIdOf(name)),
+                                  "agent");
 }
 
 absl::StatusOr<std::optional<v1::Task>> RoutingStore::GetTask(const std::string& tenant,
                                                               const std::string& name) const {
-  return store::GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, IdOf(name)), "task");
+  return store::GetRow<v1::Task>(*store_, tasks_, Key(tenant, kTaskKind, ResourceIdOf(name)),
+                                 "task");
 }
 
 absl::StatusOr<std::optional<idempotency::StoredResponse>> RoutingStore::GetStoredResponse(
