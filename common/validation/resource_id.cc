@@ -1,5 +1,7 @@
 #include "common/validation/resource_id.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -18,11 +20,34 @@ absl::Status ValidateResourceId(absl::string_view id, absl::string_view field) {
   return absl::OkStatus();
 }
 
-std::string NewResourceId() {
-  static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+namespace {
+
+// Ascending in ASCII, so fixed-width numbers in it sort as numbers do.
+constexpr char kBase36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+void FillRandom(char* begin, char* end) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string id(16, 'a');
-  for (char& c : id) c = kAlphabet[rng() % 36];
+  for (char* c = begin; c != end; ++c) *c = kBase36[rng() % 36];
+}
+
+}  // namespace
+
+std::string NewResourceId() {
+  std::string id(16, '0');
+  FillRandom(id.data(), id.data() + id.size());
+  return id;
+}
+
+std::string NewTimeOrderedResourceId(absl::Time now) {
+  constexpr int kTimeChars = 9;
+  constexpr int kRandomChars = 8;
+  std::string id(kTimeChars + kRandomChars, '0');
+  uint64_t millis = static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMillis(now)));
+  for (int i = kTimeChars - 1; i >= 0; --i) {
+    id[i] = kBase36[millis % 36];
+    millis /= 36;
+  }
+  FillRandom(id.data() + kTimeChars, id.data() + id.size());
   return id;
 }
 

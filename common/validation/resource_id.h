@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace cxp::validation {
 
@@ -29,6 +30,15 @@ absl::Status ValidateResourceId(absl::string_view id, absl::string_view field);
 // A new random ID that passes ValidateResourceId: 16 characters of
 // [a-z0-9] (about 82 bits), for resources created without one.
 std::string NewResourceId();
+
+// A new ID that passes ValidateResourceId and sorts by `now`: 9 characters
+// of the milliseconds since the Unix epoch in base 36 (digits before
+// letters, fixed width: byte order is time order until the year 5000), then
+// 8 random ones (about 41 bits, apart within a millisecond). Rows keyed by
+// it land next to the newest ones instead of at random places in the
+// store's sorted memtable and files. `now` before the epoch counts as the
+// epoch.
+std::string NewTimeOrderedResourceId(absl::Time now);
 
 // The ID of a validated resource name, its last segment: "queues/x" -> "x"
 // (a name without '/' is returned whole). Stores key rows by it.

@@ -49,7 +49,9 @@ paging::PageTokenCodec MakeTokens(const std::string& key) {
 }  // namespace
 
 RoutingCore::RoutingCore(const RoutingStore& store, RoutingCoreOptions options)
-    : store_(store), options_(std::move(options)), tokens_(MakeTokens(options_.page_token_key)) {}
+    : store_(store),
+      commits_(store.rocks()),
+      options_(std::move(options)), tokens_(MakeTokens(options_.page_token_key)) {}
 
 RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   absl::MutexLock lock(&tenants_mu_);
@@ -58,8 +60,8 @@ RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   return *state;
 }
 
-absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state,
-                                  const StoredAnswer* answer) {
+store::CommitQueue::Ticket RoutingCore::Persist(const Tenant& tenant, TenantState& state,
+                                                const StoredAnswer* answer) {
   const std::vector<RoutingChange> changes = state.engine.TakeChanges();
   RoutingStore::Batch batch = store_.NewBatch();
   if (answer != nullptr) {
@@ -86,8 +88,11 @@ absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state,
         break;  // the task change before it carries the offer
     }
   }
-  RETURN_IF_ERROR(store_.Commit(batch));
-  if (state.sessions.empty()) return absl::OkStatus();
+  const store::CommitQueue::Ticket ticket = store_.Enqueue(batch, commits_);
+  if (ticket != 0) state.last_ticket = ticket;
+  // Desktops hear of a change once it is decided; their own calls about it
+  // go through the engine, which has it already.
+  if (state.sessions.empty()) return ticket;
   for (const RoutingChange& change : changes) {
     v1::AgentSessionResponse event;
     switch (change.kind) {
@@ -135,18 +140,28 @@ absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state,
       }
     }
   }
-  return absl::OkStatus();
+  return ticket;
+}
+
+absl::Status RoutingCore::PersistNow(const Tenant& tenant, TenantState& state) {
+  return commits_.Wait(Persist(tenant, state));
 }
 
 template <typename Result>
 absl::StatusOr<Result> RoutingCore::Change(
     const Tenant& tenant, absl::FunctionRef<absl::StatusOr<Result>(RoutingEngine&)> change) {
   TenantState& state = ForTenant(tenant);
-  absl::MutexLock lock(&state.mu);
-  absl::StatusOr<Result> result = change(state.engine);
-  // A refused change may still have fired due timers: keep those too.
-  RETURN_IF_ERROR(Persist(tenant, state));
-  return result;
+  std::optional<absl::StatusOr<Result>> result;
+  store::CommitQueue::Ticket ticket;
+  {
+    absl::MutexLock lock(&state.mu);
+    result.emplace(change(state.engine));
+    // A refused change may still have fired due timers: keep those too.
+    ticket = Persist(tenant, state);
+  }
+  // Written after the lock is released, merged with other decisions'.
+  RETURN_IF_ERROR(commits_.Wait(ticket));
+  return *std::move(result);
 }
 
 absl::Status RoutingCore::ChangeOnce(const Tenant& tenant, const char* method,
@@ -155,30 +170,62 @@ absl::Status RoutingCore::ChangeOnce(const Tenant& tenant, const char* method,
                                      google::protobuf::Message& response,
                                      absl::FunctionRef<absl::Status(RoutingEngine&)> change) {
   TenantState& state = ForTenant(tenant);
-  // The tenant's lock also orders a retry after its original.
-  absl::MutexLock lock(&state.mu);
-  if (request_id.empty()) {
-    const absl::Status changed = change(state.engine);
-    RETURN_IF_ERROR(Persist(tenant, state));
-    return changed;
+  store::CommitQueue::Ticket ticket = 0;
+  const absl::Status changed = [&] {
+    // The tenant's lock also orders a retry after its original.
+    absl::MutexLock lock(&state.mu);
+    if (request_id.empty()) {
+      const absl::Status status = change(state.engine);
+      ticket = Persist(tenant, state);
+      return status;
+    }
+    const std::string fingerprint = idempotency::RequestDigest(request);
+    ASSIGN_OR_RETURN(std::optional<idempotency::StoredResponse> stored,
+                     StoredAnswerOf(tenant, state, method, request_id));
+    ASSIGN_OR_RETURN(const bool replayed, idempotency::ReplayStoredResponse(
+                                              stored, fingerprint, options_.clock(), response));
+    if (replayed) {
+      // The original may still wait for its write: answer after it.
+      ticket = state.last_ticket;
+      return absl::OkStatus();
+    }
+    const absl::Status status = change(state.engine);
+    if (!status.ok()) {
+      // Not kept: a retry of a refused request runs again (it may pass then).
+      ticket = Persist(tenant, state);
+      return status;
+    }
+    const StoredAnswer answer{.method = method,
+                              .request_id = request_id,
+                              .response = idempotency::NewStoredResponse(
+                                  fingerprint, response, options_.clock() + options_.request_id_ttl)};
+    ticket = Persist(tenant, state, &answer);
+    state.unwritten_answers.push_back(
+        UnwrittenAnswer{.ticket = ticket, .key = AnswerKey(method, request_id), .response = answer.response});
+    return absl::OkStatus();
+  }();
+  RETURN_IF_ERROR(commits_.Wait(ticket));
+  return changed;
+}
+
+std::string RoutingCore::AnswerKey(const char* method, const std::string& request_id) {
+  return absl::StrCat(method, "/", request_id);
+}
+
+absl::StatusOr<std::optional<idempotency::StoredResponse>> RoutingCore::StoredAnswerOf(
+    const Tenant& tenant, TenantState& state, const char* method, const std::string& request_id) {
+  // Answers whose batch is written are in the store; the rest only here.
+  const store::CommitQueue::Ticket applied = commits_.applied();
+  while (!state.unwritten_answers.empty() && state.unwritten_answers.front().ticket <= applied) {
+    state.unwritten_answers.pop_front();
   }
-  const std::string fingerprint = idempotency::RequestDigest(request);
-  ASSIGN_OR_RETURN(std::optional<idempotency::StoredResponse> stored,
-                   store_.GetStoredResponse(tenant, method, request_id));
-  ASSIGN_OR_RETURN(const bool replayed, idempotency::ReplayStoredResponse(
-                                            stored, fingerprint, options_.clock(), response));
-  if (replayed) return absl::OkStatus();
-  const absl::Status changed = change(state.engine);
-  if (!changed.ok()) {
-    // Not kept: a retry of a refused request runs again (it may pass then).
-    RETURN_IF_ERROR(Persist(tenant, state));
-    return changed;
+  if (!state.unwritten_answers.empty()) {
+    const std::string key = AnswerKey(method, request_id);
+    for (const UnwrittenAnswer& unwritten : state.unwritten_answers) {
+      if (unwritten.key == key) return unwritten.response;
+    }
   }
-  const StoredAnswer answer{.method = method,
-                            .request_id = request_id,
-                            .response = idempotency::NewStoredResponse(
-                                fingerprint, response, options_.clock() + options_.request_id_ttl)};
-  return Persist(tenant, state, &answer);
+  return store_.GetStoredResponse(tenant, method, request_id);
 }
 
 absl::StatusOr<std::string> RoutingCore::ResumeKey(const std::string& page_token,
@@ -251,7 +298,7 @@ absl::Status RoutingCore::Recover() {
     }
     for (v1::Task& task : tasks[tenant]) RETURN_IF_ERROR(engine.Restore(std::move(task), now));
     engine.DispatchAll(now);
-    RETURN_IF_ERROR(Persist(tenant, state));
+    RETURN_IF_ERROR(PersistNow(tenant, state));
   }
   return absl::OkStatus();
 }
@@ -463,7 +510,9 @@ absl::Status RoutingCore::SubmitTask(const Tenant& tenant, const v1::SubmitTaskR
                                      v1::SubmitTaskResponse& response) {
   ASSIGN_OR_RETURN(names::ValidatedSubmitTask valid, names::ValidateSubmitTask(request));
   v1::Task task = std::move(valid.task);
-  task.set_name(names::TaskName(cxp::validation::NewResourceId()));
+  // Wall time, not options_.clock: the time in the id only keeps new rows
+  // together in the store (a frozen test clock must not narrow the ids).
+  task.set_name(names::TaskName(cxp::validation::NewTimeOrderedResourceId(absl::Now())));
   if (!valid.queue_id.empty()) task.set_queue(names::QueueName(valid.queue_id));
   const absl::Time now = options_.clock();
   return ChangeOnce(tenant, "SubmitTask", request.request_id(), request, response,
@@ -617,7 +666,7 @@ absl::StatusOr<uint64_t> RoutingCore::OpenSession(const Tenant& tenant, const st
   const uint64_t id = session.id;
   if (session.sink) state.sessions[agent].push_back(std::move(session));
   const absl::Status opened = state.engine.OpenSession(agent, now);
-  RETURN_IF_ERROR(Persist(tenant, state));
+  RETURN_IF_ERROR(PersistNow(tenant, state));
   RETURN_IF_ERROR(opened);
   return id;
 }
@@ -638,7 +687,7 @@ absl::Status RoutingCore::CloseSession(const Tenant& tenant, const std::string& 
     if (sessions.empty()) state.sessions.erase(it);
   }
   state.engine.CloseSession(agent, now);
-  return Persist(tenant, state);
+  return PersistNow(tenant, state);
 }
 
 absl::Status RoutingCore::Tick() {
@@ -651,7 +700,7 @@ absl::Status RoutingCore::Tick() {
   for (auto& [tenant, state] : all) {
     absl::MutexLock lock(&state->mu);
     state->engine.AdvanceTo(now);
-    RETURN_IF_ERROR(Persist(tenant, *state));
+    RETURN_IF_ERROR(PersistNow(tenant, *state));
   }
   return absl::OkStatus();
 }

@@ -125,6 +125,11 @@ absl::Status RoutingStore::Commit(Batch& batch) const {
   return store_->WriteUnsynced(&batch.batch_);
 }
 
+store::CommitQueue::Ticket RoutingStore::Enqueue(Batch& batch, store::CommitQueue& queue) const {
+  if (batch.empty()) return 0;
+  return queue.Enqueue(std::move(batch.batch_));
+}
+
 absl::StatusOr<std::optional<v1::Queue>> RoutingStore::GetQueue(const std::string& tenant,
                                                                 const std::string& name) const {
   return store::GetRow<v1::Queue>(*store_, config_, Key(tenant, kQueueKind, ResourceIdOf(name)),

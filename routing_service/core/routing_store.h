@@ -14,7 +14,8 @@
 //                   install idempotency::ExpiredResponseFilterFactory on it)
 //
 // Writes: a Batch collects one call's changes (the engine's TakeChanges())
-// and Commit() applies them atomically; it returns once they are applied,
+// and Commit() applies them atomically (or Enqueue() hands them to a
+// store::CommitQueue that applies them in decision order); it returns once they are applied,
 // and AfterDurable() (RocksStore) reports when they are in the fsynced WAL —
 // acknowledge to a client only then.
 //
@@ -34,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/idempotency/stored_response.pb.h"
+#include "common/store/commit_queue.h"
 #include "common/store/rocks_store.h"
 #include "cxp/routing/v1/agent.pb.h"
 #include "cxp/routing/v1/queue.pb.h"
@@ -81,6 +83,11 @@ class RoutingStore {
   // Applies the batch atomically (visible at once; durable once
   // store::RocksStore::AfterDurable says so).
   absl::Status Commit(Batch& batch) const;
+  // Hands the batch (left empty) to `queue`, which applies batches in the
+  // order they were enqueued (store::CommitQueue); wait for the ticket
+  // before relying on the write. An empty batch gets ticket 0, which is
+  // always applied.
+  store::CommitQueue::Ticket Enqueue(Batch& batch, store::CommitQueue& queue) const;
 
   absl::StatusOr<std::optional<cxp::routing::v1::Queue>> GetQueue(const std::string& tenant,
                                                                   const std::string& name) const;

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "tests/common/validation/status_matchers.h"
 
@@ -21,6 +23,39 @@ TEST(ValidateResourceIdTest, AcceptsAndRejects) {
     EXPECT_TRUE(IsInvalid(ValidateResourceId(bad, "queue_id"), message)) << bad;
   }
   EXPECT_TRUE(IsInvalid(ValidateResourceId(std::string(64, 'a'), "queue_id"), message));
+}
+
+TEST(NewResourceIdTest, ValidAndDistinct) {
+  absl::flat_hash_set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string id = NewResourceId();
+    EXPECT_EQ(id.size(), 16u);
+    EXPECT_TRUE(ValidateResourceId(id, "id").ok()) << id;
+    EXPECT_TRUE(seen.insert(id).second) << id;
+  }
+}
+
+TEST(NewTimeOrderedResourceIdTest, SortsByTimeAndStaysValid) {
+  const absl::Time start = absl::FromUnixMillis(1764633600123);  // 2025-12-02
+  std::string previous;
+  for (int i = 0; i < 1000; ++i) {
+    // Milliseconds, seconds and years apart all sort in time order.
+    const absl::Time now = start + absl::Milliseconds(i) + absl::Hours(24 * 365) * (i / 100);
+    const std::string id = NewTimeOrderedResourceId(now);
+    EXPECT_EQ(id.size(), 17u);
+    EXPECT_TRUE(ValidateResourceId(id, "id").ok()) << id;
+    EXPECT_LT(previous, id) << "at " << i;
+    previous = id;
+  }
+  // The time part is the milliseconds in fixed-width base 36.
+  EXPECT_EQ(NewTimeOrderedResourceId(absl::FromUnixMillis(0)).substr(0, 9), "000000000");
+  EXPECT_EQ(NewTimeOrderedResourceId(absl::FromUnixMillis(36 * 36 + 35)).substr(0, 9),
+            "00000010z");
+  EXPECT_EQ(NewTimeOrderedResourceId(absl::UnixEpoch() - absl::Hours(1)).substr(0, 9),
+            "000000000");
+  // Same millisecond: the random part tells them apart.
+  const absl::Time same = start;
+  EXPECT_NE(NewTimeOrderedResourceId(same), NewTimeOrderedResourceId(same));
 }
 
 }  // namespace

@@ -2,8 +2,10 @@
 // (filters, page tokens), request_id idempotency and the purge of ended
 // tasks, on a real RocksDB with a fake clock.
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -297,6 +299,43 @@ TEST_F(RoutingCoreConfigTest, ListTasksNewestFirstWithFiltersAndPages) {
   ASSERT_TRUE(core_->ListTasks(kTenant, offered, response).ok());
   ASSERT_EQ(response.tasks_size(), 1);
   EXPECT_EQ(response.tasks(0).name(), submitted[0]);
+}
+
+TEST_F(RoutingCoreConfigTest, ConcurrentRetriesGetTheFirstAnswerBeforeItIsWritten) {
+  // Retries race their original and other submits: the answer may still
+  // wait in the commit queue when a retry comes, and must be found there.
+  CreateQueue("support");
+  const CustomerInfo no_customer{.looked_up = false, .skip_reason = "no customer on task"};
+  constexpr int kThreads = 8;
+  constexpr int kRequestsPerThread = 40;
+  std::vector<std::vector<std::string>> names(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRequestsPerThread; ++i) {
+        v1::SubmitTaskRequest submit;
+        submit.mutable_task()->set_channel(type::CHANNEL_CHAT);
+        submit.mutable_task()->set_queue("queues/support");
+        // Request i is sent by every thread: one task each, the rest retries.
+        submit.set_request_id(absl::StrCat("7d0c5e2a-1b3f-4a6d-8c9e-", 100000000000 + i));
+        v1::SubmitTaskResponse response;
+        const absl::Status status = core_->SubmitTask(kTenant, submit, no_customer, response);
+        EXPECT_TRUE(status.ok()) << status;
+        names[t].push_back(response.task().name());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (int t = 1; t < kThreads; ++t) EXPECT_EQ(names[t], names[0]) << "thread " << t;
+  v1::GetQueueStatsRequest stats;
+  stats.set_queue("queues/support");
+  v1::GetQueueStatsResponse stats_response;
+  ASSERT_TRUE(core_->GetQueueStats(kTenant, stats, stats_response).ok());
+  EXPECT_EQ(stats_response.queue_stats().tasks_waiting(), kRequestsPerThread);
+
+  Restart();  // every answer and task was written, once
+  ASSERT_TRUE(core_->GetQueueStats(kTenant, stats, stats_response).ok());
+  EXPECT_EQ(stats_response.queue_stats().tasks_waiting(), kRequestsPerThread);
 }
 
 TEST_F(RoutingCoreConfigTest, RetriedRequestsWithARequestIdChangeNothing) {
