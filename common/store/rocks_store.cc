@@ -17,7 +17,9 @@
 namespace cxp::store {
 namespace {
 
-rocksdb::Slice ToSlice(std::string_view bytes) { return rocksdb::Slice(bytes.data(), bytes.size()); }
+rocksdb::Slice ToSlice(std::string_view bytes) {
+  return rocksdb::Slice(bytes.data(), bytes.size());
+}
 
 std::string OperationName(std::string_view operation, const rocksdb::ColumnFamilyHandle* family) {
   std::string name = "RocksStore::";
@@ -70,14 +72,15 @@ absl::StatusOr<std::vector<std::string>> FamiliesToOpen(const RocksStoreOptions&
     names.push_back(name);
   };
   for (const std::string& name : store_options.column_families) {
-    if (name.empty()) return absl::InvalidArgumentError("RocksStore::Open: empty column family name");
+    if (name.empty())
+      return absl::InvalidArgumentError("RocksStore::Open: empty column family name");
     add_unique(name);
   }
   std::error_code error;
   if (std::filesystem::exists(std::filesystem::path(store_options.path) / "CURRENT", error)) {
     std::vector<std::string> on_disk;
-    RETURN_IF_ERROR(Convert(
-        rocksdb::DB::ListColumnFamilies(options, store_options.path, &on_disk), "Open"));
+    RETURN_IF_ERROR(
+        Convert(rocksdb::DB::ListColumnFamilies(options, store_options.path, &on_disk), "Open"));
     for (const std::string& name : on_disk) add_unique(name);
   } else if (error) {
     return FilesystemError("Open", store_options.path, error);
@@ -135,7 +138,8 @@ RocksStore::IterateOptions RocksStore::IterateOptions::Prefix(std::string_view p
   return options;
 }
 
-absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(const RocksStoreOptions& store_options) {
+absl::StatusOr<std::unique_ptr<RocksStore>> RocksStore::Open(
+    const RocksStoreOptions& store_options) {
   if (store_options.path.empty()) return absl::InvalidArgumentError("RocksStore::Open: empty path");
   std::error_code error;
   std::filesystem::create_directories(store_options.path, error);
@@ -165,7 +169,7 @@ RocksStore::RocksStore(std::string path, bool sync_writes, std::unique_ptr<rocks
   write_options_.disableWAL = false;
   unsynced_write_options_.sync = false;
   unsynced_write_options_.disableWAL = false;
-  if (sync_writes) syncer_ = std::make_unique<WalSyncer>(db_.get());
+  if (sync_writes) syncer_ = std::make_unique<WalSyncer>(db_.get(), handles_);
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
     families_.emplace(handle->GetName(), handle);
     if (handle->GetName() == rocksdb::kDefaultColumnFamilyName) default_family_ = handle;
@@ -238,8 +242,8 @@ absl::Status RocksStore::MultiGet(const std::vector<rocksdb::ColumnFamilyHandle*
   std::vector<rocksdb::Status> statuses(keys.size());
   // MultiGet takes non-const handle and key arrays but does not change them.
   db_->MultiGet(rocksdb::ReadOptions(), keys.size(),
-                const_cast<rocksdb::ColumnFamilyHandle**>(families.data()),
-                keys.data(), values, statuses.data());
+                const_cast<rocksdb::ColumnFamilyHandle**>(families.data()), keys.data(), values,
+                statuses.data());
   for (size_t i = 0; i < keys.size(); ++i) {
     found[i] = statuses[i].ok();
     if (!statuses[i].ok() && !statuses[i].IsNotFound()) {
@@ -277,6 +281,23 @@ absl::Status RocksStore::WriteUnsynced(rocksdb::WriteBatch* batch) {
   RETURN_IF_ERROR(CheckUsable(default_family_));
   if (batch == nullptr) return absl::InvalidArgumentError("RocksStore::WriteUnsynced: null batch");
   return Convert(db_->Write(unsynced_write_options_, batch), "WriteUnsynced");
+}
+
+absl::StatusOr<uint64_t> RocksStore::EnqueueWrite(rocksdb::WriteBatch&& batch) {
+  RETURN_IF_ERROR(CheckUsable(default_family_));
+  if (syncer_ != nullptr) return syncer_->Enqueue(std::move(batch));
+  rocksdb::WriteBatch taken(std::move(batch));
+  batch.Clear();  // a moved-from batch has no header
+  RETURN_IF_ERROR(Convert(db_->Write(unsynced_write_options_, &taken), "EnqueueWrite"));
+  return unsynced_tickets_.fetch_add(1) + 1;
+}
+
+uint64_t RocksStore::AppliedTicket() const {
+  return syncer_ != nullptr ? syncer_->applied() : unsynced_tickets_.load();
+}
+
+void RocksStore::WaitApplied(uint64_t ticket) const {
+  if (syncer_ != nullptr) syncer_->WaitApplied(ticket);
 }
 
 void RocksStore::AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done) {
@@ -353,9 +374,8 @@ absl::Status RocksStore::CloseImpl(bool force) {
   uint64_t live_snapshots = 0;
   if (!force && db_->GetIntProperty(rocksdb::DB::Properties::kNumSnapshots, &live_snapshots) &&
       live_snapshots > 0) {
-    return absl::FailedPreconditionError(
-        "RocksStore::Close: " + std::to_string(live_snapshots) +
-        " snapshot(s) still held; destroy them before closing");
+    return absl::FailedPreconditionError("RocksStore::Close: " + std::to_string(live_snapshots) +
+                                         " snapshot(s) still held; destroy them before closing");
   }
   // Answer every write still waiting for its fsync before the DB goes away.
   if (syncer_ != nullptr) syncer_->Stop();

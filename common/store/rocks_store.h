@@ -10,9 +10,10 @@
 //     across column families, also across crashes. With sync_writes=false a
 //     machine crash (not a process crash) may lose the latest writes.
 //   * Group commit without parked threads: WriteUnsynced() applies a batch
-//     without waiting for the fsync and AfterDurable() calls back once it
-//     is durable (see wal_syncer.h). Acknowledge such a write to a client
-//     only from that callback.
+//     without waiting for the fsync (EnqueueWrite() not even for the
+//     write), and AfterDurable() calls back once it is durable (see
+//     wal_syncer.h). Acknowledge such a write to a client only from that
+//     callback.
 //   * Column families: "default" always exists. Families listed in the
 //     options are created if missing; families found on disk but not listed
 //     are opened too (RocksDB refuses to open otherwise) and reachable through
@@ -29,6 +30,7 @@
 #ifndef CXP_COMMON_STORE_ROCKS_STORE_H_
 #define CXP_COMMON_STORE_ROCKS_STORE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -96,8 +98,7 @@ class RocksStore {
 
    private:
     friend class RocksStore;
-    Snapshot(rocksdb::DB* db, const rocksdb::Snapshot* snapshot)
-        : db_(db), snapshot_(snapshot) {}
+    Snapshot(rocksdb::DB* db, const rocksdb::Snapshot* snapshot) : db_(db), snapshot_(snapshot) {}
     void Release();
 
     rocksdb::DB* db_ = nullptr;
@@ -150,10 +151,27 @@ class RocksStore {
   // before it is fsynced; readers see it at once. Durable only when an
   // AfterDurable() made after this call reports OK.
   absl::Status WriteUnsynced(rocksdb::WriteBatch* batch);
-  // Calls `done` once every write that returned before this call is durable
-  // (at once, on this thread, with sync_writes=false). Never blocks; `done`
-  // runs on the syncer thread and must not block either.
+  // Calls `done` once every write that returned before this call, and every
+  // batch enqueued before it, is durable (at once, on this thread, with
+  // sync_writes=false). Never blocks; `done` runs on the syncer's answer
+  // thread and must not block either.
   void AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done);
+  // Group commit for callers that decide under their own lock: takes `batch`
+  // (left empty) and returns at once with its ticket; the syncer thread
+  // applies it after every batch enqueued before it, merged with the others
+  // waiting, before the fsync of its round (see wal_syncer.h). Readers see
+  // it once AppliedTicket() reaches the ticket; an AfterDurable() made
+  // after this call answers once it is durable, or with its write's error.
+  // With sync_writes=false the batch is written at once, on this thread,
+  // and a write error is returned here. Enqueue under the lock that orders
+  // your decisions.
+  absl::StatusOr<uint64_t> EnqueueWrite(rocksdb::WriteBatch&& batch);
+  // The last enqueued batch applied (0 before the first).
+  uint64_t AppliedTicket() const;
+  // Blocks until AppliedTicket() reaches `ticket` (at once without a
+  // syncer, or once the store is closing): for a read that must see what
+  // was enqueued before it.
+  void WaitApplied(uint64_t ticket) const;
 
   // The iterator starts unpositioned: call Seek/SeekToFirst. Check its
   // status() after iteration; convert it with FromRocksStatus.
@@ -163,10 +181,10 @@ class RocksStore {
   // Calls visit(key, value) in key order for up to `limit` keys starting with
   // `prefix`, stopping early when visit returns false. The views are valid
   // only during the call.
-  absl::Status ScanPrefix(rocksdb::ColumnFamilyHandle* family, std::string_view prefix,
-                          size_t limit,
-                          absl::FunctionRef<bool(std::string_view key, std::string_view value)> visit,
-                          const Snapshot* snapshot = nullptr) const;
+  absl::Status ScanPrefix(
+      rocksdb::ColumnFamilyHandle* family, std::string_view prefix, size_t limit,
+      absl::FunctionRef<bool(std::string_view key, std::string_view value)> visit,
+      const Snapshot* snapshot = nullptr) const;
 
   // Empty Snapshot if the store is closed.
   Snapshot GetSnapshot() const;
@@ -200,6 +218,8 @@ class RocksStore {
   rocksdb::WriteOptions write_options_;
   rocksdb::WriteOptions unsynced_write_options_;
   std::unique_ptr<WalSyncer> syncer_;  // null with sync_writes=false
+  // EnqueueWrite tickets without a syncer (written at once).
+  std::atomic<uint64_t> unsynced_tickets_{0};
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // owned; destroyed in Close
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;

@@ -49,9 +49,7 @@ paging::PageTokenCodec MakeTokens(const std::string& key) {
 }  // namespace
 
 RoutingCore::RoutingCore(const RoutingStore& store, RoutingCoreOptions options)
-    : store_(store),
-      commits_(store.rocks()),
-      options_(std::move(options)), tokens_(MakeTokens(options_.page_token_key)) {}
+    : store_(store), options_(std::move(options)), tokens_(MakeTokens(options_.page_token_key)) {}
 
 RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   absl::MutexLock lock(&tenants_mu_);
@@ -60,8 +58,8 @@ RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   return *state;
 }
 
-store::CommitQueue::Ticket RoutingCore::Persist(const Tenant& tenant, TenantState& state,
-                                                const StoredAnswer* answer) {
+absl::Status RoutingCore::Persist(const Tenant& tenant, TenantState& state,
+                                  const StoredAnswer* answer) {
   const std::vector<RoutingChange> changes = state.engine.TakeChanges();
   RoutingStore::Batch batch = store_.NewBatch();
   if (answer != nullptr) {
@@ -88,11 +86,18 @@ store::CommitQueue::Ticket RoutingCore::Persist(const Tenant& tenant, TenantStat
         break;  // the task change before it carries the offer
     }
   }
-  const store::CommitQueue::Ticket ticket = store_.Enqueue(batch, commits_);
+  ASSIGN_OR_RETURN(const uint64_t ticket, store_.Enqueue(batch));
   if (ticket != 0) state.last_ticket = ticket;
+  if (answer != nullptr) {
+    state.unwritten_answers.push_back(UnwrittenAnswer{
+        .ticket = ticket,
+        .key = AnswerKey(answer->method, answer->request_id),
+        .response = answer->response,
+    });
+  }
   // Desktops hear of a change once it is decided; their own calls about it
   // go through the engine, which has it already.
-  if (state.sessions.empty()) return ticket;
+  if (state.sessions.empty()) return absl::OkStatus();
   for (const RoutingChange& change : changes) {
     v1::AgentSessionResponse event;
     switch (change.kind) {
@@ -140,28 +145,18 @@ store::CommitQueue::Ticket RoutingCore::Persist(const Tenant& tenant, TenantStat
       }
     }
   }
-  return ticket;
-}
-
-absl::Status RoutingCore::PersistNow(const Tenant& tenant, TenantState& state) {
-  return commits_.Wait(Persist(tenant, state));
+  return absl::OkStatus();
 }
 
 template <typename Result>
 absl::StatusOr<Result> RoutingCore::Change(
     const Tenant& tenant, absl::FunctionRef<absl::StatusOr<Result>(RoutingEngine&)> change) {
   TenantState& state = ForTenant(tenant);
-  std::optional<absl::StatusOr<Result>> result;
-  store::CommitQueue::Ticket ticket;
-  {
-    absl::MutexLock lock(&state.mu);
-    result.emplace(change(state.engine));
-    // A refused change may still have fired due timers: keep those too.
-    ticket = Persist(tenant, state);
-  }
-  // Written after the lock is released, merged with other decisions'.
-  RETURN_IF_ERROR(commits_.Wait(ticket));
-  return *std::move(result);
+  absl::MutexLock lock(&state.mu);
+  absl::StatusOr<Result> result = change(state.engine);
+  // A refused change may still have fired due timers: keep those too.
+  RETURN_IF_ERROR(Persist(tenant, state));
+  return result;
 }
 
 absl::Status RoutingCore::ChangeOnce(const Tenant& tenant, const char* method,
@@ -170,42 +165,39 @@ absl::Status RoutingCore::ChangeOnce(const Tenant& tenant, const char* method,
                                      google::protobuf::Message& response,
                                      absl::FunctionRef<absl::Status(RoutingEngine&)> change) {
   TenantState& state = ForTenant(tenant);
-  store::CommitQueue::Ticket ticket = 0;
-  const absl::Status changed = [&] {
-    // The tenant's lock also orders a retry after its original.
+  // The tenant's lock also orders a retry after its original.
+  absl::MutexLock lock(&state.mu);
+  if (request_id.empty()) {
+    const absl::Status changed = change(state.engine);
+    RETURN_IF_ERROR(Persist(tenant, state));
+    return changed;
+  }
+  const std::string fingerprint = idempotency::RequestDigest(request);
+  ASSIGN_OR_RETURN(std::optional<idempotency::StoredResponse> stored,
+                   StoredAnswerOf(tenant, state, method, request_id));
+  ASSIGN_OR_RETURN(const bool replayed, idempotency::ReplayStoredResponse(
+                                            stored, fingerprint, options_.clock(), response));
+  if (replayed) return absl::OkStatus();
+  const absl::Status changed = change(state.engine);
+  if (!changed.ok()) {
+    // Not kept: a retry of a refused request runs again (it may pass then).
+    RETURN_IF_ERROR(Persist(tenant, state));
+    return changed;
+  }
+  const StoredAnswer answer{.method = method,
+                            .request_id = request_id,
+                            .response = idempotency::NewStoredResponse(
+                                fingerprint, response, options_.clock() + options_.request_id_ttl)};
+  return Persist(tenant, state, &answer);
+}
+
+void RoutingCore::WaitForDecisions(TenantState& state) const {
+  uint64_t decided;
+  {
     absl::MutexLock lock(&state.mu);
-    if (request_id.empty()) {
-      const absl::Status status = change(state.engine);
-      ticket = Persist(tenant, state);
-      return status;
-    }
-    const std::string fingerprint = idempotency::RequestDigest(request);
-    ASSIGN_OR_RETURN(std::optional<idempotency::StoredResponse> stored,
-                     StoredAnswerOf(tenant, state, method, request_id));
-    ASSIGN_OR_RETURN(const bool replayed, idempotency::ReplayStoredResponse(
-                                              stored, fingerprint, options_.clock(), response));
-    if (replayed) {
-      // The original may still wait for its write: answer after it.
-      ticket = state.last_ticket;
-      return absl::OkStatus();
-    }
-    const absl::Status status = change(state.engine);
-    if (!status.ok()) {
-      // Not kept: a retry of a refused request runs again (it may pass then).
-      ticket = Persist(tenant, state);
-      return status;
-    }
-    const StoredAnswer answer{.method = method,
-                              .request_id = request_id,
-                              .response = idempotency::NewStoredResponse(
-                                  fingerprint, response, options_.clock() + options_.request_id_ttl)};
-    ticket = Persist(tenant, state, &answer);
-    state.unwritten_answers.push_back(
-        UnwrittenAnswer{.ticket = ticket, .key = AnswerKey(method, request_id), .response = answer.response});
-    return absl::OkStatus();
-  }();
-  RETURN_IF_ERROR(commits_.Wait(ticket));
-  return changed;
+    decided = state.last_ticket;
+  }
+  store_.rocks().WaitApplied(decided);
 }
 
 std::string RoutingCore::AnswerKey(const char* method, const std::string& request_id) {
@@ -215,7 +207,7 @@ std::string RoutingCore::AnswerKey(const char* method, const std::string& reques
 absl::StatusOr<std::optional<idempotency::StoredResponse>> RoutingCore::StoredAnswerOf(
     const Tenant& tenant, TenantState& state, const char* method, const std::string& request_id) {
   // Answers whose batch is written are in the store; the rest only here.
-  const store::CommitQueue::Ticket applied = commits_.applied();
+  const uint64_t applied = store_.rocks().AppliedTicket();
   while (!state.unwritten_answers.empty() && state.unwritten_answers.front().ticket <= applied) {
     state.unwritten_answers.pop_front();
   }
@@ -298,7 +290,7 @@ absl::Status RoutingCore::Recover() {
     }
     for (v1::Task& task : tasks[tenant]) RETURN_IF_ERROR(engine.Restore(std::move(task), now));
     engine.DispatchAll(now);
-    RETURN_IF_ERROR(PersistNow(tenant, state));
+    RETURN_IF_ERROR(Persist(tenant, state));
   }
   return absl::OkStatus();
 }
@@ -527,16 +519,19 @@ absl::Status RoutingCore::GetTask(const Tenant& tenant, const v1::GetTaskRequest
                                   v1::GetTaskResponse& response) {
   ASSIGN_OR_RETURN(const std::string id, names::ParseTaskName(request.name(), "name"));
   const std::string name = names::TaskName(id);
+  TenantState& state = ForTenant(tenant);
+  uint64_t decided;
   {
-    TenantState& state = ForTenant(tenant);
     absl::MutexLock lock(&state.mu);
     absl::StatusOr<v1::Task> active = state.engine.GetTask(name);
     if (active.ok()) {
       *response.mutable_task() = *std::move(active);
       return absl::OkStatus();
     }
+    decided = state.last_ticket;
   }
-  // Ended tasks live only in the store.
+  // Ended tasks live only in the store: once their last change is written.
+  store_.rocks().WaitApplied(decided);
   ASSIGN_OR_RETURN(std::optional<v1::Task> stored, store_.GetTask(tenant, name));
   if (!stored)
     return absl::NotFoundError(absl::StrCat("name: ", request.name(), " does not exist"));
@@ -552,6 +547,8 @@ absl::Status RoutingCore::ListTasks(const Tenant& tenant, const v1::ListTasksReq
   const std::string fingerprint =
       paging::RequestFingerprint({"ListTasks", tenant, filter.CanonicalText()});
   ASSIGN_OR_RETURN(const std::string after, ResumeKey(request.page_token(), fingerprint));
+  // The store's rows, once every change decided so far is written.
+  WaitForDecisions(ForTenant(tenant));
   std::string last_key;
   size_t scanned = 0;
   bool more = false;
@@ -666,7 +663,7 @@ absl::StatusOr<uint64_t> RoutingCore::OpenSession(const Tenant& tenant, const st
   const uint64_t id = session.id;
   if (session.sink) state.sessions[agent].push_back(std::move(session));
   const absl::Status opened = state.engine.OpenSession(agent, now);
-  RETURN_IF_ERROR(PersistNow(tenant, state));
+  RETURN_IF_ERROR(Persist(tenant, state));
   RETURN_IF_ERROR(opened);
   return id;
 }
@@ -687,7 +684,7 @@ absl::Status RoutingCore::CloseSession(const Tenant& tenant, const std::string& 
     if (sessions.empty()) state.sessions.erase(it);
   }
   state.engine.CloseSession(agent, now);
-  return PersistNow(tenant, state);
+  return Persist(tenant, state);
 }
 
 absl::Status RoutingCore::Tick() {
@@ -700,7 +697,7 @@ absl::Status RoutingCore::Tick() {
   for (auto& [tenant, state] : all) {
     absl::MutexLock lock(&state->mu);
     state->engine.AdvanceTo(now);
-    RETURN_IF_ERROR(PersistNow(tenant, *state));
+    RETURN_IF_ERROR(Persist(tenant, *state));
   }
   return absl::OkStatus();
 }
@@ -725,6 +722,7 @@ absl::StatusOr<size_t> RoutingCore::PurgeEndedTasks(size_t batch_size) {
   const absl::Time cutoff = options_.clock() - options_.task_retention;
   size_t purged = 0;
   for (const Tenant& tenant : tenants) {
+    WaitForDecisions(ForTenant(tenant));
     for (;;) {
       ASSIGN_OR_RETURN(const size_t batch, store_.PurgeEndedTasks(tenant, cutoff, batch_size));
       purged += batch;

@@ -8,13 +8,15 @@
 // from the store by Recover() at start-up; each behind its own mutex, so
 // tenants never wait for each other.
 //
-// Writes: a call decides under its tenant's lock and enqueues its batch on a
-// store::CommitQueue there (so batches keep the order of decisions); it
-// waits for the write after releasing the lock, and returns once its batch
-// is applied. Concurrent calls' batches are merged into one RocksDB write.
-// Desktop sessions hear of a change when it is decided, possibly before its
-// write is applied; a store read (GetTask of an ended task, ListTasks) sees
-// a change once the call that made it has returned.
+// Writes: a call decides under its tenant's lock and enqueues its batch
+// there (RocksStore::EnqueueWrite, so batches keep the order of decisions);
+// the store's syncer thread applies it, merged with other calls' batches,
+// and fsyncs. Nothing waits for the write: the edge answers from
+// AfterDurable(), which covers every batch enqueued before it (and reports
+// a failed write). Desktop sessions hear of a change when it is decided,
+// possibly before its write is applied; a store read (GetTask of an ended
+// task, ListTasks) sees a change once it is applied — always by the time
+// the call that made it is answered.
 //
 // Time: the injectable clock gives `now` for every call; Tick() fires the
 // timers that are due (the server calls it at NextDeadline()) and persists
@@ -56,7 +58,6 @@
 #include "absl/time/time.h"
 #include "common/idempotency/stored_response.pb.h"
 #include "common/paging/page_token.h"
-#include "common/store/commit_queue.h"
 #include "cxp/routing/v1/routing_service.pb.h"
 #include "routing_service/core/routing_engine.h"
 #include "routing_service/core/routing_store.h"
@@ -190,7 +191,7 @@ class RoutingCore {
   // An idempotent request's answer whose batch is enqueued but maybe not
   // yet written: a retry must find it before the store has it.
   struct UnwrittenAnswer {
-    store::CommitQueue::Ticket ticket;
+    uint64_t ticket;  // RocksStore::EnqueueWrite's
     std::string key;  // AnswerKey()
     idempotency::StoredResponse response;
   };
@@ -199,8 +200,9 @@ class RoutingCore {
     RoutingEngine engine ABSL_GUARDED_BY(mu);
     // Open desktop sessions by agent name.
     absl::flat_hash_map<std::string, std::vector<Session>> sessions ABSL_GUARDED_BY(mu);
-    // The ticket of the tenant's latest enqueued batch.
-    store::CommitQueue::Ticket last_ticket ABSL_GUARDED_BY(mu) = 0;
+    // RocksStore::EnqueueWrite's ticket of the tenant's latest batch: store
+    // reads wait for it (WaitApplied) to see every decision made so far.
+    uint64_t last_ticket ABSL_GUARDED_BY(mu) = 0;
     // In ticket order; dropped once written.
     std::deque<UnwrittenAnswer> unwritten_answers ABSL_GUARDED_BY(mu);
     explicit TenantState(const RoutingEngineOptions& options) : engine(options) {}
@@ -214,20 +216,19 @@ class RoutingCore {
     idempotency::StoredResponse response;
   };
   // Enqueues the engine's changes since the last call (and `answer`) as one
-  // batch on commits_, then hands them to the desktop sessions concerned.
-  // Returns the batch's ticket: wait for it (after releasing the tenant's
-  // lock, so the write overlaps the next decisions) before answering.
-  store::CommitQueue::Ticket Persist(const Tenant& tenant, TenantState& state,
-                                     const StoredAnswer* answer = nullptr)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu);
-  // Persist, and wait for the write under the lock (for the rare calls:
-  // sessions, timers, recovery).
-  absl::Status PersistNow(const Tenant& tenant, TenantState& state)
+  // batch (RocksStore::EnqueueWrite: applied in this order, merged with
+  // other calls' batches, by the store's syncer thread), then hands them to
+  // the desktop sessions concerned.
+  absl::Status Persist(const Tenant& tenant, TenantState& state,
+                       const StoredAnswer* answer = nullptr)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu);
   // The stored or still unwritten answer to (method, request_id).
   absl::StatusOr<std::optional<idempotency::StoredResponse>> StoredAnswerOf(
-      const Tenant& tenant, TenantState& state, const char* method,
-      const std::string& request_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu);
+      const Tenant& tenant, TenantState& state, const char* method, const std::string& request_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state.mu);
+  // Returns once every batch the tenant enqueued so far is applied (for
+  // store reads; blocks, so not under the tenant's lock).
+  void WaitForDecisions(TenantState& state) const ABSL_LOCKS_EXCLUDED(state.mu);
   static std::string AnswerKey(const char* method, const std::string& request_id);
   // Runs `change` on the tenant's engine under its lock, then persists.
   template <typename Result>
@@ -246,8 +247,6 @@ class RoutingCore {
   std::string NextPageToken(const std::string& fingerprint, const std::string& last_key) const;
 
   const RoutingStore& store_;
-  // Applies every tenant's batches in decision order, merged (group commit).
-  mutable store::CommitQueue commits_;
   const RoutingCoreOptions options_;
   const paging::PageTokenCodec tokens_;
   std::atomic<uint64_t> next_session_{1};

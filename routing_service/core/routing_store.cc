@@ -125,9 +125,9 @@ absl::Status RoutingStore::Commit(Batch& batch) const {
   return store_->WriteUnsynced(&batch.batch_);
 }
 
-store::CommitQueue::Ticket RoutingStore::Enqueue(Batch& batch, store::CommitQueue& queue) const {
+absl::StatusOr<uint64_t> RoutingStore::Enqueue(Batch& batch) const {
   if (batch.empty()) return 0;
-  return queue.Enqueue(std::move(batch.batch_));
+  return store_->EnqueueWrite(std::move(batch.batch_));
 }
 
 absl::StatusOr<std::optional<v1::Queue>> RoutingStore::GetQueue(const std::string& tenant,

@@ -14,8 +14,8 @@
 //                   install idempotency::ExpiredResponseFilterFactory on it)
 //
 // Writes: a Batch collects one call's changes (the engine's TakeChanges())
-// and Commit() applies them atomically (or Enqueue() hands them to a
-// store::CommitQueue that applies them in decision order); it returns once they are applied,
+// and Commit() applies them atomically (or Enqueue() queues them to be
+// applied in order by the store's syncer thread); Commit returns once they are applied,
 // and AfterDurable() (RocksStore) reports when they are in the fsynced WAL —
 // acknowledge to a client only then.
 //
@@ -35,7 +35,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/idempotency/stored_response.pb.h"
-#include "common/store/commit_queue.h"
 #include "common/store/rocks_store.h"
 #include "cxp/routing/v1/agent.pb.h"
 #include "cxp/routing/v1/queue.pb.h"
@@ -83,11 +82,10 @@ class RoutingStore {
   // Applies the batch atomically (visible at once; durable once
   // store::RocksStore::AfterDurable says so).
   absl::Status Commit(Batch& batch) const;
-  // Hands the batch (left empty) to `queue`, which applies batches in the
-  // order they were enqueued (store::CommitQueue); wait for the ticket
-  // before relying on the write. An empty batch gets ticket 0, which is
-  // always applied.
-  store::CommitQueue::Ticket Enqueue(Batch& batch, store::CommitQueue& queue) const;
+  // Enqueues the batch (left empty) with RocksStore::EnqueueWrite: applied
+  // after every batch enqueued before it, by the store's syncer thread.
+  // Returns its ticket (0 for an empty batch, which writes nothing).
+  absl::StatusOr<uint64_t> Enqueue(Batch& batch) const;
 
   absl::StatusOr<std::optional<cxp::routing::v1::Queue>> GetQueue(const std::string& tenant,
                                                                   const std::string& name) const;

@@ -49,10 +49,8 @@ TEST(NewTimeOrderedResourceIdTest, SortsByTimeAndStaysValid) {
   }
   // The time part is the milliseconds in fixed-width base 36.
   EXPECT_EQ(NewTimeOrderedResourceId(absl::FromUnixMillis(0)).substr(0, 9), "000000000");
-  EXPECT_EQ(NewTimeOrderedResourceId(absl::FromUnixMillis(36 * 36 + 35)).substr(0, 9),
-            "00000010z");
-  EXPECT_EQ(NewTimeOrderedResourceId(absl::UnixEpoch() - absl::Hours(1)).substr(0, 9),
-            "000000000");
+  EXPECT_EQ(NewTimeOrderedResourceId(absl::FromUnixMillis(36 * 36 + 35)).substr(0, 9), "00000010z");
+  EXPECT_EQ(NewTimeOrderedResourceId(absl::UnixEpoch() - absl::Hours(1)).substr(0, 9), "000000000");
   // Same millisecond: the random part tells them apart.
   const absl::Time same = start;
   EXPECT_NE(NewTimeOrderedResourceId(same), NewTimeOrderedResourceId(same));
