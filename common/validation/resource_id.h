@@ -6,6 +6,10 @@
 //
 // Returns OK or INVALID_ARGUMENT "<field>: <problem>" (text_rules.h); the ID
 // itself is never echoed. Pure function, thread-safe.
+//
+// Also the two rules every service's requests share: resource names of one
+// collection ("queues/{queue}", "templates/{template}") and AIP-155 request
+// IDs.
 
 #ifndef CXP_COMMON_VALIDATION_RESOURCE_ID_H_
 #define CXP_COMMON_VALIDATION_RESOURCE_ID_H_
@@ -15,6 +19,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -43,6 +48,20 @@ std::string NewTimeOrderedResourceId(absl::Time now);
 // The ID of a validated resource name, its last segment: "queues/x" -> "x"
 // (a name without '/' is returned whole). Stores key rows by it.
 std::string_view ResourceIdOf(std::string_view name);
+
+// "<collection>/{id}" -> id. `prefix` is "<collection>/", `variable` the
+// name's variable as the API documents it ("{template}"). One message
+// covers an empty name, another collection and a bad ID, and never echoes
+// the name (IDs may be personal data): "<field>: must be
+// \"templates/{template}\" where {template} is 1 to 63 characters of
+// [a-z0-9-], starting with a letter or digit".
+absl::StatusOr<std::string> ParseResourceName(absl::string_view name, absl::string_view field,
+                                              absl::string_view prefix, absl::string_view variable);
+
+// An idempotency key (AIP-155) as the APIs define it: empty (none) or a
+// UUID, 8-4-4-4-12 hexadecimal digits in either case. Problem: "must be a
+// UUID such as \"123e4567-e89b-12d3-a456-426614174000\"".
+absl::Status ValidateRequestId(absl::string_view request_id, absl::string_view field);
 
 }  // namespace cxp::validation
 

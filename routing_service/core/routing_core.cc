@@ -2,12 +2,12 @@
 
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/filter/filter.h"
 #include "common/idempotency/idempotency.h"
 #include "common/paging/request_fingerprint.h"
 #include "common/status/status_macros.h"
+#include "common/validation/etag.h"
 #include "common/validation/resource_id.h"
 #include "google/protobuf/util/time_util.h"
 #include "routing_service/core/list_filters.h"
@@ -20,26 +20,13 @@
 namespace cxp::routing {
 
 namespace names = ::cxp::routing::validation;
+using cxp::validation::CheckEtag;
+using cxp::validation::NextEtag;
 
 namespace {
 
 google::protobuf::Timestamp Ts(absl::Time time) {
   return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
-}
-
-// AIP-154: a stale etag is ABORTED; an empty one is unconditional.
-absl::Status CheckEtag(const std::string& given, const std::string& current,
-                       const std::string& name, absl::string_view field) {
-  if (given.empty() || given == current) return absl::OkStatus();
-  return absl::AbortedError(absl::StrCat(field, ": \"", given, "\" is stale; ", name,
-                                         " is at etag \"", current, "\"; read it and retry"));
-}
-
-// Configuration etags count versions: "1" when created.
-std::string NextEtag(const std::string& etag) {
-  uint64_t version = 0;
-  (void)absl::SimpleAtoi(etag, &version);
-  return absl::StrCat(version + 1);
 }
 
 paging::PageTokenCodec MakeTokens(const std::string& key) {
@@ -304,7 +291,7 @@ absl::Status RoutingCore::CreateQueue(const Tenant& tenant, const v1::CreateQueu
   const absl::Time now = options_.clock();
   *queue.mutable_create_time() = Ts(now);
   *queue.mutable_update_time() = queue.create_time();
-  queue.set_etag("1");
+  queue.set_etag(cxp::validation::kFirstEtag);
   return ChangeOnce(tenant, "CreateQueue", request.request_id(), request, response,
                     [&](RoutingEngine& engine) -> absl::Status {
                       if (engine.FindQueue(queue.name()) != nullptr) {
@@ -404,7 +391,7 @@ absl::Status RoutingCore::CreateAgent(const Tenant& tenant, const v1::CreateAgen
   const absl::Time now = options_.clock();
   *agent.mutable_create_time() = Ts(now);
   *agent.mutable_update_time() = agent.create_time();
-  agent.set_etag("1");
+  agent.set_etag(cxp::validation::kFirstEtag);
   return ChangeOnce(tenant, "CreateAgent", request.request_id(), request, response,
                     [&](RoutingEngine& engine) -> absl::Status {
                       if (engine.GetAgent(agent.name()).ok()) {

@@ -4,10 +4,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
+#include "common/validation/update_mask.h"
 #include "cxp/type/v1/channel.pb.h"
 #include "routing_service/validation/field_rules.h"
 #include "routing_service/validation/resource_names.h"
-#include "routing_service/validation/update_mask.h"
 
 namespace cxp::routing::validation {
 namespace {
@@ -15,6 +15,8 @@ namespace {
 using cxp::routing::v1::Agent;
 using cxp::routing::v1::AgentSkill;
 using cxp::routing::v1::ChannelCapacity;
+using cxp::validation::ApplyPaths;
+using cxp::validation::UpdatePaths;
 
 // Checks `path` (one of kAgentUpdatePaths) of `in` and writes its normalised
 // value into `out`.

@@ -25,7 +25,6 @@ bool AllOf(absl::string_view s, bool (*pred)(unsigned char)) {
 bool IsAlpha(unsigned char c) { return absl::ascii_isalpha(c); }
 bool IsDigit(unsigned char c) { return absl::ascii_isdigit(c); }
 bool IsAlnum(unsigned char c) { return absl::ascii_isalnum(c); }
-bool IsHex(unsigned char c) { return absl::ascii_isxdigit(c); }
 
 std::string TitleCase(absl::string_view s) {
   std::string out = absl::AsciiStrToLower(s);
@@ -148,19 +147,6 @@ absl::StatusOr<std::string> NormalizeLanguageTag(absl::string_view tag, absl::st
   }
   for (; i < parts.size(); ++i) out.push_back(absl::AsciiStrToLower(parts[i]));
   return absl::StrJoin(out, "-");
-}
-
-absl::Status ValidateRequestId(absl::string_view request_id, absl::string_view field) {
-  if (request_id.empty()) return absl::OkStatus();
-  bool ok = request_id.size() == 36;
-  for (size_t i = 0; ok && i < request_id.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    ok = dash ? request_id[i] == '-' : IsHex(static_cast<unsigned char>(request_id[i]));
-  }
-  if (!ok) {
-    return InvalidField(field, "must be a UUID such as \"123e4567-e89b-12d3-a456-426614174000\"");
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace cxp::routing::validation

@@ -24,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/validation/resource_id.h"
 #include "common/validation/text_rules.h"
 #include "google/protobuf/duration.pb.h"
 
@@ -101,10 +102,8 @@ absl::Status ValidateSkillId(absl::string_view skill, absl::string_view field);
 // or \"en\"".
 absl::StatusOr<std::string> NormalizeLanguageTag(absl::string_view tag, absl::string_view field);
 
-// An idempotency key (AIP-155) as the API defines it: empty (none) or a
-// UUID, 8-4-4-4-12 hexadecimal digits in either case. Problem: "must be a
-// UUID such as \"123e4567-e89b-12d3-a456-426614174000\"".
-absl::Status ValidateRequestId(absl::string_view request_id, absl::string_view field);
+// An idempotency key (AIP-155): empty or a UUID (common/validation).
+using cxp::validation::ValidateRequestId;
 
 }  // namespace cxp::routing::validation
 

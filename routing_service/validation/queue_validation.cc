@@ -6,9 +6,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/schedule/weekly_schedule.h"
 #include "common/status/status_macros.h"
+#include "common/validation/update_mask.h"
 #include "routing_service/validation/field_rules.h"
 #include "routing_service/validation/resource_names.h"
-#include "routing_service/validation/update_mask.h"
 
 namespace cxp::routing::validation {
 namespace {
@@ -21,6 +21,8 @@ using cxp::routing::v1::Queue;
 using cxp::routing::v1::ServiceLevelTarget;
 using cxp::routing::v1::SkillRequirement;
 using cxp::routing::v1::TierPriority;
+using cxp::validation::ApplyPaths;
+using cxp::validation::UpdatePaths;
 
 absl::Status ValidateBullseyeSteps(const google::protobuf::RepeatedPtrField<BullseyeStep>& steps,
                                    absl::string_view field) {

@@ -56,5 +56,35 @@ TEST(NewTimeOrderedResourceIdTest, SortsByTimeAndStaysValid) {
   EXPECT_NE(NewTimeOrderedResourceId(same), NewTimeOrderedResourceId(same));
 }
 
+TEST(ValidateRequestIdTest, EmptyOrUuid) {
+  EXPECT_TRUE(ValidateRequestId("", "request_id").ok());
+  EXPECT_TRUE(ValidateRequestId("123e4567-e89b-12d3-a456-426614174000", "request_id").ok());
+  EXPECT_TRUE(ValidateRequestId("123E4567-E89B-12D3-A456-426614174000", "request_id").ok());
+  const std::string message =
+      "request_id: must be a UUID such as \"123e4567-e89b-12d3-a456-426614174000\"";
+  for (absl::string_view bad :
+       {"retry-1", "123e4567e89b12d3a456426614174000", "123e4567-e89b-12d3-a456-42661417400",
+        "123e4567-e89b-12d3-a456-4266141740000", "123e4567-e89b-12d3-a456_426614174000",
+        "g23e4567-e89b-12d3-a456-426614174000", "{23e4567-e89b-12d3-a456-426614174000}"}) {
+    EXPECT_TRUE(IsInvalid(ValidateRequestId(bad, "request_id"), message)) << bad;
+  }
+}
+
+TEST(ParseResourceNameTest, ReturnsTheIdOrOneMessageForEveryBadName) {
+  absl::StatusOr<std::string> id =
+      ParseResourceName("templates/reminder-1", "name", "templates/", "{template}");
+  ASSERT_TRUE(id.ok()) << id.status();
+  EXPECT_EQ(*id, "reminder-1");
+  const std::string message =
+      "trigger_rule.template: must be \"templates/{template}\" where {template} is 1 to 63 "
+      "characters of [a-z0-9-], starting with a letter or digit";
+  for (absl::string_view bad : {"", "templates/", "reminder", "triggerRules/x", "templates/A",
+                                "templates/a/b", "templates/-a", "Templates/a"}) {
+    EXPECT_TRUE(IsInvalid(
+        ParseResourceName(bad, "trigger_rule.template", "templates/", "{template}"), message))
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace cxp::validation

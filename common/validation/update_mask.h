@@ -1,7 +1,9 @@
-// update_mask handling for UpdateAgent and UpdateQueue (AIP-134 as the
-// routing API states it): a mask names top-level fields of the resource;
-// messages and repeated fields are replaced whole; an omitted (empty) mask
-// means "every field that is set".
+// update_mask handling for the Update RPCs of configuration resources
+// (routing_service's UpdateAgent and UpdateQueue, notify_service's
+// UpdateTemplate and UpdateTriggerRule), AIP-134 as the CXP APIs state it: a
+// mask names top-level fields of the resource; messages, repeated fields and
+// maps are replaced whole; an omitted (empty) mask means "every field that
+// is set".
 //
 // Errors: INVALID_ARGUMENT "<field>.paths[i]: <problem>" for the first bad
 // path, e.g.
@@ -13,8 +15,8 @@
 //
 // Pure functions, thread-safe.
 
-#ifndef CXP_ROUTING_SERVICE_VALIDATION_UPDATE_MASK_H_
-#define CXP_ROUTING_SERVICE_VALIDATION_UPDATE_MASK_H_
+#ifndef CXP_COMMON_VALIDATION_UPDATE_MASK_H_
+#define CXP_COMMON_VALIDATION_UPDATE_MASK_H_
 
 #include <string>
 #include <vector>
@@ -25,7 +27,7 @@
 #include "google/protobuf/field_mask.pb.h"
 #include "google/protobuf/message.h"
 
-namespace cxp::routing::validation {
+namespace cxp::validation {
 
 // The paths to apply. `updatable` lists top-level field names of `input`'s
 // message type (every name must be one; callers pass constants). A
@@ -40,6 +42,16 @@ absl::StatusOr<std::vector<std::string>> UpdatePaths(const google::protobuf::Fie
                                                      absl::Span<const absl::string_view> updatable,
                                                      absl::string_view field = "update_mask");
 
+// UpdatePaths for APIs that refuse an update selecting nothing (an empty
+// mask on a resource with no updatable field set is almost always a client
+// bug, e.g. meaning to clear a flag without naming it): then
+// INVALID_ARGUMENT "<resource_field>: sets no field to update (updatable:
+// a, b); name the fields in update_mask to clear them".
+absl::StatusOr<std::vector<std::string>> NonEmptyUpdatePaths(
+    const google::protobuf::FieldMask& mask, const google::protobuf::Message& input,
+    absl::Span<const absl::string_view> updatable, absl::string_view resource_field,
+    absl::string_view field = "update_mask");
+
 // Replaces the top-level fields named by `paths` (UpdatePaths' output) in
 // `target` with those of `source`, which must be of the same type; a field
 // unset in `source` ends up unset in `target`. Other fields of `target` are
@@ -47,6 +59,6 @@ absl::StatusOr<std::vector<std::string>> UpdatePaths(const google::protobuf::Fie
 void ApplyPaths(const google::protobuf::Message& source, absl::Span<const std::string> paths,
                 google::protobuf::Message* target);
 
-}  // namespace cxp::routing::validation
+}  // namespace cxp::validation
 
-#endif  // CXP_ROUTING_SERVICE_VALIDATION_UPDATE_MASK_H_
+#endif  // CXP_COMMON_VALIDATION_UPDATE_MASK_H_

@@ -1,4 +1,4 @@
-#include "routing_service/validation/update_mask.h"
+#include "common/validation/update_mask.h"
 
 #include <string>
 #include <vector>
@@ -8,7 +8,7 @@
 #include "gtest/gtest.h"
 #include "tests/common/validation/status_matchers.h"
 
-namespace cxp::routing::validation {
+namespace cxp::validation {
 namespace {
 
 using cxp::routing::v1::Queue;
@@ -92,5 +92,23 @@ TEST(ApplyPathsTest, ReplacesNamedFieldsWholeAndClearsUnsetOnes) {
   EXPECT_EQ(stored.display_name(), "");
 }
 
+TEST(NonEmptyUpdatePathsTest, RefusesAnUpdateThatSelectsNothing) {
+  Queue queue;
+  queue.set_etag("3");  // not updatable: selects nothing
+  EXPECT_TRUE(IsInvalid(NonEmptyUpdatePaths({}, queue, kUpdatable, "queue"),
+                        "queue: sets no field to update (updatable: display_name, priority, "
+                        "bullseye_steps, overflow, intents); name the fields in update_mask to "
+                        "clear them"));
+  // A mask naming a field selects it even when the input leaves it unset.
+  absl::StatusOr<std::vector<std::string>> paths =
+      NonEmptyUpdatePaths(Mask({"priority"}), queue, kUpdatable, "queue");
+  ASSERT_TRUE(paths.ok()) << paths.status();
+  EXPECT_THAT(*paths, ElementsAre("priority"));
+  // UpdatePaths' own errors come through unchanged.
+  EXPECT_TRUE(IsInvalid(NonEmptyUpdatePaths(Mask({"etag"}), queue, kUpdatable, "queue"),
+                        "update_mask.paths[0]: \"etag\" cannot be updated (updatable: "
+                        "display_name, priority, bullseye_steps, overflow, intents)"));
+}
+
 }  // namespace
-}  // namespace cxp::routing::validation
+}  // namespace cxp::validation

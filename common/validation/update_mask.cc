@@ -1,4 +1,4 @@
-#include "routing_service/validation/update_mask.h"
+#include "common/validation/update_mask.h"
 
 #include <algorithm>
 #include <memory>
@@ -9,12 +9,9 @@
 #include "common/validation/text_rules.h"
 #include "google/protobuf/descriptor.h"
 
-namespace cxp::routing::validation {
+namespace cxp::validation {
 namespace {
 
-using cxp::validation::IndexedPath;
-using cxp::validation::InvalidField;
-using cxp::validation::QuoteForMessage;
 using google::protobuf::FieldDescriptor;
 
 bool IsSet(const google::protobuf::Message& message, const FieldDescriptor* fd) {
@@ -68,6 +65,20 @@ absl::StatusOr<std::vector<std::string>> UpdatePaths(const google::protobuf::Fie
   return paths;
 }
 
+absl::StatusOr<std::vector<std::string>> NonEmptyUpdatePaths(
+    const google::protobuf::FieldMask& mask, const google::protobuf::Message& input,
+    absl::Span<const absl::string_view> updatable, absl::string_view resource_field,
+    absl::string_view field) {
+  absl::StatusOr<std::vector<std::string>> paths = UpdatePaths(mask, input, updatable, field);
+  if (paths.ok() && paths->empty()) {
+    return InvalidField(
+        resource_field,
+        absl::StrCat("sets no field to update (updatable: ", absl::StrJoin(updatable, ", "),
+                     "); name the fields in update_mask to clear them"));
+  }
+  return paths;
+}
+
 void ApplyPaths(const google::protobuf::Message& source, absl::Span<const std::string> paths,
                 google::protobuf::Message* target) {
   const google::protobuf::Descriptor* descriptor = target->GetDescriptor();
@@ -84,4 +95,4 @@ void ApplyPaths(const google::protobuf::Message& source, absl::Span<const std::s
   target->GetReflection()->SwapFields(copy.get(), target, fields);
 }
 
-}  // namespace cxp::routing::validation
+}  // namespace cxp::validation
