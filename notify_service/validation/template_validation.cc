@@ -244,6 +244,13 @@ absl::StatusOr<Template> NormalizeTemplate(const Template& tmpl, absl::string_vi
   return out;
 }
 
+absl::Status ValidateVariableName(absl::string_view name, absl::string_view field) {
+  if (IsVariableName(name)) return absl::OkStatus();
+  return InvalidField(field, absl::StrCat("must be a variable name ([a-z][a-z0-9_]*, at most ",
+                                          kMaxVariableNameChars, " characters, not \"",
+                                          kReservedVariableName, "\")"));
+}
+
 absl::Status ValidateTemplateVariables(
     const google::protobuf::Map<std::string, std::string>& variables, absl::string_view field) {
   if (static_cast<int>(variables.size()) > kMaxSendVariables) {
@@ -252,11 +259,7 @@ absl::Status ValidateTemplateVariables(
   }
   for (const std::string& name : SortedKeys(variables)) {
     const std::string entry = absl::StrCat(field, "[", QuoteForMessage(name), "]");
-    if (!IsVariableName(name)) {
-      return InvalidField(entry, absl::StrCat("must be a variable name ([a-z][a-z0-9_]*, at most ",
-                                              kMaxVariableNameChars, " characters, not \"",
-                                              kReservedVariableName, "\")"));
-    }
+    RETURN_IF_ERROR(ValidateVariableName(name, entry));
     RETURN_IF_ERROR(ValidateText(variables.at(name), entry, 0, kMaxVariableValueChars,
                                  ControlChars::kAllowNewlines));
   }

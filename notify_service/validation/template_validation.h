@@ -154,6 +154,11 @@ NormalizeTemplateLocales(
 absl::StatusOr<cxp::notify::v1::Template> NormalizeTemplate(const cxp::notify::v1::Template& tmpl,
                                                             absl::string_view field);
 
+// A variable name per IsVariableName, else `<field>: must be a variable name
+// ([a-z][a-z0-9_]*, at most 64 characters, not "customer")`. `field` names
+// the map entry, e.g. `variables["Name"]`.
+absl::Status ValidateVariableName(absl::string_view name, absl::string_view field);
+
 // SendNotificationRequest.variables: at most 100 entries; names per
 // IsVariableName ("customer" is reserved); values valid UTF-8, at most 4096
 // characters, no control characters other than TAB, LF and CR. Errors name
