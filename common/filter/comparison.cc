@@ -91,7 +91,11 @@ bool Comparison::Matches(const FilterValue& value) const {
       if (kind != LiteralKind::kEnum) return false;
       return Compare(op, value.enum_value(), enum_number);
     case FilterValue::Kind::kStringList:
-      if (op != Op::kHas || kind != LiteralKind::kString) return false;
+      // A repeated enum's list holds full value names, as string_value
+      // does for an enum literal.
+      if (op != Op::kHas || (kind != LiteralKind::kString && kind != LiteralKind::kEnum)) {
+        return false;
+      }
       return value.list_value().Contains(string_value);
   }
   return false;

@@ -268,6 +268,7 @@ absl::string_view AllowedOps(FieldType type) {
     case FieldType::kEnum:
       return "=, !=";
     case FieldType::kRepeatedString:
+    case FieldType::kRepeatedEnum:
       return ":";
     default:
       return "=, !=, <, <=, >, >=";
@@ -280,6 +281,7 @@ bool OpAllowed(FieldType type, Op op) {
     case FieldType::kEnum:
       return op == Op::kEq || op == Op::kNe;
     case FieldType::kRepeatedString:
+    case FieldType::kRepeatedEnum:
       return op == Op::kHas;
     default:
       return op != Op::kHas;
@@ -393,10 +395,13 @@ class Parser {
     }
     comparison.op = op_token->op;
     if (!OpAllowed(field->type, comparison.op)) {
-      if (field->type == FieldType::kRepeatedString) {
+      if (field->type == FieldType::kRepeatedString || field->type == FieldType::kRepeatedEnum) {
         return Error(absl::StrCat("operator `", op_token->text,
                                   "` is not allowed on repeated field `", word, "`"),
-                     op_token->offset, absl::StrCat(R"( (use `)", word, R"(:"value"`))"));
+                     op_token->offset,
+                     field->type == FieldType::kRepeatedString
+                         ? absl::StrCat(R"( (use `)", word, R"(:"value"`))")
+                         : absl::StrCat(" (use `", word, ":VALUE`)"));
       }
       return Error(absl::StrCat("operator `", op_token->text, "` is not allowed on ",
                                 FieldTypeName(field->type), " field `", word, "`"),
@@ -459,7 +464,8 @@ class Parser {
         return absl::OkStatus();
       }
 
-      case FieldType::kEnum: {
+      case FieldType::kEnum:
+      case FieldType::kRepeatedEnum: {
         std::optional<int> number;
         if (value.type == Token::Type::kWord) number = field.FindEnumNumber(value.text);
         if (!number) {

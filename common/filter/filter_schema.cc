@@ -48,6 +48,8 @@ absl::string_view FieldTypeName(FieldType type) {
       return "enum";
     case FieldType::kRepeatedString:
       return "repeated string";
+    case FieldType::kRepeatedEnum:
+      return "repeated enum";
     case FieldType::kMap:
       return "map";
   }
@@ -105,14 +107,31 @@ FilterSchema& FilterSchema::AddEnum(std::string name, std::string prefix,
   }
   return Add(Field{std::move(name), FieldType::kEnum, std::move(prefix), std::move(values)});
 }
-FilterSchema& FilterSchema::AddProtoEnum(std::string name, std::string prefix,
-                                         const google::protobuf::EnumDescriptor* descriptor) {
+namespace {
+
+// A proto enum's values, all but the one numbered 0 (*_UNSPECIFIED).
+std::vector<std::pair<std::string, int>> ProtoEnumValues(
+    const google::protobuf::EnumDescriptor* descriptor) {
   std::vector<std::pair<std::string, int>> values;
   for (int i = 0; i < descriptor->value_count(); ++i) {
     if (descriptor->value(i)->number() == 0) continue;
     values.emplace_back(descriptor->value(i)->name(), descriptor->value(i)->number());
   }
-  return AddEnum(std::move(name), std::move(prefix), std::move(values));
+  return values;
+}
+
+}  // namespace
+
+FilterSchema& FilterSchema::AddProtoEnum(std::string name, std::string prefix,
+                                         const google::protobuf::EnumDescriptor* descriptor) {
+  return AddEnum(std::move(name), std::move(prefix), ProtoEnumValues(descriptor));
+}
+FilterSchema& FilterSchema::AddProtoRepeatedEnum(
+    std::string name, std::string prefix, const google::protobuf::EnumDescriptor* descriptor) {
+  // Checked and stored as an enum, then marked repeated.
+  AddEnum(std::move(name), std::move(prefix), ProtoEnumValues(descriptor));
+  fields_.back().type = FieldType::kRepeatedEnum;
+  return *this;
 }
 FilterSchema& FilterSchema::AddRepeatedString(std::string name) {
   return Add(Field{std::move(name), FieldType::kRepeatedString, {}, {}});

@@ -9,6 +9,10 @@
 //   Timestamp       = != < <= > >=   "RFC 3339 string", compared as times
 //   Enum            = !=             NAME, with or without the enum prefix
 //   RepeatedString  :                "quoted string" (true if any element equals)
+//   RepeatedEnum    :                NAME, with or without the enum prefix (true
+//                                    if any element is that value); the
+//                                    resolver returns FilterValue::List of the
+//                                    elements' full value names
 //   Map             = != < <= > >=   `name.<key>`; "string" | number | true |
 //                                    false, compared with the entry's own type
 //                                    (string/number/bool/timestamp);
@@ -36,9 +40,19 @@
 
 namespace cxp::filter {
 
-enum class FieldType { kString, kNumber, kBool, kTimestamp, kEnum, kRepeatedString, kMap };
+enum class FieldType {
+  kString,
+  kNumber,
+  kBool,
+  kTimestamp,
+  kEnum,
+  kRepeatedString,
+  kRepeatedEnum,
+  kMap
+};
 
-// "string", "number", "bool", "timestamp", "enum", "repeated string", "map".
+// "string", "number", "bool", "timestamp", "enum", "repeated string",
+// "repeated enum", "map".
 absl::string_view FieldTypeName(FieldType type);
 
 class FilterSchema {
@@ -46,7 +60,7 @@ class FilterSchema {
   struct Field {
     std::string name;
     FieldType type = FieldType::kString;
-    // Enum only: the common prefix of the value names ("CHANNEL_"), and the
+    // Enum and RepeatedEnum only: the common prefix of the value names ("CHANNEL_"), and the
     // values by full name ("CHANNEL_VOICE") with their numbers.
     std::string enum_prefix;
     std::vector<std::pair<std::string, int>> enum_values;
@@ -73,6 +87,10 @@ class FilterSchema {
   FilterSchema& AddProtoEnum(std::string name, std::string prefix,
                              const google::protobuf::EnumDescriptor* descriptor);
   FilterSchema& AddRepeatedString(std::string name);
+  // A repeated proto enum (e.g. TriggerRule.change_kinds), all values but
+  // the one numbered 0, written `name:VALUE`.
+  FilterSchema& AddProtoRepeatedEnum(std::string name, std::string prefix,
+                                     const google::protobuf::EnumDescriptor* descriptor);
   // A map with typed values addressed as `name.<key>`.
   FilterSchema& AddMap(std::string name);
 

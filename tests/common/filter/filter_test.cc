@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
 
 namespace cxp::filter::testing_internal {
@@ -394,6 +395,31 @@ TEST(FilterTest, RepeatedErrors) {
   }
   EXPECT_EQ(Err("queues:billing"),
             "filter: field `queues` expects a quoted string, found `billing` at offset 7");
+}
+
+TEST(FilterTest, RepeatedEnum) {
+  // Any proto enum will do: google.protobuf.FieldDescriptorProto.Type.
+  const FilterSchema schema = FilterSchema().AddProtoRepeatedEnum(
+      "types", "TYPE_", google::protobuf::FieldDescriptorProto::Type_descriptor());
+  const std::vector<std::string> types = {"TYPE_STRING", "TYPE_BOOL"};
+  const auto matches = [&](absl::string_view text) {
+    absl::StatusOr<Filter> filter = ParseFilter(text, schema);
+    EXPECT_TRUE(filter.ok()) << text << ": " << filter.status();
+    return filter.ok() &&
+           filter->Matches([&](const FieldPath&) { return FilterValue::List(types); });
+  };
+  EXPECT_TRUE(matches("types:STRING"));
+  EXPECT_TRUE(matches("types:TYPE_BOOL"));
+  EXPECT_FALSE(matches("types:INT32"));
+  EXPECT_EQ(ParseFilter("types:BOOL", schema)->CanonicalText(), "types:TYPE_BOOL");
+  EXPECT_EQ(ParseFilter("types = STRING", schema).status().message(),
+            "filter: operator `=` is not allowed on repeated field `types` at offset 6 (use "
+            "`types:VALUE`)");
+  const absl::Status quoted = ParseFilter("types:\"STRING\"", schema).status();
+  EXPECT_THAT(std::string(quoted.message()),
+              StartsWith("filter: field `types` expects an enum value name without quotes, found "
+                         "a quoted string at offset 6 (allowed: "));
+  EXPECT_EQ(FieldTypeName(FieldType::kRepeatedEnum), "repeated enum");
 }
 
 // -------------------------------------------------------------- attributes ----
