@@ -66,24 +66,22 @@ class TemplateFieldResolver : public filter::FieldResolver {
 };
 
 const FilterSchema& TriggerRuleFilterSchema() {
-  static const FilterSchema* schema = new FilterSchema(FilterSchema()
-                                                           .AddString("display_name")
-                                                           .AddBool("enabled")
-                                                           .AddString("template")
-                                                           .AddRepeatedString("change_kinds"));
+  static const FilterSchema* schema =
+      new FilterSchema(FilterSchema()
+                           .AddString("display_name")
+                           .AddBool("enabled")
+                           .AddString("template")
+                           .AddProtoRepeatedEnum("change_kinds", "CHANGE_KIND_",
+                                                 cxp::context::v1::ChangeKind_descriptor()));
   return *schema;
 }
 
 class TriggerRuleFieldResolver : public filter::FieldResolver {
  public:
   explicit TriggerRuleFieldResolver(const v1::TriggerRule& rule) : rule_(rule) {
-    // `change_kinds:JOURNEY_ADVANCED` and `change_kinds:"CHANGE_KIND_..."`
-    // both match: the list holds each kind with and without its prefix.
     for (const int kind : rule.change_kinds()) {
-      const std::string& name =
-          cxp::context::v1::ChangeKind_Name(static_cast<cxp::context::v1::ChangeKind>(kind));
-      kinds_.push_back(name);
-      kinds_.push_back(name.substr(std::string("CHANGE_KIND_").size()));
+      kinds_.push_back(
+          cxp::context::v1::ChangeKind_Name(static_cast<cxp::context::v1::ChangeKind>(kind)));
     }
   }
   FilterValue Resolve(const FieldPath& path) const override {
@@ -96,7 +94,7 @@ class TriggerRuleFieldResolver : public filter::FieldResolver {
 
  private:
   const v1::TriggerRule& rule_;
-  std::vector<std::string> kinds_;
+  std::vector<std::string> kinds_;  // full value names, as the filter compares them
 };
 
 absl::Status DoesNotExist(absl::string_view field, absl::string_view name) {

@@ -616,9 +616,11 @@ TEST_F(NotifyConfigCoreTest, ListTriggerRulesFilters) {
   EXPECT_THAT(list(""), ElementsAre("triggerRules/a", "triggerRules/b", "triggerRules/c"));
   EXPECT_THAT(list("enabled = true"), ElementsAre("triggerRules/a", "triggerRules/c"));
   EXPECT_THAT(list("template = \"templates/other\""), ElementsAre("triggerRules/b"));
-  EXPECT_THAT(list("change_kinds:\"INTERACTION_APPENDED\""), ElementsAre("triggerRules/c"));
-  EXPECT_THAT(list("change_kinds:\"CHANGE_KIND_JOURNEY_ADVANCED\" AND enabled = true"),
+  // As the proto's example writes it.
+  EXPECT_THAT(list("enabled = true AND change_kinds:JOURNEY_ADVANCED"),
               ElementsAre("triggerRules/a"));
+  EXPECT_THAT(list("change_kinds:CHANGE_KIND_INTERACTION_APPENDED"), ElementsAre("triggerRules/c"));
+  EXPECT_THAT(list("change_kinds:CUSTOMER_CREATED"), IsEmpty());
 
   v1::ListTriggerRulesRequest paged;
   paged.set_page_size(2);
