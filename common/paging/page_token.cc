@@ -140,4 +140,24 @@ absl::StatusOr<PageCursor> PageTokenCodec::Decode(absl::string_view token,
   return cursor;
 }
 
+absl::StatusOr<std::string> PageTokenCodec::ResumeKey(absl::string_view page_token,
+                                                      absl::string_view request_fingerprint,
+                                                      absl::Time now) const {
+  if (page_token.empty()) return std::string();
+  absl::StatusOr<PageCursor> cursor = Decode(page_token, request_fingerprint, now);
+  if (!cursor.ok()) return cursor.status();
+  return std::move(cursor->resume_key);
+}
+
+std::string PageTokenCodec::NextPageToken(absl::string_view request_fingerprint,
+                                          absl::string_view last_key, absl::Time now) const {
+  return Encode({.request_fingerprint = std::string(request_fingerprint),
+                 .resume_key = std::string(last_key),
+                 .create_time = now});
+}
+
+PageTokenCodec PageTokenCodec::WithKeyOrRandom(const std::string& key) {
+  return key.empty() ? PageTokenCodec() : PageTokenCodec(key);
+}
+
 }  // namespace cxp::paging

@@ -75,6 +75,18 @@ class PageTokenCodec {
   absl::StatusOr<PageCursor> Decode(absl::string_view token, absl::string_view request_fingerprint,
                                     absl::Time now = absl::Now()) const;
 
+  // What a List RPC needs (a service core's paging in two calls):
+  // The resume key `page_token` carries, or "" when the token is empty (the
+  // first page); errors as Decode.
+  absl::StatusOr<std::string> ResumeKey(absl::string_view page_token,
+                                        absl::string_view request_fingerprint,
+                                        absl::Time now) const;
+  // The token of the page after `last_key`, issued at `now`.
+  std::string NextPageToken(absl::string_view request_fingerprint, absl::string_view last_key,
+                            absl::Time now) const;
+  // PageTokenCodec(key) for a configured key, else one with a random key.
+  static PageTokenCodec WithKeyOrRandom(const std::string& key);
+
   absl::Duration max_age() const { return max_age_; }
 
  private:

@@ -29,14 +29,12 @@ google::protobuf::Timestamp Ts(absl::Time time) {
   return google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
 }
 
-paging::PageTokenCodec MakeTokens(const std::string& key) {
-  return key.empty() ? paging::PageTokenCodec() : paging::PageTokenCodec(key);
-}
-
 }  // namespace
 
 RoutingCore::RoutingCore(const RoutingStore& store, RoutingCoreOptions options)
-    : store_(store), options_(std::move(options)), tokens_(MakeTokens(options_.page_token_key)) {}
+    : store_(store),
+      options_(std::move(options)),
+      tokens_(paging::PageTokenCodec::WithKeyOrRandom(options_.page_token_key)) {}
 
 RoutingCore::TenantState& RoutingCore::ForTenant(const Tenant& tenant) {
   absl::MutexLock lock(&tenants_mu_);
@@ -209,17 +207,12 @@ absl::StatusOr<std::optional<idempotency::StoredResponse>> RoutingCore::StoredAn
 
 absl::StatusOr<std::string> RoutingCore::ResumeKey(const std::string& page_token,
                                                    const std::string& fingerprint) const {
-  if (page_token.empty()) return std::string();
-  ASSIGN_OR_RETURN(paging::PageCursor cursor,
-                   tokens_.Decode(page_token, fingerprint, options_.clock()));
-  return cursor.resume_key;
+  return tokens_.ResumeKey(page_token, fingerprint, options_.clock());
 }
 
 std::string RoutingCore::NextPageToken(const std::string& fingerprint,
                                        const std::string& last_key) const {
-  return tokens_.Encode({.request_fingerprint = fingerprint,
-                         .resume_key = last_key,
-                         .create_time = options_.clock()});
+  return tokens_.NextPageToken(fingerprint, last_key, options_.clock());
 }
 
 absl::Status RoutingCore::Recover() {

@@ -35,6 +35,30 @@ void ExpectInvalidToken(const absl::StatusOr<PageCursor>& result) {
   EXPECT_THAT(std::string(result.status().message()), StartsWith("page_token: is not valid"));
 }
 
+TEST(PageTokenTest, ResumeKeyAndNextPageTokenForListRpcs) {
+  const PageTokenCodec codec(kKey);
+  const std::string fingerprint = RequestFingerprint({"ListTemplates", "acme", ""});
+  // No token: the first page.
+  absl::StatusOr<std::string> first = codec.ResumeKey("", fingerprint, kIssued);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(*first, "");
+  const std::string token = codec.NextPageToken(fingerprint, "templates/b", kIssued);
+  absl::StatusOr<std::string> next =
+      codec.ResumeKey(token, fingerprint, kIssued + absl::Minutes(1));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(*next, "templates/b");
+  EXPECT_EQ(codec.ResumeKey(token, RequestFingerprint({"ListTemplates", "acme", "x"}), kIssued)
+                .status()
+                .message(),
+            "page_token: was issued for a different request (parent/filter must not change "
+            "between pages)");
+  EXPECT_EQ(codec.ResumeKey(token, fingerprint, kIssued + absl::Hours(2)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // A configured key decodes across codecs; an empty one is random.
+  EXPECT_TRUE(PageTokenCodec::WithKeyOrRandom(kKey).ResumeKey(token, fingerprint, kIssued).ok());
+  EXPECT_FALSE(PageTokenCodec::WithKeyOrRandom("").ResumeKey(token, fingerprint, kIssued).ok());
+}
+
 TEST(PageTokenTest, RoundTrip) {
   PageTokenCodec codec(kKey);
   const PageCursor cursor = Cursor();
