@@ -42,10 +42,6 @@ FilterValue TimestampValue(const google::protobuf::Timestamp& ts) {
   return FilterValue::Timestamp(absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(ts)));
 }
 
-paging::PageTokenCodec MakeTokens(const std::string& key) {
-  return key.empty() ? paging::PageTokenCodec() : paging::PageTokenCodec(key);
-}
-
 const FilterSchema& TemplateFilterSchema() {
   static const FilterSchema* schema =
       new FilterSchema(FilterSchema().AddString("display_name").AddTimestamp("update_time"));
@@ -97,6 +93,37 @@ class TriggerRuleFieldResolver : public filter::FieldResolver {
   std::vector<std::string> kinds_;  // full value names, as the filter compares them
 };
 
+// One page of a configuration collection listed by name: the resources
+// `scan` visits after the page token's resume key that the request's filter
+// matches. The resume key is the last name returned.
+template <typename Resolver, typename Resource, typename Request>
+absl::Status ListByName(
+    const paging::PageTokenCodec& tokens, absl::Time now, const std::string& tenant,
+    absl::string_view method, const Request& request, const FilterSchema& schema,
+    absl::FunctionRef<absl::Status(const std::string& after,
+                                   absl::FunctionRef<bool(const Resource&)> visit)>
+        scan,
+    google::protobuf::RepeatedPtrField<Resource>& page, std::string& next_page_token) {
+  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(const filter::Filter filter, filter::ParseFilter(request.filter(), schema));
+  const std::string fingerprint =
+      paging::RequestFingerprint({method, tenant, filter.CanonicalText()});
+  ASSIGN_OR_RETURN(const std::string after,
+                   tokens.ResumeKey(request.page_token(), fingerprint, now));
+  bool more = false;
+  RETURN_IF_ERROR(scan(after, [&](const Resource& resource) {
+    if (!filter.Matches(Resolver(resource))) return true;
+    if (page.size() == page_size) {
+      more = true;
+      return false;
+    }
+    *page.Add() = resource;
+    return true;
+  }));
+  if (more) next_page_token = tokens.NextPageToken(fingerprint, page[page_size - 1].name(), now);
+  return absl::OkStatus();
+}
+
 absl::Status DoesNotExist(absl::string_view field, absl::string_view name) {
   return absl::NotFoundError(absl::StrCat(field, ": ", name, " does not exist"));
 }
@@ -104,7 +131,9 @@ absl::Status DoesNotExist(absl::string_view field, absl::string_view name) {
 }  // namespace
 
 NotifyConfigCore::NotifyConfigCore(const NotifyStore& store, NotifyConfigCoreOptions options)
-    : store_(store), options_(std::move(options)), tokens_(MakeTokens(options_.page_token_key)) {}
+    : store_(store),
+      options_(std::move(options)),
+      tokens_(paging::PageTokenCodec::WithKeyOrRandom(options_.page_token_key)) {}
 
 NotifyConfigCore::TenantState& NotifyConfigCore::ForTenant(const Tenant& tenant) {
   absl::MutexLock lock(&tenants_mu_);
@@ -164,21 +193,6 @@ absl::Status NotifyConfigCore::CheckTemplateUnused(const Tenant& tenant,
   return absl::FailedPreconditionError(
       absl::StrCat("name: ", template_name, " is used by trigger rule", count == 1 ? " " : "s ",
                    listed, "; delete them or point them at another template first"));
-}
-
-absl::StatusOr<std::string> NotifyConfigCore::ResumeKey(const std::string& page_token,
-                                                        const std::string& fingerprint) const {
-  if (page_token.empty()) return std::string();
-  ASSIGN_OR_RETURN(paging::PageCursor cursor,
-                   tokens_.Decode(page_token, fingerprint, options_.clock()));
-  return cursor.resume_key;
-}
-
-std::string NotifyConfigCore::NextPageToken(const std::string& fingerprint,
-                                            const std::string& last_key) const {
-  return tokens_.Encode({.request_fingerprint = fingerprint,
-                         .resume_key = last_key,
-                         .create_time = options_.clock()});
 }
 
 // Templates.
@@ -261,27 +275,12 @@ absl::Status NotifyConfigCore::UpdateTemplate(const Tenant& tenant,
 absl::Status NotifyConfigCore::ListTemplates(const Tenant& tenant,
                                              const v1::ListTemplatesRequest& request,
                                              v1::ListTemplatesResponse& response) {
-  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
-  ASSIGN_OR_RETURN(const filter::Filter filter,
-                   filter::ParseFilter(request.filter(), TemplateFilterSchema()));
-  const std::string fingerprint =
-      paging::RequestFingerprint({"ListTemplates", tenant, filter.CanonicalText()});
-  ASSIGN_OR_RETURN(const std::string after, ResumeKey(request.page_token(), fingerprint));
-  bool more = false;
-  RETURN_IF_ERROR(store_.ScanTemplates(tenant, after, [&](const v1::Template& tmpl) {
-    if (!filter.Matches(TemplateFieldResolver(tmpl))) return true;
-    if (response.templates_size() == page_size) {
-      more = true;
-      return false;
-    }
-    *response.add_templates() = tmpl;
-    return true;
-  }));
-  if (more) {
-    response.set_next_page_token(
-        NextPageToken(fingerprint, response.templates(page_size - 1).name()));
-  }
-  return absl::OkStatus();
+  return ListByName<TemplateFieldResolver, v1::Template>(
+      tokens_, options_.clock(), tenant, "ListTemplates", request, TemplateFilterSchema(),
+      [&](const std::string& after, absl::FunctionRef<bool(const v1::Template&)> visit) {
+        return store_.ScanTemplates(tenant, after, visit);
+      },
+      *response.mutable_templates(), *response.mutable_next_page_token());
 }
 
 absl::Status NotifyConfigCore::DeleteTemplate(const Tenant& tenant,
@@ -380,27 +379,12 @@ absl::Status NotifyConfigCore::UpdateTriggerRule(const Tenant& tenant,
 absl::Status NotifyConfigCore::ListTriggerRules(const Tenant& tenant,
                                                 const v1::ListTriggerRulesRequest& request,
                                                 v1::ListTriggerRulesResponse& response) {
-  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
-  ASSIGN_OR_RETURN(const filter::Filter filter,
-                   filter::ParseFilter(request.filter(), TriggerRuleFilterSchema()));
-  const std::string fingerprint =
-      paging::RequestFingerprint({"ListTriggerRules", tenant, filter.CanonicalText()});
-  ASSIGN_OR_RETURN(const std::string after, ResumeKey(request.page_token(), fingerprint));
-  bool more = false;
-  RETURN_IF_ERROR(store_.ScanTriggerRules(tenant, after, [&](const v1::TriggerRule& rule) {
-    if (!filter.Matches(TriggerRuleFieldResolver(rule))) return true;
-    if (response.trigger_rules_size() == page_size) {
-      more = true;
-      return false;
-    }
-    *response.add_trigger_rules() = rule;
-    return true;
-  }));
-  if (more) {
-    response.set_next_page_token(
-        NextPageToken(fingerprint, response.trigger_rules(page_size - 1).name()));
-  }
-  return absl::OkStatus();
+  return ListByName<TriggerRuleFieldResolver, v1::TriggerRule>(
+      tokens_, options_.clock(), tenant, "ListTriggerRules", request, TriggerRuleFilterSchema(),
+      [&](const std::string& after, absl::FunctionRef<bool(const v1::TriggerRule&)> visit) {
+        return store_.ScanTriggerRules(tenant, after, visit);
+      },
+      *response.mutable_trigger_rules(), *response.mutable_next_page_token());
 }
 
 absl::Status NotifyConfigCore::DeleteTriggerRule(

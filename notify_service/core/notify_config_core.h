@@ -137,9 +137,6 @@ class NotifyConfigCore {
                                    absl::string_view field) const;
   // FAILED_PRECONDITION naming the rules that send `template_name`.
   absl::Status CheckTemplateUnused(const Tenant& tenant, const std::string& template_name) const;
-  absl::StatusOr<std::string> ResumeKey(const std::string& page_token,
-                                        const std::string& fingerprint) const;
-  std::string NextPageToken(const std::string& fingerprint, const std::string& last_key) const;
 
   const NotifyStore& store_;
   const NotifyConfigCoreOptions options_;

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -126,6 +127,23 @@ std::string KindName(int kind) {
              : absl::StrCat(kind);
 }
 
+// Checks every entry of a repeated enum with `check` (value, entry path),
+// then that no value repeats.
+absl::Status CheckEnumEntries(const google::protobuf::RepeatedField<int>& values,
+                              absl::string_view field,
+                              absl::FunctionRef<absl::Status(int, const std::string&)> check) {
+  absl::flat_hash_map<int, int> first;
+  for (int i = 0; i < values.size(); ++i) {
+    const std::string entry = IndexedPath(field, i);
+    RETURN_IF_ERROR(check(values[i], entry));
+    const auto [it, inserted] = first.emplace(values[i], i);
+    if (!inserted) {
+      return InvalidField(entry, absl::StrCat("repeats ", IndexedPath(field, it->second)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckChangeKinds(const google::protobuf::RepeatedField<int>& kinds,
                               absl::string_view field) {
   if (kinds.empty()) return InvalidField(field, "must name at least one change kind");
@@ -133,10 +151,7 @@ absl::Status CheckChangeKinds(const google::protobuf::RepeatedField<int>& kinds,
     return InvalidField(field, absl::StrCat("must have at most ", kMaxTriggerChangeKinds,
                                             " entries (got ", kinds.size(), ")"));
   }
-  absl::flat_hash_map<int, int> first;
-  for (int i = 0; i < kinds.size(); ++i) {
-    const int kind = kinds[i];
-    const std::string entry = IndexedPath(field, i);
+  return CheckEnumEntries(kinds, field, [](int kind, const std::string& entry) {
     if (kind == context::CHANGE_KIND_UNSPECIFIED) return InvalidField(entry, "must be set");
     if (!context::ChangeKind_IsValid(kind)) {
       return InvalidField(entry, absl::StrCat("unknown ChangeKind value ", kind));
@@ -147,11 +162,8 @@ absl::Status CheckChangeKinds(const google::protobuf::RepeatedField<int>& kinds,
                                               " cannot trigger a notification: the customer "
                                               "is gone (nobody to send to)"));
     }
-    const auto [it, inserted] = first.emplace(kind, i);
-    if (!inserted)
-      return InvalidField(entry, absl::StrCat("repeats ", IndexedPath(field, it->second)));
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 // Every root `filter` reads must be carried by one of `kinds`.
@@ -192,10 +204,7 @@ absl::Status CheckPurpose(int purpose, absl::string_view field) {
 
 absl::Status CheckChannelOrder(const google::protobuf::RepeatedField<int>& channels,
                                absl::string_view field) {
-  absl::flat_hash_map<int, int> first;
-  for (int i = 0; i < channels.size(); ++i) {
-    const int channel = channels[i];
-    const std::string entry = IndexedPath(field, i);
+  return CheckEnumEntries(channels, field, [](int channel, const std::string& entry) {
     if (channel == cxp::type::v1::CHANNEL_UNSPECIFIED) return InvalidField(entry, "must be set");
     if (!cxp::type::v1::Channel_IsValid(channel)) {
       return InvalidField(entry, absl::StrCat("unknown Channel value ", channel));
@@ -206,11 +215,8 @@ absl::Status CheckChannelOrder(const google::protobuf::RepeatedField<int>& chann
                               " is not a notification channel (EMAIL, SMS, PUSH, CHAT, SOCIAL, "
                               "WEB)"));
     }
-    const auto [it, inserted] = first.emplace(channel, i);
-    if (!inserted)
-      return InvalidField(entry, absl::StrCat("repeats ", IndexedPath(field, it->second)));
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 absl::Status CheckVariables(const google::protobuf::Map<std::string, std::string>& variables,

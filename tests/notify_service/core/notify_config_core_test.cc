@@ -13,7 +13,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_process.h"
+#include "tests/notify_service/core/notify_store_fixture.h"
 
 namespace cxp::notify {
 namespace {
@@ -57,20 +57,12 @@ v1::TriggerRule RescheduledRule(const std::string& template_name) {
   return rule;
 }
 
-class NotifyConfigCoreTest : public ::testing::Test {
+class NotifyConfigCoreTest : public testing::NotifyStoreFixture {
  protected:
   void SetUp() override { Open(); }
 
   void Open() {
-    store::RocksStoreOptions options;
-    options.path = dir_ + "/db";
-    options.column_families = NotifyStore::ColumnFamilies();
-    auto rocks = store::RocksStore::Open(options);
-    ASSERT_TRUE(rocks.ok()) << rocks.status();
-    rocks_ = *std::move(rocks);
-    auto store = NotifyStore::Attach(*rocks_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::make_unique<NotifyStore>(*std::move(store));
+    OpenStore();
     core_ = std::make_unique<NotifyConfigCore>(
         *store_, NotifyConfigCoreOptions{.clock = [this] { return now_; },
                                          .page_token_key = std::string(32, 'k'),
@@ -80,9 +72,7 @@ class NotifyConfigCoreTest : public ::testing::Test {
   // As after a crash: the same data directory, new process state.
   void Restart() {
     core_.reset();
-    store_.reset();
-    ASSERT_TRUE(rocks_->Close().ok());
-    rocks_.reset();
+    CloseStore();
     Open();
   }
 
@@ -186,11 +176,8 @@ class NotifyConfigCoreTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_ = cxp::testing::MakeTempDir("notify_config_core_");
   absl::Time now_ = kStart;
   std::function<absl::Status(const std::string&, const std::string&)> check_template_unused_;
-  std::unique_ptr<store::RocksStore> rocks_;
-  std::unique_ptr<NotifyStore> store_;
   std::unique_ptr<NotifyConfigCore> core_;
 };
 

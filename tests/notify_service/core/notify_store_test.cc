@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_process.h"
+#include "tests/notify_service/core/notify_store_fixture.h"
 
 namespace cxp::notify {
 namespace {
@@ -20,27 +20,13 @@ using ::testing::ElementsAre;
 constexpr char kTenant[] = "acme";
 const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
 
-class NotifyStoreTest : public ::testing::Test {
+class NotifyStoreTest : public testing::NotifyStoreFixture {
  protected:
-  void SetUp() override { Open(); }
-
-  void Open() {
-    store::RocksStoreOptions options;
-    options.path = dir_ + "/db";
-    options.column_families = NotifyStore::ColumnFamilies();
-    auto rocks = store::RocksStore::Open(options);
-    ASSERT_TRUE(rocks.ok()) << rocks.status();
-    rocks_ = *std::move(rocks);
-    auto store = NotifyStore::Attach(*rocks_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::make_unique<NotifyStore>(*std::move(store));
-  }
+  void SetUp() override { OpenStore(); }
 
   void Reopen() {
-    store_.reset();
-    ASSERT_TRUE(rocks_->Close().ok());
-    rocks_.reset();
-    Open();
+    CloseStore();
+    OpenStore();
   }
 
   void Commit(NotifyStore::Batch& batch) {
@@ -70,10 +56,6 @@ class NotifyStoreTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << status;
     return names;
   }
-
-  std::string dir_ = cxp::testing::MakeTempDir("notify_store_");
-  std::unique_ptr<store::RocksStore> rocks_;
-  std::unique_ptr<NotifyStore> store_;
 };
 
 TEST_F(NotifyStoreTest, TemplatesKeepEveryVersion) {
