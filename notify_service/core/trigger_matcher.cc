@@ -73,7 +73,8 @@ class EventResolver : public filter::FieldResolver {
         absl::StrSplit(path.field.substr(root.size() + 1), '.');
     for (size_t i = 0; i + 1 < segments.size(); ++i) {
       const FieldDescriptor* fd = Field(*message, segments[i]);
-      if (fd == nullptr || fd->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
+      if (fd == nullptr || fd->is_repeated() ||
+          fd->cpp_type() != FieldDescriptor::CPPTYPE_MESSAGE) {
         return FilterValue::Absent();
       }
       message = &message->GetReflection()->GetMessage(*message, fd);
@@ -129,10 +130,18 @@ class EventResolver : public filter::FieldResolver {
       return FilterValue::Absent();
     }
     if (fd->is_repeated()) {
-      if (fd->cpp_type() != FieldDescriptor::CPPTYPE_STRING) return FilterValue::Absent();
       std::vector<std::string>& list = lists_.emplace_back();
-      for (const std::string& value : reflection->GetRepeatedFieldRef<std::string>(message, fd)) {
-        list.push_back(value);
+      if (fd->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+        for (const std::string& value : reflection->GetRepeatedFieldRef<std::string>(message, fd)) {
+          list.push_back(value);
+        }
+      } else if (fd->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
+        // Full value names: what a repeated enum filter compares.
+        for (int i = 0; i < reflection->FieldSize(message, fd); ++i) {
+          list.push_back(reflection->GetRepeatedEnum(message, fd, i)->name());
+        }
+      } else {
+        return FilterValue::Absent();
       }
       return FilterValue::List(list);
     }

@@ -71,6 +71,9 @@ void AddMessageFields(FilterSchema& schema, const std::string& prefix, const Des
     }
     if (fd->is_repeated()) {
       if (fd->cpp_type() == FieldDescriptor::CPPTYPE_STRING) schema.AddRepeatedString(path);
+      if (fd->cpp_type() == FieldDescriptor::CPPTYPE_ENUM) {
+        schema.AddProtoRepeatedEnum(path, EnumPrefix(fd->enum_type()), fd->enum_type());
+      }
       continue;
     }
     switch (fd->cpp_type()) {
@@ -241,7 +244,8 @@ absl::Status CheckVariables(const google::protobuf::Map<std::string, std::string
                                        "e.g. \"journey.step\", \"customer.display_name\", "
                                        "\"journey.attributes.order_id\")"));
     }
-    if (resolved->type == FieldType::kRepeatedString) {
+    if (resolved->type == FieldType::kRepeatedString ||
+        resolved->type == FieldType::kRepeatedEnum) {
       return InvalidField(entry, absl::StrCat(QuoteForMessage(path),
                                               " is a repeated field; a variable takes one value"));
     }

@@ -12,8 +12,8 @@
 //                        change kinds that carry it, change_event.proto).
 // Below a root, the message's fields by name, nested messages joined by '.'
 // (`interaction.identity.kind`): strings, numbers, bools, enums (by value
-// name), timestamps, repeated strings, and attribute maps as
-// `<root>.attributes.<key>`. Repeated messages and repeated enums are not
+// name), timestamps, repeated strings and enums (`field:value` in filters),
+// and attribute maps as `<root>.attributes.<key>`. Repeated messages are not
 // paths. Two derived fields say where a journey came from, so that "moved
 // to step X" can be told from "advanced while at step X":
 //   journey.previous_step, journey.previous_state   the step and state

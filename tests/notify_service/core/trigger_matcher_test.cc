@@ -297,5 +297,28 @@ TEST(TriggerMatcherTest, FiltersOnNumbersTimesAndNestedFields) {
   EXPECT_EQ(sends[0].request.variables().at("region"), "KR");
 }
 
+TEST(TriggerMatcherTest, RepeatedFieldsMatchAnyElement) {
+  v1::TriggerRule rule = Rule("sms-first");
+  rule.set_change_kinds(0, context::CHANGE_KIND_CONTACT_PREFERENCES_UPDATED);
+  rule.set_filter("contact_preferences.channel_order:SMS");
+  v1::TriggerRule merged = Rule("merged-c9");
+  merged.set_change_kinds(0, context::CHANGE_KIND_CUSTOMERS_MERGED);
+  merged.set_filter("merge_record.merged_customers:\"customers/c9\"");
+  const TriggerMatcher matcher({rule, merged});
+  context::ChangeEvent event;
+  event.set_kind(context::CHANGE_KIND_CONTACT_PREFERENCES_UPDATED);
+  event.set_customer("customers/c1");
+  event.mutable_contact_preferences()->add_channel_order(cxp::type::v1::CHANNEL_EMAIL);
+  EXPECT_THAT(matcher.Match(event, nullptr), IsEmpty());
+  event.mutable_contact_preferences()->add_channel_order(cxp::type::v1::CHANNEL_SMS);
+  EXPECT_THAT(RulesOf(matcher.Match(event, nullptr)), ElementsAre("triggerRules/sms-first"));
+
+  event.set_kind(context::CHANGE_KIND_CUSTOMERS_MERGED);
+  event.mutable_merge_record()->add_merged_customers("customers/c8");
+  EXPECT_THAT(matcher.Match(event, nullptr), IsEmpty());
+  event.mutable_merge_record()->add_merged_customers("customers/c9");
+  EXPECT_THAT(RulesOf(matcher.Match(event, nullptr)), ElementsAre("triggerRules/merged-c9"));
+}
+
 }  // namespace
 }  // namespace cxp::notify

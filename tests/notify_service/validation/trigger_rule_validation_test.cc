@@ -62,6 +62,8 @@ TEST(TriggerFieldsTest, SchemaCoversPayloadsProfileAndDerivedFields) {
   EXPECT_EQ(attributes->name, "journey.attributes");
   EXPECT_EQ(key, "order_id");
   // Repeated messages are no paths; the snapshot is the customer root.
+  EXPECT_EQ(schema.Resolve("contact_preferences.channel_order", &key)->type,
+            filter::FieldType::kRepeatedEnum);
   for (absl::string_view path : {"journey.transitions", "customer.identities",
                                  "customer_snapshot.tier", "sequence", "kind"}) {
     EXPECT_EQ(schema.Resolve(path, &key), nullptr) << path;
@@ -215,6 +217,10 @@ TEST(NormalizeTriggerRuleTest, VariablesNameOneValueOfTheFieldSpace) {
   EXPECT_TRUE(IsInvalid(Check(rule),
                         "trigger_rule.variables[\"step\"]: \"merge_record.merged_customers\" is a "
                         "repeated field; a variable takes one value"));
+  (*rule.mutable_variables())["step"] = "contact_preferences.channel_order";
+  EXPECT_TRUE(IsInvalid(Check(rule),
+                        "trigger_rule.variables[\"step\"]: \"contact_preferences.channel_order\" "
+                        "is a repeated field; a variable takes one value"));
   // A root the kinds do not carry is allowed: it yields "".
   (*rule.mutable_variables())["step"] = "interaction.summary";
   EXPECT_TRUE(Check(rule).ok());
