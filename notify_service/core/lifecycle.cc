@@ -1,26 +1,15 @@
 #include "notify_service/core/lifecycle.h"
 
 #include "absl/container/flat_hash_set.h"
-#include "google/protobuf/util/time_util.h"
 
 namespace cxp::notify {
 namespace {
 
 namespace v1 = ::cxp::notify::v1;
-using google::protobuf::util::TimeUtil;
 
 bool Counts(v1::DeliveryAttempt::Result result) {
   return result != v1::DeliveryAttempt::RESULT_SKIPPED &&
          result != v1::DeliveryAttempt::RESULT_UNSPECIFIED;
-}
-
-absl::Time FirstAttemptTime(const v1::Notification& notification) {
-  for (const v1::DeliveryAttempt& attempt : notification.attempts()) {
-    if (Counts(attempt.result())) {
-      return absl::FromUnixMicros(TimeUtil::TimestampToMicroseconds(attempt.attempt_time()));
-    }
-  }
-  return absl::InfiniteFuture();
 }
 
 NextStep End(v1::Notification::State state, std::string reason) {
@@ -41,10 +30,9 @@ int AttemptsOn(const v1::Notification& notification, cxp::type::v1::Channel chan
   return attempts;
 }
 
-NextStep AfterAttempt(const v1::Notification& notification, cxp::type::v1::Channel channel,
-                      v1::DeliveryAttempt::Result result, bool provider_sends_receipts,
-                      bool has_next_channel, absl::Time now, absl::Duration backoff,
-                      const RetryPolicy& policy) {
+NextStep AfterAttempt(const v1::Notification& notification, v1::DeliveryAttempt::Result result,
+                      bool provider_sends_receipts, bool has_next_channel,
+                      std::optional<absl::Time> retry_at) {
   NextStep step;
   switch (result) {
     case v1::DeliveryAttempt::RESULT_SENT:
@@ -54,16 +42,13 @@ NextStep AfterAttempt(const v1::Notification& notification, cxp::type::v1::Chann
     case v1::DeliveryAttempt::RESULT_DELIVERED:
       step.kind = NextStep::Kind::kDelivered;
       return step;
-    case v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE: {
-      const absl::Time retry_at = now + backoff;
-      if (AttemptsOn(notification, channel) < policy.max_attempts_per_channel &&
-          retry_at <= FirstAttemptTime(notification) + policy.max_age) {
+    case v1::DeliveryAttempt::RESULT_TEMPORARY_FAILURE:
+      if (retry_at.has_value()) {
         step.kind = NextStep::Kind::kRetry;
-        step.retry_at = retry_at;
+        step.retry_at = *retry_at;
         return step;
       }
-      break;  // out of retries on this channel
-    }
+      break;  // the backoff gave up on this channel
     default:
       break;  // permanent (or a skip): no retry here
   }

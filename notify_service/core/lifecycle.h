@@ -5,10 +5,10 @@
 //
 //   SENT               DELIVERED at once when the provider sends no
 //                      receipts, else SENDING until ReportDeliveryStatus.
-//   TEMPORARY_FAILURE  retried on the same channel after `backoff` while the
-//                      channel has had fewer than max_attempts_per_channel
-//                      attempts and the retry would start within max_age of
-//                      the first attempt; then the next channel.
+//   TEMPORARY_FAILURE  retried on the same channel at `retry_at` when the
+//                      caller's backoff allows another try
+//                      (delivery::Backoff::Decide holds the limits: attempt
+//                      count, age, Retry-After); then the next channel.
 //   PERMANENT_FAILURE  the next channel at once.
 //   no channel left    DEAD_LETTERED "RETRIES_EXHAUSTED" if some channel ran
 //                      out of retries (those can be redriven when the
@@ -20,6 +20,7 @@
 #ifndef CXP_NOTIFY_SERVICE_CORE_LIFECYCLE_H_
 #define CXP_NOTIFY_SERVICE_CORE_LIFECYCLE_H_
 
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -27,11 +28,6 @@
 #include "cxp/type/v1/channel.pb.h"
 
 namespace cxp::notify {
-
-struct RetryPolicy {
-  int max_attempts_per_channel = 5;  // notification.proto: at most 5
-  absl::Duration max_age = absl::Hours(24);
-};
 
 // Attempts on `channel` that count against its retries (skips do not).
 int AttemptsOn(const cxp::notify::v1::Notification& notification, cxp::type::v1::Channel channel);
@@ -50,14 +46,13 @@ struct NextStep {
   std::string end_reason;                            // kEnd
 };
 
-// `backoff`: the jittered delay before retry number AttemptsOn(channel)
-// (the caller draws it, e.g. full jitter); `has_next_channel`: whether the
-// plan has a channel after this one.
+// `retry_at`: for a TEMPORARY_FAILURE, when the channel may be tried again
+// (from delivery::Backoff::Decide), or nullopt when the backoff gave up on
+// it; ignored for other results. `has_next_channel`: whether the plan has a
+// channel after this one.
 NextStep AfterAttempt(const cxp::notify::v1::Notification& notification,
-                      cxp::type::v1::Channel channel,
                       cxp::notify::v1::DeliveryAttempt::Result result, bool provider_sends_receipts,
-                      bool has_next_channel, absl::Time now, absl::Duration backoff,
-                      const RetryPolicy& policy);
+                      bool has_next_channel, std::optional<absl::Time> retry_at);
 
 // When there is no channel left to try (after a kNextChannel that found
 // none): DEAD_LETTERED or FAILED, as the header says.
