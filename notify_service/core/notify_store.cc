@@ -37,6 +37,7 @@ constexpr std::string_view kCustomerKind = "u";
 constexpr std::string_view kIdempotencyKind = "k";
 constexpr std::string_view kReplaceKind = "p";
 constexpr std::string_view kDeadLetterKind = "d";
+constexpr std::string_view kProviderMessageKind = "m";
 
 std::string Key(const std::string& tenant, std::string_view kind, std::string_view id) {
   return KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
@@ -92,6 +93,15 @@ std::string OutboxKey(const std::string& tenant, absl::Time due, std::string_vie
 std::string RequestKey(const std::string& tenant, std::string_view method,
                        std::string_view request_id) {
   return KeyBuilder(tenant).AddString(method).AddString(request_id).key();
+}
+
+std::string ProviderMessageKey(const std::string& tenant, std::string_view provider,
+                               std::string_view provider_message_id) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kProviderMessageKind)
+      .AddString(provider)
+      .AddString(provider_message_id)
+      .key();
 }
 
 std::string EncodeSequence(uint64_t sequence) {
@@ -224,6 +234,14 @@ void NotifyStore::Batch::DeleteReplaceKey(const std::string& tenant, const std::
   batch_.Delete(store_->messages_, Key(tenant, kReplaceKind, key));
 }
 
+void NotifyStore::Batch::PutProviderMessageId(const std::string& tenant,
+                                              const std::string& provider,
+                                              const std::string& provider_message_id,
+                                              const std::string& notification_name) {
+  batch_.Put(store_->messages_, ProviderMessageKey(tenant, provider, provider_message_id),
+             notification_name);
+}
+
 void NotifyStore::Batch::PutOutbox(const std::string& tenant, absl::Time due,
                                    const std::string& notification_name) {
   batch_.Put(store_->outbox_, OutboxKey(tenant, due, ResourceIdOf(notification_name)), "");
@@ -299,6 +317,12 @@ absl::StatusOr<std::optional<std::string>> NotifyStore::FindByIdempotencyKey(
 absl::StatusOr<std::optional<std::string>> NotifyStore::FindByReplaceKey(
     const std::string& tenant, const std::string& key) const {
   return store_->Get(messages_, Key(tenant, kReplaceKind, key));
+}
+
+absl::StatusOr<std::optional<std::string>> NotifyStore::FindByProviderMessageId(
+    const std::string& tenant, const std::string& provider,
+    const std::string& provider_message_id) const {
+  return store_->Get(messages_, ProviderMessageKey(tenant, provider, provider_message_id));
 }
 
 absl::Status NotifyStore::ScanNotificationsNewestFirst(

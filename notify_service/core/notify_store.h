@@ -16,6 +16,8 @@
 //                    (tenant, "k", idempotency key)             -> notification id
 //                    (tenant, "p", replace key)                 -> id of the one not yet sent
 //                    (tenant, "d", dead-letter micros, id)      -> ""  oldest first
+//                    (tenant, "m", provider, provider message id) -> notification name
+//                                                                  (delivery receipts)
 //   notify_outbox    (tenant, due micros, id)                   -> ""  due work, oldest first
 //   notify_requests  (tenant, method, request_id)               -> idempotency::StoredResponse
 //
@@ -84,6 +86,10 @@ class NotifyStore {
     void PutReplaceKey(const std::string& tenant, const std::string& key,
                        const std::string& notification_name);
     void DeleteReplaceKey(const std::string& tenant, const std::string& key);
+    // The provider's id for an attempt, so its delivery receipts find it.
+    void PutProviderMessageId(const std::string& tenant, const std::string& provider,
+                              const std::string& provider_message_id,
+                              const std::string& notification_name);
     // Due work: the notification needs the dispatcher at `due`.
     void PutOutbox(const std::string& tenant, absl::Time due, const std::string& notification_name);
     void DeleteOutbox(const std::string& tenant, absl::Time due,
@@ -128,6 +134,11 @@ class NotifyStore {
                                                                   const std::string& key) const;
   absl::StatusOr<std::optional<std::string>> FindByReplaceKey(const std::string& tenant,
                                                               const std::string& key) const;
+  // The notification an attempt with this provider message id belongs to,
+  // or nullopt.
+  absl::StatusOr<std::optional<std::string>> FindByProviderMessageId(
+      const std::string& tenant, const std::string& provider,
+      const std::string& provider_message_id) const;
 
   // A tenant's notifications newest first (or one customer's, when
   // `customer` — `customers/{id}` — is not empty), starting after

@@ -93,6 +93,7 @@ TEST_F(NotifyStoreTest, NotificationsAreFoundByEveryIndex) {
   for (const v1::Notification* n : {&a, &b, &c}) batch.PutNotification(kTenant, *n, nullptr);
   batch.PutIdempotencyKey(kTenant, "order-1", a.name());
   batch.PutReplaceKey(kTenant, "appointment:123", c.name());
+  batch.PutProviderMessageId(kTenant, "twilio", "SM42", b.name());
   batch.PutOutbox(kTenant, kNow + absl::Minutes(5), c.name());
   batch.PutOutbox(kTenant, kNow, a.name());
   Commit(batch);
@@ -103,6 +104,8 @@ TEST_F(NotifyStoreTest, NotificationsAreFoundByEveryIndex) {
   EXPECT_EQ(*store_->FindByIdempotencyKey(kTenant, "order-1"), a.name());
   EXPECT_EQ(*store_->FindByReplaceKey(kTenant, "appointment:123"), c.name());
   EXPECT_FALSE((*store_->FindByIdempotencyKey("globex", "order-1")).has_value());
+  EXPECT_EQ(*store_->FindByProviderMessageId(kTenant, "twilio", "SM42"), b.name());
+  EXPECT_FALSE((*store_->FindByProviderMessageId(kTenant, "ses", "SM42")).has_value());
 
   auto due_now = store_->ScanDue(kTenant, kNow, 10);
   ASSERT_TRUE(due_now.ok()) << due_now.status();
