@@ -1,0 +1,312 @@
+// NotifyCore — notify_service's domain frontend for sending: takes the
+// API's send, read, cancel, redrive and receipt requests and the
+// dispatcher's steps, validates them, decides with the rules of
+// channel_plan.h, send_window.h, lifecycle.h and delivery/backoff.h, and
+// keeps every change of one call in one NotifyStore batch. Plain C++, no
+// gRPC types: the gRPC edge asks context_service for the customer
+// (CustomerView), translates, and waits for durability (AfterDurable)
+// before it answers. The semantics are those of
+// protos/cxp/notify/v1/notify_service.proto and notification.proto, with
+// the decisions of docs/design/notify.md.
+//
+// The outbox. Every notification that has something to do at a time has
+// exactly one outbox row, at OutboxDue(notification):
+//   SCHEDULED, HELD_QUIET_HOURS, QUEUED   min(send_time, expire_time)
+//   SENDING, an attempt in flight        update_time + lease (the lease)
+//   SENDING, awaiting a receipt          update_time + receipt_timeout
+//   terminal, DEAD_LETTERED              none
+// send_time is the earliest time the next attempt may start: the request's
+// send_time, moved by a deferring frequency cap, to the end of quiet hours
+// while HELD, to the retry time after a temporary failure. Every state
+// change writes the notification, deletes its old row and puts its new one
+// in one batch. ClaimDue tolerates rows that no longer match (a changed
+// lease option): it works from the notification's state.
+//
+// Dispatch: ClaimDue takes due rows and leases the notifications (SENDING,
+// the outbox row moved to the lease deadline, so a crash mid-send retries
+// once the lease expires; receivers dedupe by the stable notification id).
+// For each claim the dispatcher asks context_service for the customer and
+// calls BeginAttempt, which re-checks consent, address, content and quiet
+// hours and names the channel, address and rendered content to send (or
+// settles the notification when nothing may be sent). After sending it
+// calls RecordAttempt with the provider's result: delivered, retry later
+// (delivery::Backoff decides the delay and the limits), the next channel
+// at once (a new DeliveryOrder under the same claim), or the end.
+//
+// Redrive: a redriven notification gets fresh retries; a RESULT_SKIPPED
+// attempt with error_code "REDRIVEN" marks where they start in its history.
+//
+// Idempotency: a send's idempotency_key returns the first notification for
+// idempotency_key_ttl and writes nothing. Concurrency: read-modify-write
+// sequences hold striped locks on what they touch (the notification; a
+// send's idempotency key, replace key and customer), so concurrent calls
+// on different notifications and customers do not wait for each other.
+//
+// Errors: INVALID_ARGUMENT naming the field ("variables: missing name,
+// date (...)"), NOT_FOUND, FAILED_PRECONDITION ("customer: no channel may
+// be used: EMAIL has no consent for MARKETING (...)"), as the proto
+// documents per method; a refused call writes nothing. Storage errors as
+// RocksStore reports them.
+//
+// Threading: all methods are thread-safe. The change sink is called after
+// each committed change, under the changed notification's lock, and must
+// not block. Ownership: borrows the store, which must outlive the core.
+
+#ifndef CXP_NOTIFY_SERVICE_CORE_NOTIFY_CORE_H_
+#define CXP_NOTIFY_SERVICE_CORE_NOTIFY_CORE_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/paging/page_token.h"
+#include "common/store/striped_locks.h"
+#include "cxp/context/v1/customer_context.pb.h"
+#include "cxp/notify/v1/notify_service.pb.h"
+#include "notify_service/core/channel_plan.h"
+#include "notify_service/core/notify_store.h"
+#include "notify_service/core/send_window.h"
+#include "notify_service/core/template_renderer.h"
+#include "notify_service/delivery/backoff.h"
+#include "notify_service/delivery/delivery_result.h"
+
+namespace cxp::notify {
+
+// What context_service said of a recipient, filled by the gRPC edge from
+// GetCustomerContext (or from the identity alone when it matched no
+// customer).
+struct CustomerView {
+  // False when context_service did not answer in time: a send is accepted
+  // unjudged (consent, addresses, quiet hours and caps are left to
+  // delivery), and a delivery waits for an answer.
+  bool answered = true;
+  // The customer (name, display name, identities = contact points, time
+  // zone, language), its consent and its preferred channel order. For an
+  // identity that matched no customer: just that identity, consent unset.
+  Recipient recipient;
+  // Quiet hours and the preferred language.
+  cxp::context::v1::ContactPreferences preferences;
+
+  static CustomerView Unanswered();
+  static CustomerView FromContext(const cxp::context::v1::CustomerContext& context);
+  // An identity that matched no customer.
+  static CustomerView ForUnmatchedIdentity(const cxp::type::v1::Identity& identity);
+};
+
+struct NotifyCoreOptions {
+  std::function<absl::Time()> clock = [] { return absl::Now(); };
+  // Key for page tokens (paging::PageTokenCodec); empty = random per
+  // process (tokens die on restart).
+  std::string page_token_key;
+  // Quiet hours of customers without a time zone of their own.
+  std::string default_time_zone = "UTC";
+  // Frequency caps by tenant; tenants without an entry get
+  // `default_frequency_policy`.
+  absl::flat_hash_map<std::string, FrequencyPolicy> frequency_policies;
+  FrequencyPolicy default_frequency_policy;
+  // Retries per channel: delay and limits (notification.proto: at most 5
+  // attempts per channel). `backoff_random` draws the jitter (nullptr: a
+  // random source).
+  delivery::BackoffPolicy backoff = {.max_attempts = 5};
+  delivery::Backoff::RandomFraction backoff_random;
+  // How long a claimed notification stays SENDING before it is claimed
+  // again (longer than a delivery attempt with all its providers' timeouts).
+  absl::Duration lease = absl::Minutes(2);
+  // How long a SENT attempt waits for the provider's receipt before the
+  // notification counts as DELIVERED.
+  absl::Duration receipt_timeout = absl::Hours(72);
+  // How long a claimed notification waits when context_service did not
+  // answer for its delivery.
+  absl::Duration context_retry_delay = absl::Minutes(1);
+  absl::Duration idempotency_key_ttl = absl::Hours(24);
+  absl::Duration default_lifetime = absl::Hours(24 * 7);  // expire_time unset
+  absl::Duration max_schedule_ahead = absl::Hours(24 * 30);
+};
+
+// A claimed notification (SENDING under a lease).
+struct Claim {
+  cxp::notify::v1::Notification notification;  // as claimed
+  absl::Time lease_until;
+};
+
+// What the dispatcher sends next, or that it sends nothing.
+struct DeliveryOrder {
+  // False: nothing to send; `notification` says what became of it.
+  bool send = false;
+  cxp::notify::v1::Notification notification;
+  PlannedChannel target{};  // channel and address
+  RenderedContent content;  // the template rendered for target.channel
+  // Identifies the claim; RecordAttempt refuses an order whose claim was
+  // lost (the lease expired and the notification was claimed again).
+  absl::Time claimed_at;
+  // Channels passed over on the way to `target`; recorded with the attempt.
+  std::vector<cxp::notify::v1::DeliveryAttempt> skipped;
+};
+
+// One delivery attempt's outcome, as the dispatcher saw it.
+struct AttemptReport {
+  // The provider that delivered or refused, or the last one tried.
+  std::string provider;
+  delivery::DeliveryResult result;
+  // Whether the provider sends delivery receipts (ReportDeliveryStatus);
+  // if not, an accepted message counts as DELIVERED at once.
+  bool provider_sends_receipts = false;
+};
+
+class NotifyCore {
+ public:
+  using Tenant = std::string;
+  // Called with every notification after a committed change.
+  using ChangeSink =
+      std::function<void(const Tenant& tenant, const cxp::notify::v1::Notification& notification)>;
+
+  // INVALID_ARGUMENT if the backoff policy is invalid.
+  static absl::StatusOr<std::unique_ptr<NotifyCore>> Create(const NotifyStore& store,
+                                                            NotifyCoreOptions options);
+
+  // `customer`: what context_service said of request.customer.
+  absl::Status SendNotification(const Tenant& tenant,
+                                const cxp::notify::v1::SendNotificationRequest& request,
+                                const CustomerView& customer,
+                                cxp::notify::v1::SendNotificationResponse& response);
+  // `customers[i]` is request.requests(i)'s recipient. INVALID_ARGUMENT for
+  // an empty batch, more than kMaxBatchSends, or a customers count that
+  // does not match; otherwise every send has its own outcome.
+  static constexpr int kMaxBatchSends = 100;
+  absl::Status BatchSendNotifications(const Tenant& tenant,
+                                      const cxp::notify::v1::BatchSendNotificationsRequest& request,
+                                      const std::vector<CustomerView>& customers,
+                                      cxp::notify::v1::BatchSendNotificationsResponse& response);
+  absl::Status GetNotification(const Tenant& tenant,
+                               const cxp::notify::v1::GetNotificationRequest& request,
+                               cxp::notify::v1::GetNotificationResponse& response);
+  // Newest first. A page may hold fewer than page_size notifications (a
+  // selective filter stops after kMaxScannedRows rows) and still have a
+  // next_page_token.
+  absl::Status ListNotifications(const Tenant& tenant,
+                                 const cxp::notify::v1::ListNotificationsRequest& request,
+                                 cxp::notify::v1::ListNotificationsResponse& response);
+  static constexpr size_t kMaxScannedRows = 10000;
+  // SCHEDULED, HELD_QUIET_HOURS or QUEUED -> CANCELLED "CANCELLED_BY_CALLER".
+  absl::Status CancelNotification(const Tenant& tenant,
+                                  const cxp::notify::v1::CancelNotificationRequest& request,
+                                  cxp::notify::v1::CancelNotificationResponse& response);
+  // Oldest first.
+  absl::Status ListDeadLetters(const Tenant& tenant,
+                               const cxp::notify::v1::ListDeadLettersRequest& request,
+                               cxp::notify::v1::ListDeadLettersResponse& response);
+  // DEAD_LETTERED or FAILED -> QUEUED now, with fresh retries.
+  absl::Status RedriveNotification(const Tenant& tenant,
+                                   const cxp::notify::v1::RedriveNotificationRequest& request,
+                                   cxp::notify::v1::RedriveNotificationResponse& response);
+  // A provider's receipt for the attempt with that provider message id.
+  // `notification_name` (optional) names the notification when the edge
+  // knows it (e.g. from the webhook id), for receipts of attempts whose
+  // provider message id was not recorded.
+  absl::Status ReportDeliveryStatus(const Tenant& tenant,
+                                    const cxp::notify::v1::ReportDeliveryStatusRequest& request,
+                                    cxp::notify::v1::ReportDeliveryStatusResponse& response,
+                                    const std::string& notification_name = "");
+
+  // Dispatch steps (see the header comment). ClaimDue: up to `max` due
+  // notifications of `tenant`, leased to the caller; notifications that
+  // expired, or whose receipt wait ended, are settled on the way and not
+  // returned.
+  absl::StatusOr<std::vector<Claim>> ClaimDue(const Tenant& tenant, size_t max);
+  // What to send for `claim`, given what context_service says of the
+  // customer now. FAILED_PRECONDITION when the claim was lost.
+  absl::StatusOr<DeliveryOrder> BeginAttempt(const Tenant& tenant, const Claim& claim,
+                                             const CustomerView& customer);
+  // Records the attempt of `order` and decides what follows; returns the
+  // next channel's order when the plan moves on at once (`customer` is
+  // used for it), else an order with send = false. FAILED_PRECONDITION
+  // when the claim was lost.
+  absl::StatusOr<DeliveryOrder> RecordAttempt(const Tenant& tenant, const DeliveryOrder& order,
+                                              const AttemptReport& report,
+                                              const CustomerView& customer);
+  // The earliest outbox row of `tenant`, and the tenants with rows (for the
+  // dispatcher's wake-ups).
+  absl::StatusOr<std::optional<absl::Time>> NextDue(const Tenant& tenant) const;
+  absl::StatusOr<std::vector<std::string>> Tenants() const;
+
+  // Replaces the change sink (nullptr: none), e.g. for WatchNotifications.
+  void SetChangeSink(ChangeSink sink);
+
+  // Calls `done` once everything written before this call is durable.
+  void AfterDurable(absl::AnyInvocable<void(absl::Status) &&> done) const {
+    store_.rocks().AfterDurable(std::move(done));
+  }
+
+  // Where the notification's outbox row is (see the header), or nullopt.
+  std::optional<absl::Time> OutboxDue(const cxp::notify::v1::Notification& notification) const;
+
+ private:
+  NotifyCore(const NotifyStore& store, NotifyCoreOptions options, delivery::Backoff backoff);
+
+  struct Change {
+    const cxp::notify::v1::Notification* before;  // nullptr for a new one
+    cxp::notify::v1::Notification after;
+  };
+  // Puts `change` (record, index rows, outbox rows) into `batch`.
+  void Stage(const Tenant& tenant, const Change& change, NotifyStore::Batch& batch) const;
+  // Commits the batch, then tells the change sink.
+  absl::Status CommitAndPublish(const Tenant& tenant, NotifyStore::Batch& batch,
+                                const std::vector<cxp::notify::v1::Notification>& changed);
+  // The stored notification `name` (after validating it as `field`).
+  absl::StatusOr<cxp::notify::v1::Notification> Load(const Tenant& tenant, const std::string& name,
+                                                     absl::string_view field) const;
+  absl::StatusOr<cxp::notify::v1::Notification> AcceptSend(
+      const Tenant& tenant, const cxp::notify::v1::SendNotificationRequest& request,
+      const CustomerView& customer);
+  // The next order for a claimed notification (state SENDING, stored as
+  // `stored`), trying its channel order from index `start` (nullopt: where
+  // its history says); settles the notification in `batch` (and `changed`)
+  // when nothing may be sent.
+  absl::StatusOr<DeliveryOrder> PlanDelivery(const Tenant& tenant,
+                                             const cxp::notify::v1::Notification& stored,
+                                             const CustomerView& customer,
+                                             std::optional<size_t> start, NotifyStore::Batch& batch,
+                                             std::vector<cxp::notify::v1::Notification>& changed);
+  // When the customer's quiet hours end, if they apply to this send and
+  // `at` falls in them; nullopt when it may go at `at`.
+  std::optional<absl::Time> QuietHoursEnd(const CustomerView& customer,
+                                          const cxp::notify::v1::Template& tmpl,
+                                          cxp::type::v1::Purpose purpose, absl::Time at) const;
+  // The tenant's frequency cap (defer: send_time moves; drop: FAILED
+  // "FREQUENCY_CAPPED"), then quiet hours (HELD_QUIET_HOURS until they
+  // end) for a new notification.
+  absl::Status ApplySendWindow(const Tenant& tenant, const CustomerView& customer,
+                               const cxp::notify::v1::Template& tmpl,
+                               cxp::notify::v1::Notification& notification) const;
+  FrequencyPolicy PolicyFor(const Tenant& tenant) const;
+  absl::StatusOr<std::vector<absl::Time>> RecentSends(const Tenant& tenant,
+                                                      const std::string& customer,
+                                                      cxp::type::v1::Purpose purpose,
+                                                      absl::Time until,
+                                                      absl::Duration window) const;
+  absl::StatusOr<std::string> ResumeKey(const std::string& page_token,
+                                        const std::string& fingerprint) const;
+  std::string NextPageToken(const std::string& fingerprint, const std::string& last_key) const;
+
+  const NotifyStore& store_;
+  const NotifyCoreOptions options_;
+  const delivery::Backoff backoff_;
+  const paging::PageTokenCodec tokens_;
+  mutable store::StripedLocks locks_;
+  mutable absl::Mutex sink_mu_;
+  ChangeSink sink_ ABSL_GUARDED_BY(sink_mu_);
+};
+
+}  // namespace cxp::notify
+
+#endif  // CXP_NOTIFY_SERVICE_CORE_NOTIFY_CORE_H_

@@ -1,0 +1,93 @@
+// Opt-out and opt-in keywords of inbound messages: what matches, and the
+// consent changes the edge is to apply.
+#include "notify_service/core/inbound_keywords.h"
+
+#include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
+#include "gtest/gtest.h"
+
+namespace cxp::notify {
+namespace {
+
+namespace v1 = ::cxp::notify::v1;
+namespace ctx = ::cxp::context::v1;
+namespace type = ::cxp::type::v1;
+using google::protobuf::util::TimeUtil;
+using ::testing::HasSubstr;
+
+const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
+
+v1::ReceiveInboundMessageRequest Sms(const std::string& text) {
+  v1::ReceiveInboundMessageRequest request;
+  v1::InboundMessage& message = *request.mutable_inbound_message();
+  message.set_channel(type::CHANNEL_SMS);
+  message.mutable_sender()->set_kind(type::IDENTITY_KIND_PHONE);
+  message.mutable_sender()->set_value("+821012345678");
+  message.set_text(text);
+  return request;
+}
+
+TEST(InboundKeywordsTest, KeywordsMatchTheWholeMessageIgnoringCaseSpacesAndPunctuation) {
+  EXPECT_EQ(InboundKeyword("STOP"), "STOP");
+  EXPECT_EQ(InboundKeyword("  Stop! "), "STOP");
+  EXPECT_EQ(InboundKeyword("unsubscribe."), "UNSUBSCRIBE");
+  EXPECT_EQ(InboundKeyword("수신거부"), "수신거부");
+  EXPECT_EQ(InboundKeyword("\u3000수신거부。"), "수신거부");
+  EXPECT_EQ(InboundKeyword("“거부”"), "거부");
+  EXPECT_EQ(InboundKeyword("start"), "START");
+  EXPECT_EQ(InboundKeyword("please stop"), "");
+  EXPECT_EQ(InboundKeyword("STOPPED"), "");
+  EXPECT_EQ(InboundKeyword("!!!"), "");
+  EXPECT_EQ(InboundKeyword(""), "");
+}
+
+TEST(InboundKeywordsTest, AnOptOutDeniesMarketingAndServiceOnTheChannel) {
+  auto decision = DecideInboundMessage(Sms("Stop"), kNow);
+  ASSERT_TRUE(decision.ok()) << decision.status();
+  EXPECT_EQ(decision->action, v1::ReceiveInboundMessageResponse::ACTION_OPTED_OUT);
+  ASSERT_EQ(decision->changes.size(), 2u);
+  EXPECT_EQ(decision->changes[0].purpose(), type::PURPOSE_MARKETING);
+  EXPECT_EQ(decision->changes[1].purpose(), type::PURPOSE_SERVICE);
+  for (const ctx::ConsentEntry& change : decision->changes) {
+    EXPECT_EQ(change.channel(), type::CHANNEL_SMS);
+    EXPECT_EQ(change.state(), ctx::CONSENT_STATE_DENIED);
+    EXPECT_EQ(change.evidence().source(), "inbound_keyword");
+    EXPECT_EQ(change.evidence().text(), "Stop");
+    EXPECT_EQ(TimeUtil::TimestampToSeconds(change.evidence().capture_time()),
+              absl::ToUnixSeconds(kNow));
+  }
+}
+
+TEST(InboundKeywordsTest, AnOptInGrantsAndOtherTextChangesNothing) {
+  v1::ReceiveInboundMessageRequest start = Sms("UNSTOP");
+  *start.mutable_inbound_message()->mutable_receive_time() = TimeUtil::SecondsToTimestamp(42);
+  auto opted_in = DecideInboundMessage(start, kNow);
+  ASSERT_TRUE(opted_in.ok()) << opted_in.status();
+  EXPECT_EQ(opted_in->action, v1::ReceiveInboundMessageResponse::ACTION_OPTED_IN);
+  ASSERT_EQ(opted_in->changes.size(), 2u);
+  EXPECT_EQ(opted_in->changes[0].state(), ctx::CONSENT_STATE_GRANTED);
+  EXPECT_EQ(TimeUtil::TimestampToSeconds(opted_in->changes[0].evidence().capture_time()), 42);
+
+  auto other = DecideInboundMessage(Sms("What time is my appointment?"), kNow);
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(other->action, v1::ReceiveInboundMessageResponse::ACTION_NONE);
+  EXPECT_TRUE(other->changes.empty());
+}
+
+TEST(InboundKeywordsTest, MalformedMessagesAreRefusedNamingTheField) {
+  EXPECT_THAT(DecideInboundMessage({}, kNow).status().message(),
+              HasSubstr("inbound_message: must be set"));
+  v1::ReceiveInboundMessageRequest no_channel = Sms("STOP");
+  no_channel.mutable_inbound_message()->clear_channel();
+  EXPECT_THAT(DecideInboundMessage(no_channel, kNow).status().message(),
+              HasSubstr("inbound_message.channel:"));
+  v1::ReceiveInboundMessageRequest no_sender = Sms("STOP");
+  no_sender.mutable_inbound_message()->mutable_sender()->clear_value();
+  EXPECT_THAT(DecideInboundMessage(no_sender, kNow).status().message(),
+              HasSubstr("inbound_message.sender.value: must not be empty"));
+  EXPECT_THAT(DecideInboundMessage(Sms(""), kNow).status().message(),
+              HasSubstr("inbound_message.text: must not be empty"));
+}
+
+}  // namespace
+}  // namespace cxp::notify
