@@ -155,6 +155,29 @@ absl::Status LostClaim(const std::string& name) {
   return FailedPrecondition(name, "the claim was lost (its lease expired); claim it again");
 }
 
+// Puts what lifecycle decided after an attempt into `after`: SENDING stays
+// while awaiting a receipt, DELIVERED, QUEUED until the retry, or the end.
+// The next channel is the caller's to choose: true for kNextChannel.
+bool ApplyStep(const NextStep& step, v1::Notification& after) {
+  switch (step.kind) {
+    case NextStep::Kind::kAwaitReceipt:
+      return false;  // SENDING; its outbox row becomes the receipt deadline
+    case NextStep::Kind::kDelivered:
+      after.set_state(v1::Notification::STATE_DELIVERED);
+      return false;
+    case NextStep::Kind::kRetry:
+      after.set_state(v1::Notification::STATE_QUEUED);
+      *after.mutable_send_time() = Ts(step.retry_at);
+      return false;
+    case NextStep::Kind::kNextChannel:
+      return true;
+    case NextStep::Kind::kEnd:
+      End(after, step.end_state, step.end_reason);
+      return false;
+  }
+  return false;
+}
+
 Attempt::Result AttemptResultOf(const delivery::DeliveryResult& result) {
   if (result.delivered()) return Attempt::RESULT_SENT;
   return result.transient() ? Attempt::RESULT_TEMPORARY_FAILURE : Attempt::RESULT_PERMANENT_FAILURE;
@@ -730,25 +753,11 @@ absl::Status NotifyCore::ReportDeliveryStatus(const Tenant& tenant,
     const bool has_next = at != order.end() && at + 1 != order.end();
     const NextStep step = AfterAttempt(run, request.result(),
                                        /*provider_sends_receipts=*/true, has_next, retry_at);
-    switch (step.kind) {
-      case NextStep::Kind::kAwaitReceipt:
-        break;
-      case NextStep::Kind::kDelivered:
-        after.set_state(v1::Notification::STATE_DELIVERED);
-        break;
-      case NextStep::Kind::kRetry:
-        after.set_state(v1::Notification::STATE_QUEUED);
-        *after.mutable_send_time() = Ts(step.retry_at);
-        break;
-      case NextStep::Kind::kNextChannel:
-        // The dispatcher picks the next channel with the customer's
-        // current consent.
-        after.set_state(v1::Notification::STATE_QUEUED);
-        *after.mutable_send_time() = Ts(now);
-        break;
-      case NextStep::Kind::kEnd:
-        End(after, step.end_state, step.end_reason);
-        break;
+    if (ApplyStep(step, after)) {
+      // The dispatcher picks the next channel with the customer's current
+      // consent.
+      after.set_state(v1::Notification::STATE_QUEUED);
+      *after.mutable_send_time() = Ts(now);
     }
   }
   NotifyStore::Batch batch = store_.NewBatch();
@@ -978,27 +987,12 @@ absl::StatusOr<DeliveryOrder> NotifyCore::RecordAttempt(const Tenant& tenant,
   const bool has_next = index + 1 < channels.size();
   const NextStep step =
       AfterAttempt(run, result, report.provider_sends_receipts, has_next, retry_at);
-  switch (step.kind) {
-    case NextStep::Kind::kAwaitReceipt:
-      break;  // SENDING, its outbox row now the receipt deadline
-    case NextStep::Kind::kDelivered:
-      after.set_state(v1::Notification::STATE_DELIVERED);
-      break;
-    case NextStep::Kind::kRetry:
-      after.set_state(v1::Notification::STATE_QUEUED);
-      *after.mutable_send_time() = Ts(step.retry_at);
-      break;
-    case NextStep::Kind::kNextChannel:
-      break;  // below, under the same claim
-    case NextStep::Kind::kEnd:
-      End(after, step.end_state, step.end_reason);
-      break;
-  }
+  const bool next_channel = ApplyStep(step, after);  // then below, under the same claim
   Stage(tenant, {&stored, after}, batch);
   std::vector<v1::Notification> changed = {after};
   DeliveryOrder next;
   next.notification = after;
-  if (step.kind == NextStep::Kind::kNextChannel) {
+  if (next_channel) {
     ASSIGN_OR_RETURN(next, PlanDelivery(tenant, after, customer, index + 1, batch, changed));
   }
   RETURN_IF_ERROR(CommitAndPublish(tenant, batch, changed));

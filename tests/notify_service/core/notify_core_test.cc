@@ -16,7 +16,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
-#include "tests/testing/server_process.h"
+#include "tests/notify_service/core/notify_store_fixture.h"
 
 namespace cxp::notify {
 namespace {
@@ -109,7 +109,7 @@ v1::SendNotificationRequest ReminderTo(const std::string& customer,
   return request;
 }
 
-class NotifyCoreTest : public ::testing::Test {
+class NotifyCoreTest : public testing::NotifyStoreFixture {
  protected:
   void SetUp() override {
     Open();
@@ -120,20 +120,12 @@ class NotifyCoreTest : public ::testing::Test {
   }
 
   void Open() {
-    store::RocksStoreOptions options;
-    options.path = dir_ + "/db";
-    options.column_families = NotifyStore::ColumnFamilies();
-    auto rocks = store::RocksStore::Open(options);
-    ASSERT_TRUE(rocks.ok()) << rocks.status();
-    rocks_ = *std::move(rocks);
-    auto store = NotifyStore::Attach(*rocks_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = std::make_unique<NotifyStore>(*std::move(store));
-    NotifyCoreOptions options_copy = options_;
-    options_copy.clock = [this] { return now_; };
+    OpenStore();
+    NotifyCoreOptions options = options_;
+    options.clock = [this] { return now_; };
     // Half of the full-jitter range: retries after 1s, 2s, 4s, ...
-    options_copy.backoff_random = [] { return 0.5; };
-    auto core = NotifyCore::Create(*store_, std::move(options_copy));
+    options.backoff_random = [] { return 0.5; };
+    auto core = NotifyCore::Create(*store_, std::move(options));
     ASSERT_TRUE(core.ok()) << core.status();
     core_ = *std::move(core);
   }
@@ -141,9 +133,7 @@ class NotifyCoreTest : public ::testing::Test {
   // As after a crash: the same data directory, new process state.
   void Restart() {
     core_.reset();
-    store_.reset();
-    ASSERT_TRUE(rocks_->Close().ok());
-    rocks_.reset();
+    CloseStore();
     Open();
   }
 
@@ -218,11 +208,8 @@ class NotifyCoreTest : public ::testing::Test {
     return due.ok() ? *due : std::nullopt;
   }
 
-  std::string dir_ = cxp::testing::MakeTempDir("notify_core_");
   absl::Time now_ = Seoul(2, 12);  // Wednesday noon in Seoul
   NotifyCoreOptions options_;
-  std::unique_ptr<store::RocksStore> rocks_;
-  std::unique_ptr<NotifyStore> store_;
   std::unique_ptr<NotifyCore> core_;
 };
 
