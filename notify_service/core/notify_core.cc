@@ -32,6 +32,9 @@ using Attempt = v1::DeliveryAttempt;
 // error_code of the history entry that marks a redrive: retries count from
 // there.
 constexpr char kRedrivenCode[] = "REDRIVEN";
+// Receipts name a provider and its message id within these lengths.
+constexpr size_t kMaxProviderChars = 64;
+constexpr size_t kMaxProviderMessageIdChars = 256;
 // A frequency cap looks back at most this many of a customer's
 // notifications (newest first).
 constexpr size_t kMaxCapScanRows = 1000;
@@ -685,9 +688,10 @@ absl::Status NotifyCore::ReportDeliveryStatus(const Tenant& tenant,
                                               const v1::ReportDeliveryStatusRequest& request,
                                               v1::ReportDeliveryStatusResponse& response,
                                               const std::string& notification_name) {
-  RETURN_IF_ERROR(cxp::validation::ValidateText(request.provider(), "provider", 1, 64));
   RETURN_IF_ERROR(
-      cxp::validation::ValidateText(request.provider_message_id(), "provider_message_id", 1, 256));
+      cxp::validation::ValidateText(request.provider(), "provider", 1, kMaxProviderChars));
+  RETURN_IF_ERROR(cxp::validation::ValidateText(
+      request.provider_message_id(), "provider_message_id", 1, kMaxProviderMessageIdChars));
   if (request.result() != Attempt::RESULT_DELIVERED &&
       request.result() != Attempt::RESULT_TEMPORARY_FAILURE &&
       request.result() != Attempt::RESULT_PERMANENT_FAILURE) {
@@ -700,7 +704,9 @@ absl::Status NotifyCore::ReportDeliveryStatus(const Tenant& tenant,
     event_time = ToTime(request.event_time());
   }
   std::string name = notification_name;
-  if (name.empty()) {
+  if (!name.empty()) {
+    RETURN_IF_ERROR(ParseResourceName(name, "notification", kNotificationsPrefix).status());
+  } else {
     ASSIGN_OR_RETURN(
         std::optional<std::string> found,
         store_.FindByProviderMessageId(tenant, request.provider(), request.provider_message_id()));

@@ -49,8 +49,8 @@
 // RocksStore reports them.
 //
 // Threading: all methods are thread-safe. The change sink is called after
-// each committed change, under the changed notification's lock, and must
-// not block. Ownership: borrows the store, which must outlive the core.
+// each committed change, under the changed notification's lock; it must
+// not block or call back into the core. Ownership: borrows the store, which must outlive the core.
 
 #ifndef CXP_NOTIFY_SERVICE_CORE_NOTIFY_CORE_H_
 #define CXP_NOTIFY_SERVICE_CORE_NOTIFY_CORE_H_

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -548,6 +549,35 @@ TEST_F(NotifyCoreTest, BatchSendGivesEachRequestItsOwnOutcome) {
               HasSubstr("requests: must be at most 100"));
 }
 
+TEST_F(NotifyCoreTest, ConcurrentSendsKeepOneNotificationPerKey) {
+  constexpr int kThreads = 8;
+  std::vector<std::string> idempotent(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      v1::SendNotificationRequest request = ReminderTo("customers/kim");
+      request.set_idempotency_key("same-key");
+      idempotent[i] = MustSend(request).name();
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const std::string& name : idempotent) EXPECT_EQ(name, idempotent[0]);
+
+  threads.clear();
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&] {
+      v1::SendNotificationRequest request = ReminderTo("customers/kim");
+      request.set_replace_key("eta");
+      *request.mutable_send_time() = Ts(now_ + absl::Hours(1));
+      MustSend(request);
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  // Each newer one replaced the one before: one is left to send.
+  EXPECT_EQ(ListNames("state = SCHEDULED").size(), 1u);
+  EXPECT_EQ(ListNames("state = REPLACED").size(), static_cast<size_t>(kThreads - 1));
+}
+
 // ---- reading and cancelling ----
 
 TEST_F(NotifyCoreTest, ListsFilterByCustomerStateAndTimeAndPage) {
@@ -865,6 +895,19 @@ TEST_F(NotifyCoreTest, ReceiptsSettleTheAttemptTheyName) {
   receipt.set_provider_message_id("SM43");
   EXPECT_EQ(core_->ReportDeliveryStatus(kTenant, receipt, response).code(),
             absl::StatusCode::kNotFound);
+  // Named by the edge: the notification must hold an attempt with that id.
+  EXPECT_EQ(core_->ReportDeliveryStatus(kTenant, receipt, response, sent.name()).code(),
+            absl::StatusCode::kNotFound);
+  receipt.set_provider_message_id("SM42");
+  receipt.set_result(Attempt::RESULT_TEMPORARY_FAILURE);
+  receipt.clear_event_time();
+  now_ += absl::Seconds(1);
+  ASSERT_TRUE(core_->ReportDeliveryStatus(kTenant, receipt, response, sent.name()).ok());
+  // A late failure of a delivered message is history, not a retry.
+  EXPECT_EQ(response.notification().attempts(0).result(), Attempt::RESULT_TEMPORARY_FAILURE);
+  EXPECT_EQ(response.notification().state(), State::STATE_DELIVERED);
+  EXPECT_THAT(core_->ReportDeliveryStatus(kTenant, receipt, response, "sent").message(),
+              HasSubstr("notification: must be"));
   receipt.set_result(Attempt::RESULT_SENT);
   EXPECT_THAT(core_->ReportDeliveryStatus(kTenant, receipt, response).message(),
               HasSubstr("result: must be"));
