@@ -1,7 +1,6 @@
 #include "notify_service/core/notify_core.h"
 
 #include <algorithm>
-#include <functional>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -529,92 +528,59 @@ std::string NotifyCore::NextPageToken(const std::string& fingerprint,
                          .create_time = options_.clock()});
 }
 
-namespace {
-
-// One page of a scan over notification index rows: the rows that match
-// `filter`, at most `page_size`, reading at most kMaxScannedRows; stops for
-// good at the first row `past_end` says lies beyond every match. Returns the
-// key to resume after, or "" when the scan is over.
-using IndexScan = std::function<absl::Status(
-    const std::string& resume_key, size_t max_rows,
-    absl::FunctionRef<bool(const std::string&, const v1::Notification&)> visit)>;
-
-absl::StatusOr<std::string> ScanPage(const IndexScan& scan, const std::string& resume_key,
-                                     const filter::Filter& filter, int page_size,
-                                     size_t max_scanned,
-                                     absl::FunctionRef<bool(const v1::Notification&)> past_end,
-                                     google::protobuf::RepeatedPtrField<v1::Notification>& out) {
+absl::Status NotifyCore::ListPage(const Tenant& tenant, ListIndex index, int32_t page_size,
+                                  const std::string& filter_text, const std::string& page_token,
+                                  google::protobuf::RepeatedPtrField<v1::Notification>& out,
+                                  std::string& next_page_token) const {
+  ASSIGN_OR_RETURN(const int max_results, paging::EffectivePageSize(page_size));
+  ASSIGN_OR_RETURN(const filter::Filter filter,
+                   filter::ParseFilter(filter_text, NotificationFilterSchema()));
+  const std::string fingerprint = paging::RequestFingerprint(
+      {index == ListIndex::kNewestFirst ? "ListNotifications" : "ListDeadLetters", tenant,
+       filter.CanonicalText()});
+  ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(page_token, fingerprint));
+  const NotificationScanBounds bounds =
+      index == ListIndex::kNewestFirst ? ScanBoundsOf(filter) : NotificationScanBounds();
+  // Newest first: below the lower bound of create_time nothing matches.
+  const absl::Time oldest = bounds.created_at_or_after.value_or(absl::InfinitePast());
   std::string last_key;
   size_t scanned = 0;
   bool more = false;
-  RETURN_IF_ERROR(scan(resume_key, max_scanned + 1,
-                       [&](const std::string& key, const v1::Notification& notification) {
-                         if (past_end(notification)) return false;
-                         if (out.size() == page_size || scanned == max_scanned) {
-                           more = true;
-                           return false;
-                         }
-                         ++scanned;
-                         last_key = key;
-                         if (filter.Matches(NotificationFieldResolver(notification))) {
-                           *out.Add() = notification;
-                         }
-                         return true;
-                       }));
-  return more ? last_key : std::string();
+  auto visit = [&](const std::string& key, const v1::Notification& notification) {
+    if (ToTime(notification.create_time()) < oldest) return false;
+    if (out.size() == max_results || scanned == kMaxScannedRows) {
+      more = true;
+      return false;
+    }
+    ++scanned;
+    last_key = key;
+    if (filter.Matches(NotificationFieldResolver(notification))) *out.Add() = notification;
+    return true;
+  };
+  if (index == ListIndex::kNewestFirst) {
+    RETURN_IF_ERROR(store_.ScanNotificationsNewestFirst(tenant, bounds.customer, resume_key,
+                                                        kMaxScannedRows + 1, visit));
+  } else {
+    RETURN_IF_ERROR(store_.ScanDeadLetters(tenant, resume_key, kMaxScannedRows + 1, visit));
+  }
+  if (more) next_page_token = NextPageToken(fingerprint, last_key);
+  return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::Status NotifyCore::ListNotifications(const Tenant& tenant,
                                            const v1::ListNotificationsRequest& request,
                                            v1::ListNotificationsResponse& response) {
-  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
-  ASSIGN_OR_RETURN(const filter::Filter filter,
-                   filter::ParseFilter(request.filter(), NotificationFilterSchema()));
-  const std::string fingerprint =
-      paging::RequestFingerprint({"ListNotifications", tenant, filter.CanonicalText()});
-  ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
-  const NotificationScanBounds bounds = ScanBoundsOf(filter);
-  const absl::Time oldest = bounds.created_at_or_after.value_or(absl::InfinitePast());
-  ASSIGN_OR_RETURN(
-      const std::string last_key,
-      ScanPage(
-          [&](const std::string& resume, size_t max_rows,
-              absl::FunctionRef<bool(const std::string&, const v1::Notification&)> visit) {
-            return store_.ScanNotificationsNewestFirst(tenant, bounds.customer, resume, max_rows,
-                                                       visit);
-          },
-          resume_key, filter, page_size, kMaxScannedRows,
-          // Newest first: below the lower bound of create_time nothing matches.
-          [&](const v1::Notification& notification) {
-            return ToTime(notification.create_time()) < oldest;
-          },
-          *response.mutable_notifications()));
-  if (!last_key.empty()) response.set_next_page_token(NextPageToken(fingerprint, last_key));
-  return absl::OkStatus();
+  return ListPage(tenant, ListIndex::kNewestFirst, request.page_size(), request.filter(),
+                  request.page_token(), *response.mutable_notifications(),
+                  *response.mutable_next_page_token());
 }
 
 absl::Status NotifyCore::ListDeadLetters(const Tenant& tenant,
                                          const v1::ListDeadLettersRequest& request,
                                          v1::ListDeadLettersResponse& response) {
-  ASSIGN_OR_RETURN(const int page_size, paging::EffectivePageSize(request.page_size()));
-  ASSIGN_OR_RETURN(const filter::Filter filter,
-                   filter::ParseFilter(request.filter(), NotificationFilterSchema()));
-  const std::string fingerprint =
-      paging::RequestFingerprint({"ListDeadLetters", tenant, filter.CanonicalText()});
-  ASSIGN_OR_RETURN(const std::string resume_key, ResumeKey(request.page_token(), fingerprint));
-  ASSIGN_OR_RETURN(
-      const std::string last_key,
-      ScanPage(
-          [&](const std::string& resume, size_t max_rows,
-              absl::FunctionRef<bool(const std::string&, const v1::Notification&)> visit) {
-            return store_.ScanDeadLetters(tenant, resume, max_rows, visit);
-          },
-          resume_key, filter, page_size, kMaxScannedRows,
-          [](const v1::Notification&) { return false; }, *response.mutable_notifications()));
-  if (!last_key.empty()) response.set_next_page_token(NextPageToken(fingerprint, last_key));
-  return absl::OkStatus();
+  return ListPage(tenant, ListIndex::kDeadLetters, request.page_size(), request.filter(),
+                  request.page_token(), *response.mutable_notifications(),
+                  *response.mutable_next_page_token());
 }
 
 absl::Status NotifyCore::CancelNotification(const Tenant& tenant,

@@ -294,6 +294,14 @@ class NotifyCore {
                                                       cxp::type::v1::Purpose purpose,
                                                       absl::Time until,
                                                       absl::Duration window) const;
+  // One page of ListNotifications (newest first; a `resolved_customer =`
+  // filter scans that customer's rows, a create_time lower bound ends the
+  // scan) or ListDeadLetters (oldest first).
+  enum class ListIndex { kNewestFirst, kDeadLetters };
+  absl::Status ListPage(const Tenant& tenant, ListIndex index, int32_t page_size,
+                        const std::string& filter_text, const std::string& page_token,
+                        google::protobuf::RepeatedPtrField<cxp::notify::v1::Notification>& out,
+                        std::string& next_page_token) const;
   absl::StatusOr<std::string> ResumeKey(const std::string& page_token,
                                         const std::string& fingerprint) const;
   std::string NextPageToken(const std::string& fingerprint, const std::string& last_key) const;

@@ -788,6 +788,40 @@ TEST_F(NotifyCoreTest, TemporaryFailuresBackOffThenFallBackThenDeadLetter) {
               HasSubstr("is QUEUED"));
 }
 
+TEST_F(NotifyCoreTest, DeadLettersListOldestFirstInPages) {
+  options_.backoff.max_attempts = 1;  // the first temporary failure gives up
+  Restart();
+  v1::SendNotificationRequest request = ReminderTo("customers/kim");
+  request.add_channel_order(type::CHANNEL_EMAIL);
+  std::vector<std::string> dead;
+  for (int i = 0; i < 3; ++i) {
+    dead.push_back(MustSend(request).name());
+    const DeliveryOrder end =
+        Record(Begin(ClaimOne()), delivery::DeliveryResult::Transient("SMTP 421"));
+    ASSERT_EQ(end.notification.state(), State::STATE_DEAD_LETTERED);
+    now_ += absl::Minutes(1);
+  }
+  v1::ListDeadLettersRequest list;
+  list.set_page_size(2);
+  v1::ListDeadLettersResponse page1;
+  ASSERT_TRUE(core_->ListDeadLetters(kTenant, list, page1).ok());
+  ASSERT_EQ(page1.notifications_size(), 2);
+  EXPECT_EQ(page1.notifications(0).name(), dead[0]);
+  EXPECT_EQ(page1.notifications(1).name(), dead[1]);
+  list.set_page_token(page1.next_page_token());
+  v1::ListDeadLettersResponse page2;
+  ASSERT_TRUE(core_->ListDeadLetters(kTenant, list, page2).ok());
+  ASSERT_EQ(page2.notifications_size(), 1);
+  EXPECT_EQ(page2.notifications(0).name(), dead[2]);
+  EXPECT_TRUE(page2.next_page_token().empty());
+  // A token of one list does not fit the other.
+  v1::ListNotificationsRequest other;
+  other.set_page_token(page1.next_page_token());
+  v1::ListNotificationsResponse refused;
+  EXPECT_EQ(core_->ListNotifications(kTenant, other, refused).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(NotifyCoreTest, RetriesStopAtTheMaximumAgeAndHonourRetryAfter) {
   options_.backoff.max_age = absl::Minutes(10);
   Restart();
