@@ -154,7 +154,8 @@ void End(v1::Notification& notification, v1::Notification::State state, std::str
 }
 
 absl::Status LostClaim(const std::string& name) {
-  return FailedPrecondition(name, "the claim was lost (its lease expired); claim it again");
+  return FailedPrecondition(name,
+                            "is no longer under this claim (its lease expired, or it was settled)");
 }
 
 // Puts what lifecycle decided after an attempt into `after`: SENDING stays
@@ -709,7 +710,11 @@ absl::Status NotifyCore::ReportDeliveryStatus(const Tenant& tenant,
   updated.set_error_code(request.error_code());
   updated.set_error_message(request.error_message());
   *updated.mutable_result_time() = Ts(event_time);
-  *after.mutable_update_time() = Ts(now);
+  // A late receipt for an earlier attempt of a notification leased for the
+  // next one leaves update_time alone: it is the lease's claim token, and
+  // the attempt in flight must still be recorded.
+  const bool leased = stored->state() == v1::Notification::STATE_SENDING && !AwaitsReceipt(*stored);
+  if (!leased) *after.mutable_update_time() = Ts(now);
   // Only the attempt a SENDING notification waits for decides what follows;
   // a late receipt of an earlier attempt is history.
   if (AwaitsReceipt(*stored) && index == stored->attempts_size() - 1) {

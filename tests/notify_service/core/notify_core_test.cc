@@ -964,6 +964,13 @@ TEST_F(NotifyCoreTest, AFailureReceiptRetriesOrFallsBack) {
   now_ += absl::Seconds(1);
   const DeliveryOrder again = Begin(ClaimOne());
   EXPECT_EQ(again.target.channel, type::CHANNEL_SMS);  // retried on the same channel
+  // A late receipt for the first attempt while the retry is in flight:
+  // history only, and the retry's claim still holds.
+  receipt.set_result(Attempt::RESULT_DELIVERED);
+  now_ += absl::Seconds(1);
+  ASSERT_TRUE(core_->ReportDeliveryStatus(kTenant, receipt, response).ok());
+  EXPECT_EQ(response.notification().state(), State::STATE_SENDING);
+  EXPECT_EQ(response.notification().attempts(0).result(), Attempt::RESULT_DELIVERED);
   Record(again, delivery::DeliveryResult::Delivered("SM2", "HTTP 201"), true);
 
   // A bounce: the next channel, chosen by the dispatcher.
