@@ -442,17 +442,25 @@ absl::StatusOr<v1::Notification> NotifyCore::AcceptSend(const Tenant& tenant,
     // settled at delivery unless the request gives one.
     const std::vector<type::Channel> order = EffectiveChannelOrder(
         valid.channel_order, customer.answered ? customer.recipient : Recipient(), has_content);
-    // Every channel that may carry it must render: a fallback channel must
-    // not fail later for a variable the caller could have given now.
-    BuiltinValues builtins = BuiltinsOf(customer);
-    if (!customer.answered) builtins.customer_display_name = "";
-    RETURN_IF_ERROR(
-        CheckTemplateVariables(*tmpl, order, language, VariablesOf(request.variables()), builtins));
+    // Every channel that may carry it now must render, so a fallback does
+    // not fail later for a variable the caller could give now. Channels
+    // without consent or address are left out: their variables (say the
+    // customer's name on email, for a phone number that matched nobody)
+    // cannot be asked for; if one becomes usable and does not render, the
+    // delivery skips it.
+    std::vector<type::Channel> must_render = order;
     if (customer.answered) {
       const ChannelPlan plan =
           PlanChannels(order, request.purpose(), customer.recipient, has_content);
       if (plan.usable.empty()) return FailedPrecondition("customer", NoChannelMessage(plan));
+      must_render.clear();
+      for (const PlannedChannel& usable : plan.usable) must_render.push_back(usable.channel);
     }
+    BuiltinValues builtins = BuiltinsOf(customer);
+    // Unanswered, the display name is not known yet: judged at delivery.
+    if (!customer.answered) builtins.customer_display_name = "";
+    RETURN_IF_ERROR(CheckTemplateVariables(*tmpl, must_render, language,
+                                           VariablesOf(request.variables()), builtins));
 
     v1::Notification notification;
     notification.set_name(absl::StrCat(kNotificationsPrefix, cxp::validation::NewResourceId()));

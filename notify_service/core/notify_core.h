@@ -42,15 +42,16 @@
 // send's idempotency key, replace key and customer), so concurrent calls
 // on different notifications and customers do not wait for each other.
 //
-// Errors: INVALID_ARGUMENT naming the field ("variables: missing name,
-// date (...)"), NOT_FOUND, FAILED_PRECONDITION ("customer: no channel may
+// Errors: INVALID_ARGUMENT naming the field ("variables: missing date,
+// name (...)"), NOT_FOUND, FAILED_PRECONDITION ("customer: no channel may
 // be used: EMAIL has no consent for MARKETING (...)"), as the proto
 // documents per method; a refused call writes nothing. Storage errors as
 // RocksStore reports them.
 //
 // Threading: all methods are thread-safe. The change sink is called after
 // each committed change, under the changed notification's lock; it must
-// not block or call back into the core. Ownership: borrows the store, which must outlive the core.
+// not block or call back into the core. Ownership: borrows the store,
+// which must outlive the core.
 
 #ifndef CXP_NOTIFY_SERVICE_CORE_NOTIFY_CORE_H_
 #define CXP_NOTIFY_SERVICE_CORE_NOTIFY_CORE_H_

@@ -354,6 +354,29 @@ TEST_F(NotifyCoreTest, AnUnansweredContextIsAcceptedAndJudgedAtDelivery) {
   EXPECT_THAT(Get(sent.name()).channel_order(), ElementsAre(type::CHANNEL_SMS));
 }
 
+TEST_F(NotifyCoreTest, AnIdentityThatMatchedNoCustomerIsStillARecipient) {
+  type::Identity phone;
+  phone.set_kind(type::IDENTITY_KIND_PHONE);
+  phone.set_value("+821099998888");
+  v1::SendNotificationRequest request = ReminderTo("");
+  *request.mutable_customer()->mutable_identity() = phone;
+  const CustomerView unknown = CustomerView::ForUnmatchedIdentity(phone);
+  // Only SMS can reach it; the email's {{customer.display_name}} is not
+  // asked for.
+  const v1::Notification sent = MustSend(request, unknown);
+  EXPECT_EQ(sent.resolved_customer(), "");
+  EXPECT_THAT(sent.channel_order(), ElementsAre(type::CHANNEL_EMAIL, type::CHANNEL_SMS));
+  const DeliveryOrder order = Begin(ClaimOne(), unknown);
+  ASSERT_TRUE(order.send);
+  EXPECT_EQ(order.target.address, "+821099998888");
+  EXPECT_EQ(std::get<v1::SmsContent>(order.content.content).text(), "Appointment 12-24");
+  ASSERT_EQ(order.skipped.size(), 1u);
+  EXPECT_EQ(order.skipped[0].error_code(), "NO_ADDRESS");
+  // Consent counts as unset: marketing has no grant.
+  request.set_purpose(type::PURPOSE_MARKETING);
+  EXPECT_EQ(Send(request, unknown).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(NotifyCoreTest, AnIdempotencyKeyReturnsTheFirstNotificationAndWritesNothing) {
   v1::SendNotificationRequest request = ReminderTo("customers/kim");
   request.set_idempotency_key("order-42-shipped");
