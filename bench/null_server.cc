@@ -40,7 +40,8 @@ ABSL_FLAG(bool, via_pool, false, "Diagnostic: run the handler on a HandlerPool t
 ABSL_FLAG(bool, deferred_fsync, false,
           "Diagnostic: answer calls in rounds after an fdatasync, as WalSyncer does.");
 ABSL_FLAG(bool, pipelined_finish, false,
-          "Diagnostic: with --deferred_fsync, finish each round on a second thread.");
+          "Diagnostic: with --deferred_fsync, finish each round on a second thread "
+          "(as WalSyncer does).");
 
 namespace cxp::bench {
 namespace {

@@ -3,7 +3,7 @@
 # "Where AppendInteraction stands"): starts context_service on a dataset
 # directory, drives one cxp_loadgen scenario at a fixed concurrency, and over
 # a window in the middle of the run reads utime+stime of every server thread
-# (threads are named: cxp-handler, cxp-walsync, gRPC's nexting_thread and
+# (threads are named: cxp-handler, cxp-walsync, cxp-walack, gRPC's nexting_thread and
 # default-executor, rocksdb:high/low) and of the loadgen from /proc. Prints
 # req/s and CPU microseconds per call for each thread name and the loadgen.
 # CPU time per call does not depend on how busy the machine is the way req/s
