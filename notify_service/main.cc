@@ -1,8 +1,38 @@
 // notify_service: serves cxp.notify.v1.NotifyService on the shared runtime.
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/time/time.h"
+#include "common/client/context_client.h"
+#include "common/idempotency/expired_response_filter.h"
 #include "common/server/service_main.h"
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
+#include "notify_service/context_gateway.h"
+#include "notify_service/core/notify_config_core.h"
+#include "notify_service/core/notify_core.h"
+#include "notify_service/core/notify_store.h"
 #include "notify_service/notify_service_impl.h"
+#include "notify_service/watch_notifications_reactor.h"
+
+ABSL_FLAG(std::string, context_service, "127.0.0.1:50051",
+          "context_service address: contact points, consent and preferences of each recipient "
+          "(SendNotification), consent changes of inbound keywords (ReceiveInboundMessage). "
+          "Empty turns it off: sends are accepted unjudged and inbound messages are refused "
+          "(UNAVAILABLE).");
+ABSL_FLAG(absl::Duration, context_timeout, absl::Milliseconds(100),
+          "Deadline of the recipient lookup of one send; without an answer in time the send is "
+          "accepted and judged at delivery.");
+ABSL_FLAG(absl::Duration, context_write_timeout, absl::Seconds(2),
+          "Deadline of each context_service call of an inbound message (resolve or create the "
+          "sender, set consent).");
+ABSL_FLAG(std::string, context_api_keys_file, "",
+          "API keys for context_service per notify tenant, one '<tenant> <key>' per line (# "
+          "comments); empty: calls carry no key (single-tenant local setups).");
+ABSL_FLAG(std::string, context_tls_ca, "", "PEM CA bundle: reach context_service over TLS.");
+ABSL_FLAG(std::string, default_time_zone, "UTC",
+          "IANA time zone for the quiet hours of customers without a time zone of their own.");
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -12,11 +42,69 @@ int main(int argc, char** argv) {
        .default_listen_address = "127.0.0.1:50053",
        .default_metrics_address = "127.0.0.1:9103",
        .build = [](const ServerOptions& options) -> absl::StatusOr<ServiceSet> {
-         ASSIGN_OR_RETURN(auto store, cxp::server::OpenServiceStore(options, {}));
+         // Idempotency records (request_id answers) are dropped by
+         // compactions once expired.
+         auto expiry = std::make_shared<cxp::idempotency::ExpiredResponseFilterFactory>(
+             [] { return absl::Now(); });
+         ASSIGN_OR_RETURN(auto rocks, cxp::server::OpenServiceStore(
+                                          options, cxp::notify::NotifyStore::ColumnFamilies(),
+                                          [expiry](rocksdb::Options& rocksdb_options) {
+                                            rocksdb_options.compaction_filter_factory = expiry;
+                                          }));
+         ASSIGN_OR_RETURN(rocksdb::ColumnFamilyHandle * requests,
+                          rocks->ColumnFamily(cxp::notify::NotifyStore::kRequestsFamily));
+         expiry->set_column_family_id(requests->GetID());
+         ASSIGN_OR_RETURN(auto attached, cxp::notify::NotifyStore::Attach(*rocks));
+         auto store = std::make_shared<cxp::notify::NotifyStore>(std::move(attached));
+         // Page tokens are signed with a key kept in the store, so they stay
+         // valid across restarts.
+         ASSIGN_OR_RETURN(std::string token_key,
+                          cxp::server::StoredSecret(*rocks, "page_token_key"));
+         ASSIGN_OR_RETURN(
+             std::shared_ptr<cxp::notify::NotifyCore> core,
+             cxp::notify::NotifyCore::Create(
+                 *store, {.page_token_key = token_key,
+                          .default_time_zone = absl::GetFlag(FLAGS_default_time_zone)}));
+         auto config = std::make_shared<cxp::notify::NotifyConfigCore>(
+             *store, cxp::notify::NotifyConfigCoreOptions{.page_token_key = token_key});
+         ASSIGN_OR_RETURN(auto keys,
+                          cxp::client::ReadTenantKeys(absl::GetFlag(FLAGS_context_api_keys_file),
+                                                      "context_api_keys_file"));
+         ASSIGN_OR_RETURN(std::shared_ptr<cxp::notify::ContextGateway> context,
+                          cxp::notify::ContextGateway::Create(
+                              {.target = absl::GetFlag(FLAGS_context_service),
+                               .lookup_timeout = absl::GetFlag(FLAGS_context_timeout),
+                               .write_timeout = absl::GetFlag(FLAGS_context_write_timeout),
+                               .keys = std::move(keys),
+                               .tls_ca_file = absl::GetFlag(FLAGS_context_tls_ca)}));
+         // Every committed change goes to the open WatchNotifications streams.
+         auto watchers = std::make_shared<cxp::notify::NotificationWatchers>();
+         core->SetChangeSink(
+             [watchers](const std::string& tenant, const cxp::notify::v1::Notification& changed) {
+               watchers->Publish(tenant, changed);
+               // DISPATCHER HOOK: a dispatcher that wants to be woken by new
+               // QUEUED notifications chains its (non-blocking) wake-up here.
+             });
+
+         // ---------------------------------------------------------------
+         // DISPATCHER: start the delivery loop here (notify_service/dispatch/,
+         // built separately). It needs `core` (ClaimDue / BeginAttempt /
+         // RecordAttempt / NextDue / Tenants), `context` (LookUp fills the
+         // CustomerView BeginAttempt takes) and its own provider flags; stop it
+         // in on_drained below before the store closes.
+         // ---------------------------------------------------------------
+
          ServiceSet set;
-         set.Add(cxp::notify::v1::NotifyService::service_full_name(),
-                 std::make_unique<cxp::notify::NotifyServiceImpl>(options, *store));
-         set.on_drained = [store] { (void)store->Close(); };
+         auto service = std::make_unique<cxp::notify::NotifyServiceImpl>(options, *core, *config,
+                                                                         *context, *watchers);
+         cxp::notify::NotifyServiceImpl* notify = service.get();
+         set.Add(cxp::notify::v1::NotifyService::service_full_name(), std::move(service));
+         // Watchers reconnect to the next instance; draining need not wait.
+         set.on_shutdown = [notify] { notify->EndStreams(); };
+         set.on_drained = [rocks, store, core, config, context, watchers] {
+           core->SetChangeSink(nullptr);
+           (void)rocks->Close();
+         };
          return set;
        }},
       argc, argv);

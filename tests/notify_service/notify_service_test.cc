@@ -1,0 +1,501 @@
+// notify_service as a partner meets it: the real binary beside a real
+// context_service, both child processes on loopback, called only through the
+// generated clients. Covers templates and sends judged against the
+// customer's contact points and consent in context_service (transactional
+// goes, marketing without consent is refused naming the channels, missing
+// variables and unknown customers are named), idempotent retries, batches,
+// Get/List/Cancel, inbound opt-out keywords landing as DENIED consent in
+// context_service (also for an unknown sender), WatchNotifications, sends
+// accepted unjudged while context_service is down, and trigger rules with
+// etags.
+#include <signal.h>
+
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "cxp/context/v1/context_service.grpc.pb.h"
+#include "cxp/notify/v1/notify_service.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/create_channel.h"
+#include "gtest/gtest.h"
+#include "tests/testing/server_process.h"
+
+namespace cxp::notify {
+namespace {
+
+using ::cxp::testing::BinaryPath;
+using ::cxp::testing::MakeTempDir;
+using ::cxp::testing::ServerProcess;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+namespace type = ::cxp::type::v1;
+namespace ctx = ::cxp::context::v1;
+using ctx::ContextService;
+using v1::NotifyService;
+
+constexpr char kNotifyKey[] = "acme-notify-key-0123456789abcdef";
+constexpr char kContextKey[] = "acme-context-key-0123456789abcdef";
+constexpr char kPhone[] = "+821012345678";
+
+// Calls `method` of `stub` with `key` and a 20 s deadline.
+template <typename Stub, typename Request, typename Response>
+absl::StatusOr<Response> Call(Stub& stub,
+                              grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
+                                                           Response*),
+                              const Request& request, const std::string& key) {
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+  context.AddMetadata("authorization", "Bearer " + key);
+  Response response;
+  const grpc::Status status = (stub.*method)(&context, request, &response);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+  }
+  return response;
+}
+
+#define NOTIFY(Method, request) \
+  Call(*notify_, &NotifyService::Stub::Method, (request), std::string(kNotifyKey))
+#define CONTEXT(Method, request) \
+  Call(*context_, &ContextService::Stub::Method, (request), std::string(kContextKey))
+
+type::Identity Phone(const std::string& number) {
+  type::Identity identity;
+  identity.set_kind(type::IDENTITY_KIND_PHONE);
+  identity.set_value(number);
+  return identity;
+}
+
+class NotifyServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = MakeTempDir("notify_service_test_");
+    std::ofstream(dir_ + "/context_keys") << "acme " << kContextKey << "\n";
+    std::ofstream(dir_ + "/notify_keys") << "acme " << kNotifyKey << "\n";
+    auto context_server = ServerProcess::Start(
+        BinaryPath("context_service/context_service"),
+        {"--data_dir=" + dir_ + "/context", "--api_keys_file=" + dir_ + "/context_keys",
+         "--metrics_listen=off", "--log_requests=false"});
+    ASSERT_TRUE(context_server.ok()) << context_server.status();
+    context_server_.emplace(*std::move(context_server));
+    auto notify_server = ServerProcess::Start(
+        BinaryPath("notify_service/notify_service"),
+        {"--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
+         "--context_service=" + context_server_->address(),
+         // Generous for a loaded 2-core test machine.
+         "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
+         "--metrics_listen=off", "--log_requests=false"});
+    ASSERT_TRUE(notify_server.ok()) << notify_server.status();
+    notify_server_.emplace(*std::move(notify_server));
+    context_ = ContextService::NewStub(
+        grpc::CreateChannel(context_server_->address(), grpc::InsecureChannelCredentials()));
+    notify_ = NotifyService::NewStub(
+        grpc::CreateChannel(notify_server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  // Template `id`: email and SMS, both needing {{date}}.
+  void CreateTemplate(const std::string& id) {
+    v1::CreateTemplateRequest request;
+    request.set_template_id(id);
+    v1::Template& tmpl = *request.mutable_template_();
+    tmpl.set_display_name("Appointment reminder");
+    v1::TemplateLocale& locale = *tmpl.add_locales();
+    locale.mutable_email()->set_subject("Your appointment");
+    locale.mutable_email()->set_text_body("See you on {{date}}.");
+    locale.mutable_sms()->set_text("Appointment on {{date}}");
+    auto created = NOTIFY(CreateTemplate, request);
+    ASSERT_TRUE(created.ok()) << created.status();
+    EXPECT_EQ(created->template_().name(), "templates/" + id);
+  }
+
+  // Customer `id` with an email address and kPhone, nothing consented.
+  void CreateCustomer(const std::string& id) {
+    ctx::CreateCustomerRequest request;
+    request.set_customer_id(id);
+    request.mutable_customer()->set_display_name("Kim");
+    ctx::CustomerIdentity& email = *request.mutable_customer()->add_identities();
+    email.mutable_identity()->set_kind(type::IDENTITY_KIND_EMAIL);
+    email.mutable_identity()->set_value(id + "@example.com");
+    *request.mutable_customer()->add_identities()->mutable_identity() = Phone(kPhone);
+    auto created = CONTEXT(CreateCustomer, request);
+    ASSERT_TRUE(created.ok()) << created.status();
+  }
+
+  static v1::SendNotificationRequest Send(const std::string& customer, type::Purpose purpose) {
+    v1::SendNotificationRequest request;
+    request.mutable_customer()->set_customer(customer);
+    request.set_template_("templates/reminder");
+    request.set_purpose(purpose);
+    (*request.mutable_variables())["date"] = "Friday";
+    return request;
+  }
+
+  // The effective consent context_service reports for (channel, purpose).
+  ctx::ConsentState ConsentOf(const type::CustomerRef& customer, type::Channel channel,
+                              type::Purpose purpose) {
+    ctx::GetCustomerContextRequest request;
+    *request.mutable_customer() = customer;
+    auto context = CONTEXT(GetCustomerContext, request);
+    EXPECT_TRUE(context.ok()) << context.status();
+    if (!context.ok()) return ctx::CONSENT_STATE_UNSPECIFIED;
+    for (const ctx::ConsentEntry& entry : context->customer_context().consent().entries()) {
+      if (entry.channel() == channel && entry.purpose() == purpose) return entry.state();
+    }
+    return ctx::CONSENT_STATE_UNSPECIFIED;
+  }
+
+  std::string dir_;
+  std::optional<ServerProcess> context_server_;
+  std::optional<ServerProcess> notify_server_;
+  std::unique_ptr<ContextService::Stub> context_;
+  std::unique_ptr<NotifyService::Stub> notify_;
+};
+
+TEST_F(NotifyServiceTest, SendsAreJudgedAgainstTheCustomerInContextService) {
+  CreateTemplate("reminder");
+  CreateCustomer("kim");
+
+  // Transactional: sent unless denied; the channels come from the template.
+  auto sent = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_TRANSACTIONAL));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  const v1::Notification& first = sent->notification();
+  EXPECT_THAT(first.name(), HasSubstr("notifications/"));
+  EXPECT_EQ(first.state(), v1::Notification::STATE_QUEUED);
+  EXPECT_EQ(first.resolved_customer(), "customers/kim");
+  EXPECT_EQ(first.template_version(), 1);
+  EXPECT_THAT(first.channel_order(), ElementsAre(type::CHANNEL_EMAIL, type::CHANNEL_SMS));
+
+  // Marketing needs a grant: refused, naming every channel.
+  auto marketing = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_MARKETING));
+  EXPECT_EQ(marketing.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(marketing.status().message(), AllOf(HasSubstr("customer: no channel may be used"),
+                                                  HasSubstr("EMAIL"), HasSubstr("SMS")));
+  // Granted on SMS in context_service: marketing goes by SMS.
+  ctx::UpdateConsentRequest grant;
+  grant.set_customer("customers/kim");
+  grant.set_channel(type::CHANNEL_SMS);
+  grant.set_purpose(type::PURPOSE_MARKETING);
+  grant.set_state(ctx::CONSENT_STATE_GRANTED);
+  grant.mutable_evidence()->set_source("web_form");
+  ASSERT_TRUE(CONTEXT(UpdateConsent, grant).ok());
+  marketing = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_MARKETING));
+  ASSERT_TRUE(marketing.ok()) << marketing.status();
+
+  // A retried send returns the first notification.
+  v1::SendNotificationRequest keyed = Send("customers/kim", type::PURPOSE_SERVICE);
+  keyed.set_idempotency_key("order-42-shipped");
+  auto once = NOTIFY(SendNotification, keyed);
+  ASSERT_TRUE(once.ok()) << once.status();
+  (*keyed.mutable_variables())["date"] = "Saturday";
+  auto twice = NOTIFY(SendNotification, keyed);
+  ASSERT_TRUE(twice.ok()) << twice.status();
+  EXPECT_EQ(twice->notification().name(), once->notification().name());
+  EXPECT_EQ(twice->notification().variables().at("date"), "Friday");
+
+  // Bad input is named and changes nothing.
+  v1::SendNotificationRequest missing = Send("customers/kim", type::PURPOSE_TRANSACTIONAL);
+  missing.mutable_variables()->clear();
+  auto refused = NOTIFY(SendNotification, missing);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), AllOf(HasSubstr("variables"), HasSubstr("date")));
+  auto unknown = NOTIFY(SendNotification, Send("customers/nobody", type::PURPOSE_TRANSACTIONAL));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(unknown.status().message(), HasSubstr("customers/nobody"));
+  v1::SendNotificationRequest no_template = Send("customers/kim", type::PURPOSE_TRANSACTIONAL);
+  no_template.set_template_("templates/none");
+  EXPECT_EQ(NOTIFY(SendNotification, no_template).status().code(), absl::StatusCode::kNotFound);
+  v1::SendNotificationRequest no_purpose = Send("customers/kim", type::PURPOSE_UNSPECIFIED);
+  auto bad_purpose = NOTIFY(SendNotification, no_purpose);
+  EXPECT_EQ(bad_purpose.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_purpose.status().message(), HasSubstr("purpose"));
+
+  // A batch: each send its own outcome, in order.
+  v1::BatchSendNotificationsRequest batch;
+  *batch.add_requests() = Send("customers/kim", type::PURPOSE_SERVICE);
+  *batch.add_requests() = Send("customers/nobody", type::PURPOSE_SERVICE);
+  *batch.add_requests() = missing;
+  v1::SendNotificationRequest by_phone = Send("", type::PURPOSE_SERVICE);
+  *by_phone.mutable_customer()->mutable_identity() = Phone(kPhone);
+  *batch.add_requests() = by_phone;
+  auto outcomes = NOTIFY(BatchSendNotifications, batch);
+  ASSERT_TRUE(outcomes.ok()) << outcomes.status();
+  ASSERT_EQ(outcomes->outcomes_size(), 4);
+  EXPECT_EQ(outcomes->outcomes(0).code(), 0);
+  EXPECT_EQ(outcomes->outcomes(0).notification().resolved_customer(), "customers/kim");
+  EXPECT_EQ(outcomes->outcomes(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(outcomes->outcomes(1).message(), HasSubstr("customers/nobody"));
+  EXPECT_EQ(outcomes->outcomes(2).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(outcomes->outcomes(2).message(), HasSubstr("date"));
+  EXPECT_EQ(outcomes->outcomes(3).code(), 0) << outcomes->outcomes(3).message();
+  EXPECT_EQ(outcomes->outcomes(3).notification().resolved_customer(), "customers/kim");
+  EXPECT_EQ(NOTIFY(BatchSendNotifications, v1::BatchSendNotificationsRequest()).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  // Get, List, Cancel.
+  v1::GetNotificationRequest get;
+  get.set_name(first.name());
+  auto got = NOTIFY(GetNotification, get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->notification().name(), first.name());
+  v1::ListNotificationsRequest list;
+  list.set_filter("resolved_customer = \"customers/kim\" AND purpose = MARKETING");
+  auto listed = NOTIFY(ListNotifications, list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->notifications_size(), 1);
+  EXPECT_EQ(listed->notifications(0).name(), marketing->notification().name());
+  list.set_filter("colour = RED");
+  auto bad_filter = NOTIFY(ListNotifications, list);
+  EXPECT_EQ(bad_filter.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_filter.status().message(), HasSubstr("filter"));
+  v1::CancelNotificationRequest cancel;
+  cancel.set_name(first.name());
+  auto cancelled = NOTIFY(CancelNotification, cancel);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(cancelled->notification().state(), v1::Notification::STATE_CANCELLED);
+  EXPECT_EQ(NOTIFY(CancelNotification, cancel).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  get.set_name("notifications/missing");
+  EXPECT_EQ(NOTIFY(GetNotification, get).status().code(), absl::StatusCode::kNotFound);
+  get.set_name("bad name");
+  auto bad_name = NOTIFY(GetNotification, get);
+  EXPECT_EQ(bad_name.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_name.status().message(), HasSubstr("name"));
+}
+
+TEST_F(NotifyServiceTest, InboundKeywordsSetConsentInContextService) {
+  CreateTemplate("reminder");
+  CreateCustomer("kim");
+  type::CustomerRef kim;
+  kim.set_customer("customers/kim");
+
+  v1::ReceiveInboundMessageRequest stop;
+  stop.mutable_inbound_message()->set_channel(type::CHANNEL_SMS);
+  *stop.mutable_inbound_message()->mutable_sender() = Phone(kPhone);
+  stop.mutable_inbound_message()->set_text(" Stop! ");
+  auto stopped = NOTIFY(ReceiveInboundMessage, stop);
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_EQ(stopped->action(), v1::ReceiveInboundMessageResponse::ACTION_OPTED_OUT);
+  EXPECT_EQ(stopped->customer(), "customers/kim");
+  EXPECT_THAT(stopped->purposes(), ElementsAre(type::PURPOSE_MARKETING, type::PURPOSE_SERVICE));
+  EXPECT_EQ(ConsentOf(kim, type::CHANNEL_SMS, type::PURPOSE_MARKETING), ctx::CONSENT_STATE_DENIED);
+  EXPECT_EQ(ConsentOf(kim, type::CHANNEL_SMS, type::PURPOSE_SERVICE), ctx::CONSENT_STATE_DENIED);
+  // The opt-out holds for sends: SERVICE by SMS only is refused now.
+  v1::SendNotificationRequest by_sms = Send("customers/kim", type::PURPOSE_SERVICE);
+  by_sms.add_channel_order(type::CHANNEL_SMS);
+  auto refused = NOTIFY(SendNotification, by_sms);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), HasSubstr("SMS"));
+
+  // An unknown sender gets a customer, so the opt-out is kept.
+  v1::ReceiveInboundMessageRequest korean = stop;
+  *korean.mutable_inbound_message()->mutable_sender() = Phone("+821099998888");
+  korean.mutable_inbound_message()->set_text("수신거부");
+  auto opted_out = NOTIFY(ReceiveInboundMessage, korean);
+  ASSERT_TRUE(opted_out.ok()) << opted_out.status();
+  EXPECT_EQ(opted_out->action(), v1::ReceiveInboundMessageResponse::ACTION_OPTED_OUT);
+  EXPECT_THAT(opted_out->customer(), HasSubstr("customers/"));
+  EXPECT_NE(opted_out->customer(), "customers/kim");
+  type::CustomerRef stranger;
+  *stranger.mutable_identity() = Phone("+821099998888");
+  EXPECT_EQ(ConsentOf(stranger, type::CHANNEL_SMS, type::PURPOSE_MARKETING),
+            ctx::CONSENT_STATE_DENIED);
+
+  // START grants again; other text changes nothing.
+  v1::ReceiveInboundMessageRequest start = stop;
+  start.mutable_inbound_message()->set_text("start");
+  auto started = NOTIFY(ReceiveInboundMessage, start);
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(started->action(), v1::ReceiveInboundMessageResponse::ACTION_OPTED_IN);
+  EXPECT_EQ(ConsentOf(kim, type::CHANNEL_SMS, type::PURPOSE_MARKETING), ctx::CONSENT_STATE_GRANTED);
+  v1::ReceiveInboundMessageRequest chat = stop;
+  chat.mutable_inbound_message()->set_text("what time is my appointment?");
+  auto nothing = NOTIFY(ReceiveInboundMessage, chat);
+  ASSERT_TRUE(nothing.ok()) << nothing.status();
+  EXPECT_EQ(nothing->action(), v1::ReceiveInboundMessageResponse::ACTION_NONE);
+  EXPECT_EQ(nothing->customer(), "customers/kim");
+  EXPECT_EQ(ConsentOf(kim, type::CHANNEL_SMS, type::PURPOSE_MARKETING), ctx::CONSENT_STATE_GRANTED);
+
+  // Bad input is named.
+  v1::ReceiveInboundMessageRequest no_sender = stop;
+  no_sender.mutable_inbound_message()->clear_sender();
+  auto bad = NOTIFY(ReceiveInboundMessage, no_sender);
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.status().message(), HasSubstr("inbound_message.sender"));
+  v1::ReceiveInboundMessageRequest not_a_phone = stop;
+  not_a_phone.mutable_inbound_message()->mutable_sender()->set_value("not a number");
+  auto refused_sender = NOTIFY(ReceiveInboundMessage, not_a_phone);
+  EXPECT_EQ(refused_sender.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused_sender.status().message(), HasSubstr("inbound_message.sender"));
+}
+
+TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
+  CreateTemplate("reminder");
+  CreateCustomer("kim");
+
+  // A bad filter is refused when the stream opens.
+  {
+    grpc::ClientContext context;
+    context.AddMetadata("authorization", std::string("Bearer ") + kNotifyKey);
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
+    v1::WatchNotificationsRequest request;
+    request.set_filter("colour = RED");
+    auto reader = notify_->WatchNotifications(&context, request);
+    v1::WatchNotificationsResponse update;
+    EXPECT_FALSE(reader->Read(&update));
+    const grpc::Status status = reader->Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(status.error_message(), HasSubstr("filter"));
+  }
+
+  grpc::ClientContext context;
+  context.AddMetadata("authorization", std::string("Bearer ") + kNotifyKey);
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+  v1::WatchNotificationsRequest request;
+  request.set_filter("state = CANCELLED");
+  auto reader = notify_->WatchNotifications(&context, request);
+  reader->WaitForInitialMetadata();  // registered from here on
+
+  auto sent = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_TRANSACTIONAL));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  v1::CancelNotificationRequest cancel;
+  cancel.set_name(sent->notification().name());
+  ASSERT_TRUE(NOTIFY(CancelNotification, cancel).ok());
+  // The QUEUED send did not pass the filter; the cancellation did.
+  v1::WatchNotificationsResponse update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.notification().name(), sent->notification().name());
+  EXPECT_EQ(update.notification().state(), v1::Notification::STATE_CANCELLED);
+  context.TryCancel();
+  while (reader->Read(&update)) {
+  }
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // context_service gone: the send is accepted, to be judged at delivery.
+  context_server_->Signal(SIGKILL);
+  ASSERT_TRUE(context_server_->Wait(absl::Seconds(10)).has_value());
+  const absl::Time start = absl::Now();
+  auto unjudged = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_MARKETING));
+  ASSERT_TRUE(unjudged.ok()) << unjudged.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
+  EXPECT_EQ(unjudged->notification().state(), v1::Notification::STATE_QUEUED);
+  EXPECT_EQ(unjudged->notification().resolved_customer(), "customers/kim");
+  EXPECT_TRUE(unjudged->notification().channel_order().empty());
+  // Inbound keywords cannot be recorded: the caller is told to retry.
+  v1::ReceiveInboundMessageRequest stop;
+  stop.mutable_inbound_message()->set_channel(type::CHANNEL_SMS);
+  *stop.mutable_inbound_message()->mutable_sender() = Phone(kPhone);
+  stop.mutable_inbound_message()->set_text("STOP");
+  EXPECT_EQ(NOTIFY(ReceiveInboundMessage, stop).status().code(), absl::StatusCode::kUnavailable);
+}
+
+TEST_F(NotifyServiceTest, TriggerRulesAndTemplatesWithEtags) {
+  CreateTemplate("reminder");
+  v1::CreateTriggerRuleRequest create;
+  create.set_trigger_rule_id("rescheduled");
+  v1::TriggerRule& rule = *create.mutable_trigger_rule();
+  rule.set_display_name("Rescheduled delivery");
+  rule.add_change_kinds(ctx::CHANGE_KIND_JOURNEY_ADVANCED);
+  rule.set_filter("journey.type = \"missed_delivery\" AND journey.step = \"rescheduled\"");
+  rule.set_template_("templates/reminder");
+  rule.set_purpose(type::PURPOSE_SERVICE);
+  (*rule.mutable_variables())["date"] = "journey.step";
+  rule.set_enabled(true);
+  auto created = NOTIFY(CreateTriggerRule, create);
+  ASSERT_TRUE(created.ok()) << created.status();
+  EXPECT_EQ(created->trigger_rule().name(), "triggerRules/rescheduled");
+  EXPECT_EQ(NOTIFY(CreateTriggerRule, create).status().code(), absl::StatusCode::kAlreadyExists);
+  v1::CreateTriggerRuleRequest bad = create;
+  bad.set_trigger_rule_id("bad");
+  bad.mutable_trigger_rule()->set_filter("journey.stepp = \"x\"");
+  auto refused = NOTIFY(CreateTriggerRule, bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(refused.status().message(), HasSubstr("filter"));
+  bad = create;
+  bad.set_trigger_rule_id("other");
+  bad.mutable_trigger_rule()->set_template_("templates/none");
+  EXPECT_EQ(NOTIFY(CreateTriggerRule, bad).status().code(), absl::StatusCode::kNotFound);
+
+  v1::GetTriggerRuleRequest get;
+  get.set_name("triggerRules/rescheduled");
+  auto got = NOTIFY(GetTriggerRule, get);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->trigger_rule().etag(), created->trigger_rule().etag());
+
+  v1::UpdateTriggerRuleRequest update;
+  update.mutable_trigger_rule()->set_name("triggerRules/rescheduled");
+  update.mutable_trigger_rule()->set_enabled(false);
+  update.mutable_trigger_rule()->set_etag("99");
+  update.mutable_update_mask()->add_paths("enabled");
+  EXPECT_EQ(NOTIFY(UpdateTriggerRule, update).status().code(), absl::StatusCode::kAborted);
+  update.mutable_trigger_rule()->set_etag(created->trigger_rule().etag());
+  auto updated = NOTIFY(UpdateTriggerRule, update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_FALSE(updated->trigger_rule().enabled());
+  EXPECT_NE(updated->trigger_rule().etag(), created->trigger_rule().etag());
+  EXPECT_EQ(NOTIFY(UpdateTriggerRule, update).status().code(), absl::StatusCode::kAborted);
+
+  v1::ListTriggerRulesRequest list;
+  list.set_filter("enabled = false AND change_kinds:JOURNEY_ADVANCED");
+  auto listed = NOTIFY(ListTriggerRules, list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->trigger_rules_size(), 1);
+  list.set_filter("enabled = true");
+  listed = NOTIFY(ListTriggerRules, list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_EQ(listed->trigger_rules_size(), 0);
+
+  // The rule keeps its template.
+  v1::DeleteTemplateRequest delete_template;
+  delete_template.set_name("templates/reminder");
+  auto in_use = NOTIFY(DeleteTemplate, delete_template);
+  EXPECT_EQ(in_use.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(in_use.status().message(), HasSubstr("triggerRules/rescheduled"));
+
+  v1::DeleteTriggerRuleRequest remove;
+  remove.set_name("triggerRules/rescheduled");
+  remove.set_etag(created->trigger_rule().etag());
+  EXPECT_EQ(NOTIFY(DeleteTriggerRule, remove).status().code(), absl::StatusCode::kAborted);
+  remove.set_etag(updated->trigger_rule().etag());
+  ASSERT_TRUE(NOTIFY(DeleteTriggerRule, remove).ok());
+  EXPECT_EQ(NOTIFY(GetTriggerRule, get).status().code(), absl::StatusCode::kNotFound);
+
+  // Templates: a content update adds a version; a stale etag is refused.
+  v1::GetTemplateRequest get_template;
+  get_template.set_name("templates/reminder");
+  auto tmpl = NOTIFY(GetTemplate, get_template);
+  ASSERT_TRUE(tmpl.ok()) << tmpl.status();
+  v1::UpdateTemplateRequest change;
+  *change.mutable_template_() = tmpl->template_();
+  change.mutable_template_()->mutable_locales(0)->mutable_sms()->set_text("See you {{date}}");
+  change.mutable_update_mask()->add_paths("locales");
+  auto changed = NOTIFY(UpdateTemplate, change);
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  EXPECT_EQ(changed->template_().version(), 2);
+  EXPECT_EQ(NOTIFY(UpdateTemplate, change).status().code(), absl::StatusCode::kAborted);
+  get_template.set_version(1);
+  auto old = NOTIFY(GetTemplate, get_template);
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->template_().locales(0).sms().text(), "Appointment on {{date}}");
+  auto templates = NOTIFY(ListTemplates, v1::ListTemplatesRequest());
+  ASSERT_TRUE(templates.ok()) << templates.status();
+  ASSERT_EQ(templates->templates_size(), 1);
+  delete_template.set_etag(changed->template_().etag());
+  ASSERT_TRUE(NOTIFY(DeleteTemplate, delete_template).ok());
+  get_template.set_version(0);
+  EXPECT_EQ(NOTIFY(GetTemplate, get_template).status().code(), absl::StatusCode::kNotFound);
+
+  // Without a key nothing is answered.
+  EXPECT_EQ(Call(*notify_, &NotifyService::Stub::GetTemplate, get_template, std::string("wrong"))
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace cxp::notify
