@@ -40,6 +40,8 @@ using ctx::ContextService;
 using v1::NotifyService;
 
 constexpr char kNotifyKey[] = "acme-notify-key-0123456789abcdef";
+// A notify tenant without a context_service key.
+constexpr char kGlobexKey[] = "globex-notify-key-0123456789abcdef";
 constexpr char kContextKey[] = "acme-context-key-0123456789abcdef";
 constexpr char kPhone[] = "+821012345678";
 
@@ -77,7 +79,8 @@ class NotifyServiceTest : public ::testing::Test {
   void SetUp() override {
     dir_ = MakeTempDir("notify_service_test_");
     std::ofstream(dir_ + "/context_keys") << "acme " << kContextKey << "\n";
-    std::ofstream(dir_ + "/notify_keys") << "acme " << kNotifyKey << "\n";
+    std::ofstream(dir_ + "/notify_keys")
+        << "acme " << kNotifyKey << "\nglobex " << kGlobexKey << "\n";
     auto context_server = ServerProcess::Start(
         BinaryPath("context_service/context_service"),
         {"--data_dir=" + dir_ + "/context", "--api_keys_file=" + dir_ + "/context_keys",
@@ -148,6 +151,22 @@ class NotifyServiceTest : public ::testing::Test {
       if (entry.channel() == channel && entry.purpose() == purpose) return entry.state();
     }
     return ctx::CONSENT_STATE_UNSPECIFIED;
+  }
+
+  // An open WatchNotifications stream, registered once Open() returns.
+  struct Watch {
+    grpc::ClientContext context;
+    std::unique_ptr<grpc::ClientReader<v1::WatchNotificationsResponse>> reader;
+  };
+  std::unique_ptr<Watch> OpenWatch(const std::string& key, const std::string& filter) {
+    auto watch = std::make_unique<Watch>();
+    watch->context.AddMetadata("authorization", "Bearer " + key);
+    watch->context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
+    v1::WatchNotificationsRequest request;
+    request.set_filter(filter);
+    watch->reader = notify_->WatchNotifications(&watch->context, request);
+    watch->reader->WaitForInitialMetadata();
+    return watch;
   }
 
   std::string dir_;
@@ -353,13 +372,9 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
     EXPECT_THAT(status.error_message(), HasSubstr("filter"));
   }
 
-  grpc::ClientContext context;
-  context.AddMetadata("authorization", std::string("Bearer ") + kNotifyKey);
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-  v1::WatchNotificationsRequest request;
-  request.set_filter("state = CANCELLED");
-  auto reader = notify_->WatchNotifications(&context, request);
-  reader->WaitForInitialMetadata();  // registered from here on
+  std::unique_ptr<Watch> watch = OpenWatch(kNotifyKey, "state = CANCELLED");
+  // Another tenant's watcher sees none of acme's changes.
+  std::unique_ptr<Watch> globex = OpenWatch(kGlobexKey, "");
 
   auto sent = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_TRANSACTIONAL));
   ASSERT_TRUE(sent.ok()) << sent.status();
@@ -368,13 +383,54 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
   ASSERT_TRUE(NOTIFY(CancelNotification, cancel).ok());
   // The QUEUED send did not pass the filter; the cancellation did.
   v1::WatchNotificationsResponse update;
-  ASSERT_TRUE(reader->Read(&update));
+  ASSERT_TRUE(watch->reader->Read(&update));
   EXPECT_EQ(update.notification().name(), sent->notification().name());
   EXPECT_EQ(update.notification().state(), v1::Notification::STATE_CANCELLED);
-  context.TryCancel();
-  while (reader->Read(&update)) {
+  watch->context.TryCancel();
+  while (watch->reader->Read(&update)) {
   }
-  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  EXPECT_EQ(watch->reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+
+  // globex has no context_service key: its sends are accepted unjudged,
+  // and its watcher sees its own change first.
+  v1::SendNotificationRequest globex_send = Send("customers/kim", type::PURPOSE_SERVICE);
+  globex_send.set_template_("templates/globex");
+  auto no_template =
+      Call(*notify_, &NotifyService::Stub::SendNotification, globex_send, std::string(kGlobexKey));
+  EXPECT_EQ(no_template.status().code(), absl::StatusCode::kNotFound);  // acme's is not theirs
+  v1::CreateTemplateRequest globex_template;
+  globex_template.set_template_id("globex");
+  globex_template.mutable_template_()->set_display_name("Globex");
+  globex_template.mutable_template_()->add_locales()->mutable_sms()->set_text("Hi {{date}}");
+  auto globex_created = Call(*notify_, &NotifyService::Stub::CreateTemplate, globex_template,
+                             std::string(kGlobexKey));
+  ASSERT_TRUE(globex_created.ok()) << globex_created.status();
+  auto globex_sent =
+      Call(*notify_, &NotifyService::Stub::SendNotification, globex_send, std::string(kGlobexKey));
+  ASSERT_TRUE(globex_sent.ok()) << globex_sent.status();
+  EXPECT_EQ(globex_sent->notification().state(), v1::Notification::STATE_QUEUED);
+  EXPECT_TRUE(globex_sent->notification().channel_order().empty());
+  ASSERT_TRUE(globex->reader->Read(&update));
+  EXPECT_EQ(update.notification().name(), globex_sent->notification().name());
+
+  // Redrive, receipts and dead letters reach the core and say what is wrong.
+  v1::RedriveNotificationRequest redrive;
+  redrive.set_name(sent->notification().name());
+  auto not_failed = NOTIFY(RedriveNotification, redrive);
+  EXPECT_EQ(not_failed.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(not_failed.status().message(), HasSubstr(sent->notification().name()));
+  v1::ReportDeliveryStatusRequest receipt;
+  receipt.set_provider("twilio");
+  receipt.set_provider_message_id("SM123");
+  receipt.set_result(v1::DeliveryAttempt::RESULT_DELIVERED);
+  EXPECT_EQ(NOTIFY(ReportDeliveryStatus, receipt).status().code(), absl::StatusCode::kNotFound);
+  receipt.set_result(v1::DeliveryAttempt::RESULT_SENT);
+  auto bad_result = NOTIFY(ReportDeliveryStatus, receipt);
+  EXPECT_EQ(bad_result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad_result.status().message(), HasSubstr("result"));
+  auto dead = NOTIFY(ListDeadLetters, v1::ListDeadLettersRequest());
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  EXPECT_EQ(dead->notifications_size(), 0);
 
   // context_service gone: the send is accepted, to be judged at delivery.
   context_server_->Signal(SIGKILL);
@@ -392,6 +448,22 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
   *stop.mutable_inbound_message()->mutable_sender() = Phone(kPhone);
   stop.mutable_inbound_message()->set_text("STOP");
   EXPECT_EQ(NOTIFY(ReceiveInboundMessage, stop).status().code(), absl::StatusCode::kUnavailable);
+
+  // SIGTERM ends open watches at once (UNAVAILABLE: reconnect elsewhere),
+  // so the drain does not wait for them.
+  globex->context.TryCancel();
+  while (globex->reader->Read(&update)) {
+  }
+  (void)globex->reader->Finish();
+  watch = OpenWatch(kNotifyKey, "");
+  const absl::Time term = absl::Now();
+  notify_server_->Signal(SIGTERM);
+  while (watch->reader->Read(&update)) {
+  }
+  const grpc::Status ended = watch->reader->Finish();
+  EXPECT_EQ(ended.error_code(), grpc::StatusCode::UNAVAILABLE) << ended.error_message();
+  EXPECT_EQ(notify_server_->Wait(absl::Seconds(15)), 0);
+  EXPECT_LT(absl::Now() - term, absl::Seconds(15));
 }
 
 TEST_F(NotifyServiceTest, TriggerRulesAndTemplatesWithEtags) {
