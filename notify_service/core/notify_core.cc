@@ -186,7 +186,60 @@ Attempt::Result AttemptResultOf(const delivery::DeliveryResult& result) {
   return result.transient() ? Attempt::RESULT_TEMPORARY_FAILURE : Attempt::RESULT_PERMANENT_FAILURE;
 }
 
+// The attempt that delivered a DELIVERED notification: the latest one a
+// provider accepted (SENT or DELIVERED); nullptr when there is none.
+const Attempt* DeliveringAttempt(const v1::Notification& notification) {
+  for (int i = notification.attempts_size() - 1; i >= 0; --i) {
+    const Attempt& attempt = notification.attempts(i);
+    if (attempt.result() == Attempt::RESULT_SENT || attempt.result() == Attempt::RESULT_DELIVERED) {
+      return &attempt;
+    }
+  }
+  return nullptr;
+}
+
+void SetStringAttribute(ctx::Interaction& interaction, const std::string& key,
+                        const std::string& value) {
+  if (!value.empty()) (*interaction.mutable_attributes())[key].set_string_value(value);
+}
+
 }  // namespace
+
+ctx::AppendInteractionRequest TimelineAppendFor(const v1::Notification& delivered) {
+  ctx::AppendInteractionRequest request;
+  if (!delivered.resolved_customer().empty()) {
+    request.mutable_customer()->set_customer(delivered.resolved_customer());
+  } else {
+    *request.mutable_customer() = delivered.customer();
+  }
+  request.set_request_id(delivered.name());
+  ctx::Interaction& interaction = *request.mutable_interaction();
+  const Attempt* attempt = DeliveringAttempt(delivered);
+  const type::Channel channel = attempt != nullptr ? attempt->channel() : delivered.channel();
+  interaction.set_channel(channel);
+  interaction.set_direction(ctx::Interaction::DIRECTION_OUTBOUND);
+  interaction.set_type("notification");
+  *interaction.mutable_occur_time() =
+      attempt != nullptr ? attempt->attempt_time() : delivered.update_time();
+  std::string summary =
+      absl::StrCat("Notification ", delivered.template_(), " (version ",
+                   delivered.template_version(), delivered.language_code().empty() ? "" : ", ",
+                   delivered.language_code().empty() ? "" : "locale ", delivered.language_code(),
+                   ") delivered by ", ChannelLabel(channel));
+  if (attempt != nullptr && !attempt->provider().empty()) {
+    absl::StrAppend(&summary, " through ", attempt->provider());
+  }
+  interaction.set_summary(summary.substr(0, 4096));
+  SetStringAttribute(interaction, "notification", delivered.name());
+  SetStringAttribute(interaction, "template", delivered.template_());
+  (*interaction.mutable_attributes())["template_version"].set_number_value(
+      static_cast<double>(delivered.template_version()));
+  SetStringAttribute(
+      interaction, "purpose",
+      std::string(absl::StripPrefix(type::Purpose_Name(delivered.purpose()), "PURPOSE_")));
+  if (attempt != nullptr) SetStringAttribute(interaction, "provider", attempt->provider());
+  return request;
+}
 
 CustomerView CustomerView::Unanswered() {
   CustomerView view;
@@ -250,6 +303,12 @@ void NotifyCore::Stage(const Tenant& tenant, const Change& change,
   }
   if (std::optional<absl::Time> due = OutboxDue(change.after)) {
     batch.PutOutbox(tenant, *due, change.after.name());
+  }
+  // DELIVERED is terminal: this is the one change that delivers it.
+  if (options_.record_timeline && change.after.state() == v1::Notification::STATE_DELIVERED &&
+      (change.before == nullptr || change.before->state() != v1::Notification::STATE_DELIVERED)) {
+    batch.PutTimelineAppend(tenant, options_.clock(), change.after.name(),
+                            TimelineAppendFor(change.after));
   }
 }
 
@@ -982,6 +1041,52 @@ absl::StatusOr<DeliveryOrder> NotifyCore::RecordAttempt(const Tenant& tenant,
   }
   RETURN_IF_ERROR(CommitAndPublish(tenant, batch, changed));
   return next;
+}
+
+absl::StatusOr<std::vector<TimelineClaim>> NotifyCore::ClaimTimelineAppends(const Tenant& tenant,
+                                                                            size_t max,
+                                                                            absl::Duration lease) {
+  absl::MutexLock lock(&timeline_mu_);
+  const absl::Time now = options_.clock();
+  ASSIGN_OR_RETURN(std::vector<NotifyStore::TimelineWork> due,
+                   store_.ScanTimelineDue(tenant, now, max));
+  if (due.empty()) return std::vector<TimelineClaim>();
+  NotifyStore::Batch batch = store_.NewBatch();
+  std::vector<TimelineClaim> claims;
+  for (NotifyStore::TimelineWork& work : due) {
+    // A due time in the past that equals now + lease is impossible (lease >
+    // 0), so the delete and the put name different rows.
+    batch.DeleteTimelineAppend(tenant, work.due, work.notification_name);
+    batch.PutTimelineAppend(tenant, now + lease, work.notification_name, work.request);
+    claims.push_back({std::move(work.notification_name), std::move(work.request), now + lease});
+  }
+  RETURN_IF_ERROR(store_.Commit(batch));
+  return claims;
+}
+
+absl::Status NotifyCore::FinishTimelineAppend(const Tenant& tenant, const TimelineClaim& claim) {
+  absl::MutexLock lock(&timeline_mu_);
+  NotifyStore::Batch batch = store_.NewBatch();
+  batch.DeleteTimelineAppend(tenant, claim.lease_until, claim.notification_name);
+  return store_.Commit(batch);
+}
+
+absl::Status NotifyCore::RetryTimelineAppend(const Tenant& tenant, const TimelineClaim& claim,
+                                             absl::Time at) {
+  absl::MutexLock lock(&timeline_mu_);
+  // Only a row still where the claim left it moves (a later claim of the
+  // same row owns it now).
+  ASSIGN_OR_RETURN(const bool held,
+                   store_.HasTimelineAppend(tenant, claim.lease_until, claim.notification_name));
+  if (!held) return absl::OkStatus();
+  NotifyStore::Batch batch = store_.NewBatch();
+  batch.DeleteTimelineAppend(tenant, claim.lease_until, claim.notification_name);
+  batch.PutTimelineAppend(tenant, at, claim.notification_name, claim.request);
+  return store_.Commit(batch);
+}
+
+absl::StatusOr<std::optional<absl::Time>> NotifyCore::NextTimelineDue(const Tenant& tenant) const {
+  return store_.NextTimelineDue(tenant);
 }
 
 absl::StatusOr<std::optional<absl::Time>> NotifyCore::NextDue(const Tenant& tenant) const {

@@ -33,6 +33,13 @@
 // (delivery::Backoff decides the delay and the limits), the next channel
 // at once (a new DeliveryOrder under the same claim), or the end.
 //
+// Timeline: a notification that becomes DELIVERED (an attempt without
+// receipts, a receipt, or the end of the receipt wait) gets a timeline
+// append row in the same batch (notify_store.h), holding the outbound
+// interaction TimelineAppendFor() makes of it. The dispatcher leases due rows
+// with ClaimTimelineAppends, sends them to context_service, and finishes or
+// retries them; delivery never waits for it.
+//
 // Redrive: a redriven notification gets fresh retries; a RESULT_SKIPPED
 // attempt with error_code "REDRIVEN" marks where they start in its history.
 //
@@ -72,6 +79,7 @@
 #include "absl/time/time.h"
 #include "common/paging/page_token.h"
 #include "common/store/striped_locks.h"
+#include "cxp/context/v1/context_service.pb.h"
 #include "cxp/context/v1/customer_context.pb.h"
 #include "cxp/notify/v1/notify_service.pb.h"
 #include "notify_service/core/channel_plan.h"
@@ -129,6 +137,9 @@ struct NotifyCoreOptions {
   // How long a claimed notification waits when context_service did not
   // answer for its delivery.
   absl::Duration context_retry_delay = absl::Minutes(1);
+  // Whether DELIVERED notifications get a timeline append row (see the
+  // header). Off only where no dispatcher appends them.
+  bool record_timeline = true;
   absl::Duration idempotency_key_ttl = absl::Hours(24);
   absl::Duration default_lifetime = absl::Hours(24 * 7);  // expire_time unset
   absl::Duration max_schedule_ahead = absl::Hours(24 * 30);
@@ -162,6 +173,23 @@ struct AttemptReport {
   // Whether the provider sends delivery receipts (ReportDeliveryStatus);
   // if not, an accepted message counts as DELIVERED at once.
   bool provider_sends_receipts = false;
+};
+
+// The outbound interaction a DELIVERED notification adds to its customer's
+// timeline in context_service: channel, direction OUTBOUND, type
+// "notification", occur_time the time of the attempt that delivered,
+// a summary, attributes notification / template / template_version /
+// purpose / provider; request_id the notification's name (idempotent), the
+// customer resolved_customer, else the recipient as sent (an identity).
+// Deterministic: the same notification gives the same bytes.
+cxp::context::v1::AppendInteractionRequest TimelineAppendFor(
+    const cxp::notify::v1::Notification& delivered);
+
+// A timeline append leased to the dispatcher.
+struct TimelineClaim {
+  std::string notification_name;
+  cxp::context::v1::AppendInteractionRequest request;
+  absl::Time lease_until;  // where the row is now; identifies the lease
 };
 
 class NotifyCore {
@@ -235,6 +263,19 @@ class NotifyCore {
   absl::StatusOr<DeliveryOrder> RecordAttempt(const Tenant& tenant, const DeliveryOrder& order,
                                               const AttemptReport& report,
                                               const CustomerView& customer);
+  // Timeline appends (see the header). ClaimTimelineAppends: up to `max`
+  // due rows of `tenant`, each moved to now + `lease` (due again then if the
+  // dispatcher never reports). FinishTimelineAppend removes a claimed row;
+  // RetryTimelineAppend moves it to `at`. Both are no-ops for a row that is
+  // no longer where the claim left it. Meant for one dispatcher: concurrent
+  // callers may claim the same row twice (harmless: the request_id makes
+  // the append idempotent).
+  absl::StatusOr<std::vector<TimelineClaim>> ClaimTimelineAppends(const Tenant& tenant, size_t max,
+                                                                  absl::Duration lease);
+  absl::Status FinishTimelineAppend(const Tenant& tenant, const TimelineClaim& claim);
+  absl::Status RetryTimelineAppend(const Tenant& tenant, const TimelineClaim& claim, absl::Time at);
+  absl::StatusOr<std::optional<absl::Time>> NextTimelineDue(const Tenant& tenant) const;
+
   // The earliest outbox row of `tenant`, and the tenants with rows (for the
   // dispatcher's wake-ups).
   absl::StatusOr<std::optional<absl::Time>> NextDue(const Tenant& tenant) const;
@@ -312,6 +353,8 @@ class NotifyCore {
   const delivery::Backoff backoff_;
   const paging::PageTokenCodec tokens_;
   mutable store::StripedLocks locks_;
+  // Serializes the timeline row moves (claim, finish, retry).
+  absl::Mutex timeline_mu_;
   mutable absl::Mutex sink_mu_;
   ChangeSink sink_ ABSL_GUARDED_BY(sink_mu_);
 };

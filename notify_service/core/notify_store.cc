@@ -38,6 +38,7 @@ constexpr std::string_view kIdempotencyKind = "k";
 constexpr std::string_view kReplaceKind = "p";
 constexpr std::string_view kDeadLetterKind = "d";
 constexpr std::string_view kProviderMessageKind = "m";
+constexpr std::string_view kTimelineKind = "a";
 
 std::string Key(const std::string& tenant, std::string_view kind, std::string_view id) {
   return KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
@@ -88,6 +89,14 @@ std::string DeadLetterKey(const std::string& tenant, const v1::Notification& not
 
 std::string OutboxKey(const std::string& tenant, absl::Time due, std::string_view id) {
   return KeyBuilder(tenant).AddInt64(absl::ToUnixMicros(due)).AddString(id).key();
+}
+
+std::string TimelineKey(const std::string& tenant, absl::Time due, std::string_view id) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kTimelineKind)
+      .AddInt64(absl::ToUnixMicros(due))
+      .AddString(id)
+      .key();
 }
 
 std::string RequestKey(const std::string& tenant, std::string_view method,
@@ -252,6 +261,18 @@ void NotifyStore::Batch::DeleteOutbox(const std::string& tenant, absl::Time due,
   batch_.Delete(store_->outbox_, OutboxKey(tenant, due, ResourceIdOf(notification_name)));
 }
 
+void NotifyStore::Batch::PutTimelineAppend(
+    const std::string& tenant, absl::Time due, const std::string& notification_name,
+    const cxp::context::v1::AppendInteractionRequest& request) {
+  batch_.Put(store_->messages_, TimelineKey(tenant, due, ResourceIdOf(notification_name)),
+             request.SerializeAsString());
+}
+
+void NotifyStore::Batch::DeleteTimelineAppend(const std::string& tenant, absl::Time due,
+                                              const std::string& notification_name) {
+  batch_.Delete(store_->messages_, TimelineKey(tenant, due, ResourceIdOf(notification_name)));
+}
+
 void NotifyStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
                                            const std::string& request_id,
                                            const idempotency::StoredResponse& response) {
@@ -394,9 +415,54 @@ absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextDue(const std::string
   return first.front().due;
 }
 
+absl::StatusOr<std::vector<NotifyStore::TimelineWork>> NotifyStore::ScanTimelineDue(
+    const std::string& tenant, absl::Time now, size_t max_rows) const {
+  const std::string prefix = KindPrefix(tenant, kTimelineKind);
+  const int64_t now_micros = absl::ToUnixMicros(now);  // saturates for infinite times
+  const std::string until =
+      now_micros == std::numeric_limits<int64_t>::max()
+          ? store::PrefixSuccessor(prefix)
+          : KeyBuilder(tenant).AddFixedBytes(kTimelineKind).AddInt64(now_micros + 1).key();
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(messages_, {.lower_bound = prefix, .upper_bound = until}));
+  std::vector<TimelineWork> due;
+  for (it->Seek(prefix); it->Valid() && due.size() < max_rows; it->Next()) {
+    KeyReader reader(it->key().ToStringView());
+    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
+    (void)key_tenant;
+    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
+    (void)kind;
+    ASSIGN_OR_RETURN(int64_t due_micros, reader.ReadInt64());
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    ASSIGN_OR_RETURN(cxp::context::v1::AppendInteractionRequest request,
+                     store::ParseRow<cxp::context::v1::AppendInteractionRequest>(
+                         it->value().ToStringView(), "timeline append"));
+    due.push_back(
+        {absl::FromUnixMicros(due_micros), absl::StrCat("notifications/", id), std::move(request)});
+  }
+  RETURN_IF_ERROR(IteratorStatus(*it, "timeline scan"));
+  return due;
+}
+
+absl::StatusOr<bool> NotifyStore::HasTimelineAppend(const std::string& tenant, absl::Time due,
+                                                    const std::string& notification_name) const {
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> row,
+      store_->Get(messages_, TimelineKey(tenant, due, ResourceIdOf(notification_name))));
+  return row.has_value();
+}
+
+absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextTimelineDue(
+    const std::string& tenant) const {
+  ASSIGN_OR_RETURN(std::vector<TimelineWork> first,
+                   ScanTimelineDue(tenant, absl::InfiniteFuture(), 1));
+  if (first.empty()) return std::nullopt;
+  return first.front().due;
+}
+
 absl::StatusOr<std::vector<std::string>> NotifyStore::Tenants() const {
   absl::btree_set<std::string> tenants;
-  for (rocksdb::ColumnFamilyHandle* family : {config_, outbox_}) {
+  for (rocksdb::ColumnFamilyHandle* family : {config_, outbox_, messages_}) {
     ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it, store_->NewIterator(family, {}));
     it->SeekToFirst();
     while (it->Valid()) {

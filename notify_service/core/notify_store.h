@@ -18,8 +18,21 @@
 //                    (tenant, "d", dead-letter micros, id)      -> ""  oldest first
 //                    (tenant, "m", provider, provider message id) -> notification name
 //                                                                  (delivery receipts)
+//                    (tenant, "a", due micros, id)              -> cxp.context.v1.
+//                                                  AppendInteractionRequest: the timeline
+//                                                  append of a DELIVERED notification, due work
+//                                                  of its own (below)
 //   notify_outbox    (tenant, due micros, id)                   -> ""  due work, oldest first
 //   notify_requests  (tenant, method, request_id)               -> idempotency::StoredResponse
+//
+// Timeline appends: a notification that becomes DELIVERED gets an "a" row in
+// the same batch, holding the exact AppendInteractionRequest to send to
+// context_service (its request_id makes retries idempotent, so the row's
+// bytes never change). The dispatcher leases a row by moving it to a later
+// due time before calling, deletes it once context_service answered, and
+// moves it on to retry; DELIVERED itself has no outbox row, so these rows are
+// the only record of the pending append. They live in notify_messages, not
+// notify_outbox, so outbox scans (ScanDue, NextDue) never see them.
 //
 // Writes: a Batch collects one decision's rows and Commit() applies them
 // atomically; AfterDurable() (RocksStore) reports when they are in the
@@ -46,6 +59,7 @@
 #include "absl/time/time.h"
 #include "common/idempotency/stored_response.pb.h"
 #include "common/store/rocks_store.h"
+#include "cxp/context/v1/context_service.pb.h"
 #include "cxp/notify/v1/notification.pb.h"
 #include "cxp/notify/v1/template.pb.h"
 #include "cxp/notify/v1/trigger_rule.pb.h"
@@ -94,6 +108,12 @@ class NotifyStore {
     void PutOutbox(const std::string& tenant, absl::Time due, const std::string& notification_name);
     void DeleteOutbox(const std::string& tenant, absl::Time due,
                       const std::string& notification_name);
+    // A timeline append due at `due` (see the header).
+    void PutTimelineAppend(const std::string& tenant, absl::Time due,
+                           const std::string& notification_name,
+                           const cxp::context::v1::AppendInteractionRequest& request);
+    void DeleteTimelineAppend(const std::string& tenant, absl::Time due,
+                              const std::string& notification_name);
     void PutStoredResponse(const std::string& tenant, const std::string& method,
                            const std::string& request_id,
                            const idempotency::StoredResponse& response);
@@ -167,8 +187,24 @@ class NotifyStore {
   // The earliest outbox row of `tenant`, if any.
   absl::StatusOr<std::optional<absl::Time>> NextDue(const std::string& tenant) const;
 
-  // Every tenant that has an outbox row, a template or a trigger rule (for
-  // the dispatcher and the trigger consumers at start-up).
+  // Timeline appends of `tenant` due at or before `now`, oldest first, at
+  // most `max_rows`.
+  struct TimelineWork {
+    absl::Time due;
+    std::string notification_name;
+    cxp::context::v1::AppendInteractionRequest request;
+  };
+  absl::StatusOr<std::vector<TimelineWork>> ScanTimelineDue(const std::string& tenant,
+                                                            absl::Time now, size_t max_rows) const;
+  // Whether the timeline append row (due, notification) exists.
+  absl::StatusOr<bool> HasTimelineAppend(const std::string& tenant, absl::Time due,
+                                         const std::string& notification_name) const;
+  // The earliest timeline append of `tenant`, if any.
+  absl::StatusOr<std::optional<absl::Time>> NextTimelineDue(const std::string& tenant) const;
+
+  // Every tenant that has an outbox row, a template, a trigger rule or a
+  // notification (timeline appends included), for the dispatcher and the
+  // trigger consumers at start-up.
   absl::StatusOr<std::vector<std::string>> Tenants() const;
 
   absl::StatusOr<std::optional<idempotency::StoredResponse>> GetStoredResponse(

@@ -1,0 +1,86 @@
+// What the dispatcher needs of context_service, behind two interfaces so it
+// stays plain C++ (and tests can stand in for a slow or failing
+// context_service), and their production implementations on
+// client::ContextClient:
+//
+//   CustomerSource  the customer's current view for a delivery
+//                   (GetCustomerContext, with a deadline). No answer in time
+//                   (or any error but NOT_FOUND) gives
+//                   CustomerView::Unanswered(): NotifyCore then waits
+//                   context_retry_delay without counting an attempt.
+//   TimelineSink    appends a delivered notification to the customer's
+//                   timeline (AppendInteraction; the request carries its own
+//                   request_id, so a retry never adds a second entry within
+//                   context_service's 24 h idempotency window).
+//
+// Threading: both are called concurrently from several threads. Ownership:
+// the Context* implementations borrow the client, which must outlive them.
+
+#ifndef CXP_NOTIFY_SERVICE_DISPATCH_CONTEXT_ADAPTERS_H_
+#define CXP_NOTIFY_SERVICE_DISPATCH_CONTEXT_ADAPTERS_H_
+
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/client/context_client.h"
+#include "cxp/context/v1/context_service.pb.h"
+#include "cxp/notify/v1/notification.pb.h"
+#include "notify_service/core/notify_core.h"
+
+namespace cxp::notify::dispatch {
+
+class CustomerSource {
+ public:
+  virtual ~CustomerSource() = default;
+  // What context_service says now of `notification`'s recipient
+  // (resolved_customer, else the recipient as sent). Blocks the calling
+  // (worker) thread for at most the implementation's deadline. Never fails:
+  // CustomerView::Unanswered() stands for "no answer".
+  virtual CustomerView Lookup(const std::string& tenant,
+                              const cxp::notify::v1::Notification& notification) = 0;
+};
+
+class TimelineSink {
+ public:
+  virtual ~TimelineSink() = default;
+  // Starts the append; `done` runs exactly once with context_service's
+  // answer, on any thread, and must not block.
+  virtual void Append(const std::string& tenant,
+                      const cxp::context::v1::AppendInteractionRequest& request,
+                      absl::AnyInvocable<void(absl::Status) &&> done) = 0;
+};
+
+// GetCustomerContext through `client` within `timeout`. NOT_FOUND: for an
+// identity, CustomerView::ForUnmatchedIdentity (the notification goes to
+// that identity alone); for a customer name (erased since), an answered
+// view without contact points (nothing may be sent).
+class ContextCustomerSource : public CustomerSource {
+ public:
+  ContextCustomerSource(const client::ContextClient& client, absl::Duration timeout)
+      : client_(client), timeout_(timeout) {}
+  CustomerView Lookup(const std::string& tenant,
+                      const cxp::notify::v1::Notification& notification) override;
+
+ private:
+  const client::ContextClient& client_;
+  const absl::Duration timeout_;
+};
+
+// AppendInteraction through `client` within `timeout`.
+class ContextTimelineSink : public TimelineSink {
+ public:
+  ContextTimelineSink(const client::ContextClient& client, absl::Duration timeout)
+      : client_(client), timeout_(timeout) {}
+  void Append(const std::string& tenant, const cxp::context::v1::AppendInteractionRequest& request,
+              absl::AnyInvocable<void(absl::Status) &&> done) override;
+
+ private:
+  const client::ContextClient& client_;
+  const absl::Duration timeout_;
+};
+
+}  // namespace cxp::notify::dispatch
+
+#endif  // CXP_NOTIFY_SERVICE_DISPATCH_CONTEXT_ADAPTERS_H_
