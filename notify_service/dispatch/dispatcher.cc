@@ -93,19 +93,23 @@ void Dispatcher::Stop() {
     stopping_ = true;
   }
   if (loop_.joinable()) loop_.join();  // no more claims
+  size_t unfinished = 0;
   {
     absl::MutexLock lock(&mu_);
     const absl::Time deadline = absl::Now() + options_.stop_timeout;
     auto idle = [this]()
                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.empty() && running_ == 0; };
     if (!mu_.AwaitWithDeadline(absl::Condition(&idle), deadline)) {
-      Log("warning",
-          absl::StrCat("stop: ", running_ + queue_.size(), " deliveries still in flight after ",
-                       absl::FormatDuration(options_.stop_timeout),
-                       "; they start nothing new and their leases expire"));
+      unfinished = static_cast<size_t>(running_) + queue_.size();
     }
     abandon_ = true;
     workers_exit_ = true;
+  }
+  // Logged without the lock: workers may go on meanwhile.
+  if (unfinished > 0) {
+    Log("warning", absl::StrCat("stop: ", unfinished, " deliveries still in flight after ",
+                                absl::FormatDuration(options_.stop_timeout),
+                                "; they start nothing new and their leases expire"));
   }
   for (std::thread& worker : workers_) worker.join();
   {

@@ -6,12 +6,14 @@
 // deadlines.
 #include "notify_service/dispatch/dispatcher.h"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -97,21 +99,24 @@ class FlakyTimelineSink : public TimelineSink {
 };
 
 // A context_service that answers late: Lookup says it started, then waits
-// up to `stall` before asking the real source.
+// until released (or 20 s) before asking the real source.
 class StallingCustomerSource : public CustomerSource {
  public:
-  StallingCustomerSource(CustomerSource& real, absl::Duration stall) : real_(real), stall_(stall) {}
+  explicit StallingCustomerSource(CustomerSource& real) : real_(real) {}
   CustomerView Lookup(const std::string& tenant, const v1::Notification& notification) override {
     if (!entered_.HasBeenNotified()) entered_.Notify();
-    absl::SleepFor(stall_);  // the slow context_service being simulated
+    release_.WaitForNotificationWithTimeout(absl::Seconds(20));
     return real_.Lookup(tenant, notification);
   }
   absl::Notification& entered() { return entered_; }
+  void Release() {
+    if (!release_.HasBeenNotified()) release_.Notify();
+  }
 
  private:
   CustomerSource& real_;
-  const absl::Duration stall_;
   absl::Notification entered_;
+  absl::Notification release_;
 };
 
 class DispatcherTest : public notify::testing::NotifyStoreFixture {
@@ -250,6 +255,7 @@ class DispatcherTest : public notify::testing::NotifyStoreFixture {
     options.log = [this](absl::string_view level, absl::string_view message) {
       absl::MutexLock lock(&log_mu_);
       log_.push_back(absl::StrCat(level, ": ", message));
+      if (on_log_) on_log_(message);
     };
     auto dispatcher =
         Dispatcher::Start(*core_, *senders_, customers != nullptr ? *customers : *customers_,
@@ -357,6 +363,8 @@ class DispatcherTest : public notify::testing::NotifyStoreFixture {
   std::unique_ptr<Dispatcher> dispatcher_;
   absl::Mutex log_mu_;
   std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
+  // Called with each dispatcher log line (under log_mu_).
+  std::function<void(absl::string_view)> on_log_ ABSL_GUARDED_BY(log_mu_);
 };
 
 TEST_F(DispatcherTest, EmailIsDeliveredReadBackAndAppendedToTheTimeline) {
@@ -478,11 +486,22 @@ TEST_F(DispatcherTest, StopLetsTheInFlightDeliveryFinishAndARestartDoesNotRepeat
 TEST_F(DispatcherTest, ClaimUnfinishedAtStopIsDeliveredAfterRestartOnceItsLeaseExpires) {
   ProvidersConfig config;
   config.webhooks.push_back(Webhook("/ok"));
-  StallingCustomerSource stalling(*customers_, absl::Seconds(1));
+  StallingCustomerSource stalling(*customers_);
+  {
+    // context_service answers only once Stop() gave up waiting.
+    absl::MutexLock lock(&log_mu_);
+    on_log_ = [&stalling](absl::string_view message) {
+      if (absl::StrContains(message, "still in flight")) stalling.Release();
+    };
+  }
   StartDispatcher(config, &stalling, nullptr, /*stop_timeout=*/absl::Milliseconds(100));
   const std::string name = Send({type::CHANNEL_WEB});
   stalling.entered().WaitForNotification();  // claimed, asking context_service
   dispatcher_->Stop();                       // gives up after 100 ms: nothing is sent
+  {
+    absl::MutexLock lock(&log_mu_);
+    on_log_ = nullptr;
+  }
   EXPECT_EQ(Get(name).state(), State::STATE_SENDING);
   EXPECT_TRUE(ReadJsonLines(record_file_).empty());
   EXPECT_THAT(Log(), HasSubstr("still in flight"));
