@@ -249,7 +249,7 @@ class DispatcherTest : public notify::testing::NotifyStoreFixture {
     DispatcherOptions options;
     options.workers = 2;
     options.stop_timeout = stop_timeout;
-    options.max_idle = absl::Milliseconds(200);
+    options.max_idle = max_idle_;
     options.timeline_retry_base = absl::Milliseconds(200);
     options.timeline_retry_cap = absl::Seconds(1);
     options.log = [this](absl::string_view level, absl::string_view message) {
@@ -278,7 +278,7 @@ class DispatcherTest : public notify::testing::NotifyStoreFixture {
     v1::SendNotificationResponse response;
     const absl::Status status = core_->SendNotification(kTenant, request, view, response);
     EXPECT_TRUE(status.ok()) << status;
-    if (dispatcher_) dispatcher_->Wake();
+    if (dispatcher_ && wake_after_send_) dispatcher_->Wake();
     return response.notification().name();
   }
 
@@ -361,6 +361,8 @@ class DispatcherTest : public notify::testing::NotifyStoreFixture {
   std::unique_ptr<NotifyCore> core_;
   std::unique_ptr<ChannelSenders> senders_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  absl::Duration max_idle_ = absl::Milliseconds(200);
+  bool wake_after_send_ = true;
   absl::Mutex log_mu_;
   std::vector<std::string> log_ ABSL_GUARDED_BY(log_mu_);
   // Called with each dispatcher log line (under log_mu_).
@@ -538,6 +540,25 @@ TEST_F(DispatcherTest, FailedTimelineAppendIsRetriedAndRecordedOnce) {
   absl::StatusOr<std::optional<absl::Time>> next = core_->NextTimelineDue(kTenant);
   ASSERT_TRUE(next.ok());
   EXPECT_FALSE(next->has_value());
+}
+
+TEST_F(DispatcherTest, ChangeSinkWakesTheIdleLoopForANewSend) {
+  ProvidersConfig config;
+  config.email.push_back(Smtp());
+  max_idle_ = absl::Minutes(10);  // only a wake-up picks a send up in time
+  StartDispatcher(config);
+  // A first delivery, woken by hand, and its timeline append: the loop has
+  // nothing left to do and sleeps.
+  WaitForState(Send({type::CHANNEL_EMAIL}), State::STATE_DELIVERED);
+  WaitForTimeline(1);
+
+  wake_after_send_ = false;
+  core_->SetChangeSink([this](const std::string&, const v1::Notification& notification) {
+    dispatcher_->OnChange(notification);
+  });
+  const std::string name = Send({type::CHANNEL_EMAIL}, "4712");
+  WaitForState(name, State::STATE_DELIVERED);
+  core_->SetChangeSink(nullptr);
 }
 
 TEST_F(DispatcherTest, CustomerSourceAnswersUnansweredOrForTheIdentityAlone) {
