@@ -87,6 +87,9 @@ class ContextGateway {
                     std::vector<cxp::context::v1::ConsentEntry> entries, ConsentDone done) const;
 
   bool enabled() const { return client_ != nullptr; }
+  // The client the gateway calls through (for the dispatcher's lookups and
+  // timeline appends); nullptr when off. Owned by the gateway.
+  const client::ContextClient* client() const { return client_.get(); }
 
  private:
   ContextGateway(ContextGatewayOptions options, std::unique_ptr<client::ContextClient> client)

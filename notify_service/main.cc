@@ -3,9 +3,11 @@
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/client/context_client.h"
 #include "common/idempotency/expired_response_filter.h"
+#include "common/server/json_log.h"
 #include "common/server/service_main.h"
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
@@ -13,6 +15,10 @@
 #include "notify_service/core/notify_config_core.h"
 #include "notify_service/core/notify_core.h"
 #include "notify_service/core/notify_store.h"
+#include "notify_service/dispatch/channel_senders.h"
+#include "notify_service/dispatch/context_adapters.h"
+#include "notify_service/dispatch/dispatch_flags.h"
+#include "notify_service/dispatch/dispatcher.h"
 #include "notify_service/notify_service_impl.h"
 #include "notify_service/watch_notifications_reactor.h"
 
@@ -77,22 +83,53 @@ int main(int argc, char** argv) {
                                .write_timeout = absl::GetFlag(FLAGS_context_write_timeout),
                                .keys = std::move(keys),
                                .tls_ca_file = absl::GetFlag(FLAGS_context_tls_ca)}));
-         // Every committed change goes to the open WatchNotifications streams.
-         auto watchers = std::make_shared<cxp::notify::NotificationWatchers>();
-         core->SetChangeSink(
-             [watchers](const std::string& tenant, const cxp::notify::v1::Notification& changed) {
-               watchers->Publish(tenant, changed);
-               // DISPATCHER HOOK: a dispatcher that wants to be woken by new
-               // QUEUED notifications chains its (non-blocking) wake-up here.
-             });
+         // Delivery: the dispatcher claims due notifications and sends them
+         // through the configured providers on its own worker threads. It
+         // asks context_service for each recipient's current contact points
+         // and consent, so without context_service nothing is delivered.
+         namespace dispatch = cxp::notify::dispatch;
+         ASSIGN_OR_RETURN(dispatch::ProvidersConfig providers,
+                          dispatch::ProvidersConfigFromFlags());
+         ASSIGN_OR_RETURN(dispatch::DispatcherOptions dispatch_options,
+                          dispatch::DispatcherOptionsFromFlags());
+         const absl::Duration longest_attempt =
+             providers.LongestAttempt() + absl::GetFlag(FLAGS_dispatch_context_timeout);
+         if (longest_attempt >= cxp::notify::NotifyCoreOptions().lease) {
+           return absl::InvalidArgumentError(absl::StrCat(
+               "delivery_timeout: one attempt may take ", absl::FormatDuration(longest_attempt),
+               " (providers and the context lookup), more than the lease of a claimed "
+               "notification (",
+               absl::FormatDuration(cxp::notify::NotifyCoreOptions().lease), ")"));
+         }
+         ASSIGN_OR_RETURN(std::shared_ptr<dispatch::ChannelSenders> senders,
+                          dispatch::ChannelSenders::Create(std::move(providers)));
+         std::shared_ptr<dispatch::CustomerSource> customers;
+         std::shared_ptr<dispatch::TimelineSink> timeline;
+         std::shared_ptr<dispatch::Dispatcher> dispatcher;
+         if (const cxp::client::ContextClient* client = context->client(); client != nullptr) {
+           customers = std::make_shared<dispatch::ContextCustomerSource>(
+               *client, absl::GetFlag(FLAGS_dispatch_context_timeout));
+           timeline = std::make_shared<dispatch::ContextTimelineSink>(*client, absl::Seconds(5));
+           dispatch_options.log = [](absl::string_view level, absl::string_view message) {
+             cxp::server::LogEvent(level, "notify_service", message);
+           };
+           ASSIGN_OR_RETURN(dispatcher,
+                            dispatch::Dispatcher::Start(*core, *senders, *customers, timeline.get(),
+                                                        std::move(dispatch_options)));
+         } else {
+           cxp::server::LogEvent("warning", "notify_service",
+                                 "no --context_service: notifications are accepted but not "
+                                 "delivered (recipients cannot be looked up)");
+         }
 
-         // ---------------------------------------------------------------
-         // DISPATCHER: start the delivery loop here (notify_service/dispatch/,
-         // built separately). It needs `core` (ClaimDue / BeginAttempt /
-         // RecordAttempt / NextDue / Tenants), `context` (LookUp fills the
-         // CustomerView BeginAttempt takes) and its own provider flags; stop it
-         // in on_drained below before the store closes.
-         // ---------------------------------------------------------------
+         // Every committed change goes to the open WatchNotifications
+         // streams, and wakes the dispatcher when it made work due now.
+         auto watchers = std::make_shared<cxp::notify::NotificationWatchers>();
+         core->SetChangeSink([watchers, dispatcher](const std::string& tenant,
+                                                    const cxp::notify::v1::Notification& changed) {
+           watchers->Publish(tenant, changed);
+           if (dispatcher != nullptr) dispatcher->OnChange(changed);
+         });
 
          ServiceSet set;
          auto service = std::make_unique<cxp::notify::NotifyServiceImpl>(options, *core, *config,
@@ -100,8 +137,15 @@ int main(int argc, char** argv) {
          cxp::notify::NotifyServiceImpl* notify = service.get();
          set.Add(cxp::notify::v1::NotifyService::service_full_name(), std::move(service));
          // Watchers reconnect to the next instance; draining need not wait.
-         set.on_shutdown = [notify] { notify->EndStreams(); };
-         set.on_drained = [rocks, store, core, config, context, watchers] {
+         // Deliveries in flight get --dispatch_stop_timeout; what they leave
+         // is claimed again after a restart, once its lease expires.
+         set.on_shutdown = [notify, dispatcher] {
+           notify->EndStreams();
+           if (dispatcher != nullptr) dispatcher->Stop();
+         };
+         set.on_drained = [rocks, store, core, config, context, watchers, dispatcher, senders,
+                           customers, timeline] {
+           if (dispatcher != nullptr) dispatcher->Stop();
            core->SetChangeSink(nullptr);
            (void)rocks->Close();
          };

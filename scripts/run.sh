@@ -2,8 +2,10 @@
 # The run command (README): installs what is missing, builds, and runs the
 # whole platform in the foreground until Ctrl-C: context_service,
 # routing_service and notify_service on their default loopback ports, data
-# under ./data/<service>. Flags after the command go to every service (e.g.
-# --log_requests=false). Ctrl-C (or SIGTERM) drains all three and exits.
+# under ./data/<service>, and a local SMTP sink (aiosmtpd) that keeps
+# notify_service's email in ./data/smtp-sink. Flags after the command go to
+# every service (e.g. --log_requests=false). Ctrl-C (or SIGTERM) drains all
+# three and exits.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${CXP_BUILD_DIR:-$REPO_ROOT/build}"
@@ -30,9 +32,19 @@ start() {
   printf 'cxp: %-16s gRPC %-17s metrics http://%s/metrics  data %s\n' \
       "$name" "$listen" "$metrics" "$DATA_DIR/$name" >&2
 }
+# A local SMTP sink for notify_service's email: messages land as files in a
+# maildir under the data folder instead of going out.
+mkdir -p "$DATA_DIR/smtp-sink"/{tmp,new,cur}  # a maildir
+/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox \
+    "$DATA_DIR/smtp-sink" &
+pids+=($!)
+printf 'cxp: %-16s SMTP %-17s mail in %s/{new,cur}\n' smtp-sink 127.0.0.1:2525 \
+    "$DATA_DIR/smtp-sink" >&2
+
 start context_service 127.0.0.1:50051 127.0.0.1:9101 "$@"
 start routing_service 127.0.0.1:50052 127.0.0.1:9102 "$@"
-start notify_service  127.0.0.1:50053 127.0.0.1:9103 "$@"
+start notify_service  127.0.0.1:50053 127.0.0.1:9103 --smtp_host=127.0.0.1 --smtp_port=2525 \
+    --smtp_starttls=none --smtp_from="CXP <notify@cxp.localhost>" "$@"
 echo "cxp: running; Ctrl-C to stop" >&2
 
 # If any service exits on its own, stop the others and report its status.

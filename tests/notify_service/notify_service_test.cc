@@ -21,6 +21,7 @@
 #include "cxp/context/v1/context_service.grpc.pb.h"
 #include "cxp/notify/v1/notify_service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
@@ -138,6 +139,14 @@ class NotifyServiceTest : public ::testing::Test {
     (*request.mutable_variables())["date"] = "Friday";
     return request;
   }
+  // A send due in an hour: it stays SCHEDULED (the dispatcher does not take
+  // it yet), so it can be cancelled.
+  static v1::SendNotificationRequest SendLater(const std::string& customer, type::Purpose purpose) {
+    v1::SendNotificationRequest request = Send(customer, purpose);
+    *request.mutable_send_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(
+        absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+    return request;
+  }
 
   // The effective consent context_service reports for (channel, purpose).
   ctx::ConsentState ConsentOf(const type::CustomerRef& customer, type::Channel channel,
@@ -181,11 +190,11 @@ TEST_F(NotifyServiceTest, SendsAreJudgedAgainstTheCustomerInContextService) {
   CreateCustomer("kim");
 
   // Transactional: sent unless denied; the channels come from the template.
-  auto sent = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_TRANSACTIONAL));
+  auto sent = NOTIFY(SendNotification, SendLater("customers/kim", type::PURPOSE_TRANSACTIONAL));
   ASSERT_TRUE(sent.ok()) << sent.status();
   const v1::Notification& first = sent->notification();
   EXPECT_THAT(first.name(), HasSubstr("notifications/"));
-  EXPECT_EQ(first.state(), v1::Notification::STATE_QUEUED);
+  EXPECT_EQ(first.state(), v1::Notification::STATE_SCHEDULED);
   EXPECT_EQ(first.resolved_customer(), "customers/kim");
   EXPECT_EQ(first.template_version(), 1);
   EXPECT_THAT(first.channel_order(), ElementsAre(type::CHANNEL_EMAIL, type::CHANNEL_SMS));
@@ -376,12 +385,12 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
   // Another tenant's watcher sees none of acme's changes.
   std::unique_ptr<Watch> globex = OpenWatch(kGlobexKey, "");
 
-  auto sent = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_TRANSACTIONAL));
+  auto sent = NOTIFY(SendNotification, SendLater("customers/kim", type::PURPOSE_TRANSACTIONAL));
   ASSERT_TRUE(sent.ok()) << sent.status();
   v1::CancelNotificationRequest cancel;
   cancel.set_name(sent->notification().name());
   ASSERT_TRUE(NOTIFY(CancelNotification, cancel).ok());
-  // The QUEUED send did not pass the filter; the cancellation did.
+  // The SCHEDULED send did not pass the filter; the cancellation did.
   v1::WatchNotificationsResponse update;
   ASSERT_TRUE(watch->reader->Read(&update));
   EXPECT_EQ(update.notification().name(), sent->notification().name());
