@@ -23,6 +23,9 @@ What it answers depends on the path:
     /drop                   closes the connection without an answer
     /delay/<ms>             sleeps <ms> then 200 as /ok
     /body/<text>            200 with <text> (URL-decoded) as the body
+    /flaky/<k>/<code>[/...] the first <k> requests to this exact path are
+                            answered <code>, later ones 200 as /ok (a
+                            failure that recovers, for retries)
 where <n> counts the requests received.
 """
 
@@ -75,6 +78,9 @@ class Receiver(BaseHTTPRequestHandler):
         with LOCK:
             STATE["count"] += 1
             n = STATE["count"]
+            per_path = STATE.setdefault("per_path", {})
+            per_path[self.path] = per_path.get(self.path, 0) + 1
+            seen_on_path = per_path[self.path]
             record = {"n": n, "method": "POST", "path": self.path, "headers": headers,
                       "body": body.decode("utf-8", errors="replace")}
             if self.webhook_secret and "webhook-id" in headers:
@@ -98,6 +104,11 @@ class Receiver(BaseHTTPRequestHandler):
                 extra["Retry-After"] = query["retry_after"][0]
             self.answer(code, json.dumps({"error": "status %d on demand" % code}), extra)
             return
+        if parts[0] == "flaky":
+            times, code = (int(x) for x in parts[1].split("/")[:2])
+            if seen_on_path <= times:
+                self.answer(code, json.dumps({"error": "flaky %d" % code}))
+                return
         if parts[0] == "body":
             self.answer(200, urllib.parse.unquote(parts[1]))
             return

@@ -44,7 +44,6 @@ using ::cxp::notify::delivery::testing::StringAt;
 using ::cxp::testing::BinaryPath;
 using ::cxp::testing::MakeTempDir;
 using ::cxp::testing::ServerProcess;
-using ::cxp::testing::SourcePath;
 using ::testing::HasSubstr;
 using State = v1::Notification;
 using Attempt = v1::DeliveryAttempt;
@@ -141,11 +140,7 @@ class DispatcherTest : public notify::testing::NotifyStoreFixture {
     ASSERT_TRUE(smtp.ok()) << smtp.status();
     smtp_.emplace(*std::move(smtp));
     record_file_ = dir_ + "/http_records.jsonl";
-    auto http = ServerProcess::Start(
-        "/usr/bin/python3",
-        {SourcePath("tests/notify_service/dispatch/flaky_receiver.py"),
-         "--record_file=" + record_file_, std::string("--webhook_secret=") + kSecret},
-        absl::Seconds(20));
+    auto http = delivery::testing::StartHttpReceiver(record_file_, kSecret);
     ASSERT_TRUE(http.ok()) << http.status();
     http_.emplace(*std::move(http));
 
