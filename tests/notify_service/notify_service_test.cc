@@ -10,6 +10,7 @@
 // etags.
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -24,6 +25,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/notify_service/delivery/test_servers.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::notify {
@@ -88,10 +90,18 @@ class NotifyServiceTest : public ::testing::Test {
          "--metrics_listen=off", "--log_requests=false"});
     ASSERT_TRUE(context_server.ok()) << context_server.status();
     context_server_.emplace(*std::move(context_server));
+    // Email goes to a real local SMTP server (aiosmtpd) the test reads back.
+    mail_dir_ = dir_ + "/mail";
+    std::filesystem::create_directories(mail_dir_);
+    auto smtp = cxp::notify::delivery::testing::StartSmtpServer(mail_dir_);
+    ASSERT_TRUE(smtp.ok()) << smtp.status();
+    smtp_server_.emplace(*std::move(smtp));
     auto notify_server = ServerProcess::Start(
         BinaryPath("notify_service/notify_service"),
         {"--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
-         "--context_service=" + context_server_->address(),
+         "--context_service=" + context_server_->address(), "--smtp_host=127.0.0.1",
+         "--smtp_port=" + std::to_string(smtp_server_->port()), "--smtp_starttls=none",
+         "--smtp_from=Shop <alerts@shop.example>",
          // Generous for a loaded 2-core test machine.
          "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
          "--metrics_listen=off", "--log_requests=false"});
@@ -183,6 +193,8 @@ class NotifyServiceTest : public ::testing::Test {
   std::optional<ServerProcess> notify_server_;
   std::unique_ptr<ContextService::Stub> context_;
   std::unique_ptr<NotifyService::Stub> notify_;
+  std::string mail_dir_;
+  std::optional<ServerProcess> smtp_server_;
 };
 
 TEST_F(NotifyServiceTest, SendsAreJudgedAgainstTheCustomerInContextService) {
@@ -576,6 +588,51 @@ TEST_F(NotifyServiceTest, TriggerRulesAndTemplatesWithEtags) {
                 .status()
                 .code(),
             absl::StatusCode::kUnauthenticated);
+}
+
+TEST_F(NotifyServiceTest, DeliversEmailAndRecordsItOnTheCustomersTimeline) {
+  CreateTemplate("reminder");
+  CreateCustomer("kim");
+  auto sent = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_TRANSACTIONAL));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  const std::string name = sent->notification().name();
+
+  // The dispatcher delivers by email (first in the template's order).
+  v1::GetNotificationRequest get;
+  get.set_name(name);
+  absl::StatusOr<v1::GetNotificationResponse> got;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  do {
+    absl::SleepFor(absl::Milliseconds(50));
+    got = NOTIFY(GetNotification, get);
+    ASSERT_TRUE(got.ok()) << got.status();
+  } while (got->notification().state() != v1::Notification::STATE_DELIVERED &&
+           absl::Now() < deadline);
+  ASSERT_EQ(got->notification().state(), v1::Notification::STATE_DELIVERED)
+      << got->notification().DebugString();
+  ASSERT_GE(got->notification().attempts_size(), 1);
+  EXPECT_EQ(got->notification().attempts(0).channel(), type::CHANNEL_EMAIL);
+
+  // What the SMTP server received.
+  const std::string eml = cxp::notify::delivery::testing::ReadFile(mail_dir_ + "/1.eml");
+  EXPECT_THAT(eml, HasSubstr("kim@example.com"));
+  EXPECT_THAT(eml, HasSubstr("Your appointment"));
+  EXPECT_THAT(eml, HasSubstr("See you on Friday."));
+
+  // And the customer's timeline in context_service shows it.
+  bool on_timeline = false;
+  while (!on_timeline && absl::Now() < deadline) {
+    ctx::ListInteractionsRequest list;
+    list.set_parent("customers/kim");
+    auto interactions = CONTEXT(ListInteractions, list);
+    ASSERT_TRUE(interactions.ok()) << interactions.status();
+    for (const ctx::Interaction& interaction : interactions->interactions()) {
+      on_timeline |= interaction.channel() == type::CHANNEL_EMAIL &&
+                     interaction.direction() == ctx::Interaction::DIRECTION_OUTBOUND;
+    }
+    if (!on_timeline) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(on_timeline);
 }
 
 }  // namespace
