@@ -26,6 +26,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/notify_service/delivery/test_servers.h"
+#include "tests/testing/keyed_call.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::notify {
@@ -48,27 +49,12 @@ constexpr char kGlobexKey[] = "globex-notify-key-0123456789abcdef";
 constexpr char kContextKey[] = "acme-context-key-0123456789abcdef";
 constexpr char kPhone[] = "+821012345678";
 
-// Calls `method` of `stub` with `key` and a 20 s deadline.
-template <typename Stub, typename Request, typename Response>
-absl::StatusOr<Response> Call(Stub& stub,
-                              grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
-                                                           Response*),
-                              const Request& request, const std::string& key) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-  context.AddMetadata("authorization", "Bearer " + key);
-  Response response;
-  const grpc::Status status = (stub.*method)(&context, request, &response);
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-  }
-  return response;
-}
+using ::cxp::testing::KeyedCall;
 
 #define NOTIFY(Method, request) \
-  Call(*notify_, &NotifyService::Stub::Method, (request), std::string(kNotifyKey))
+  KeyedCall(*notify_, &NotifyService::Stub::Method, (request), std::string(kNotifyKey))
 #define CONTEXT(Method, request) \
-  Call(*context_, &ContextService::Stub::Method, (request), std::string(kContextKey))
+  KeyedCall(*context_, &ContextService::Stub::Method, (request), std::string(kContextKey))
 
 type::Identity Phone(const std::string& number) {
   type::Identity identity;
@@ -416,18 +402,18 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
   // and its watcher sees its own change first.
   v1::SendNotificationRequest globex_send = Send("customers/kim", type::PURPOSE_SERVICE);
   globex_send.set_template_("templates/globex");
-  auto no_template =
-      Call(*notify_, &NotifyService::Stub::SendNotification, globex_send, std::string(kGlobexKey));
+  auto no_template = KeyedCall(*notify_, &NotifyService::Stub::SendNotification, globex_send,
+                               std::string(kGlobexKey));
   EXPECT_EQ(no_template.status().code(), absl::StatusCode::kNotFound);  // acme's is not theirs
   v1::CreateTemplateRequest globex_template;
   globex_template.set_template_id("globex");
   globex_template.mutable_template_()->set_display_name("Globex");
   globex_template.mutable_template_()->add_locales()->mutable_sms()->set_text("Hi {{date}}");
-  auto globex_created = Call(*notify_, &NotifyService::Stub::CreateTemplate, globex_template,
-                             std::string(kGlobexKey));
+  auto globex_created = KeyedCall(*notify_, &NotifyService::Stub::CreateTemplate, globex_template,
+                                  std::string(kGlobexKey));
   ASSERT_TRUE(globex_created.ok()) << globex_created.status();
-  auto globex_sent =
-      Call(*notify_, &NotifyService::Stub::SendNotification, globex_send, std::string(kGlobexKey));
+  auto globex_sent = KeyedCall(*notify_, &NotifyService::Stub::SendNotification, globex_send,
+                               std::string(kGlobexKey));
   ASSERT_TRUE(globex_sent.ok()) << globex_sent.status();
   EXPECT_EQ(globex_sent->notification().state(), v1::Notification::STATE_QUEUED);
   EXPECT_TRUE(globex_sent->notification().channel_order().empty());
@@ -584,10 +570,11 @@ TEST_F(NotifyServiceTest, TriggerRulesAndTemplatesWithEtags) {
   EXPECT_EQ(NOTIFY(GetTemplate, get_template).status().code(), absl::StatusCode::kNotFound);
 
   // Without a key nothing is answered.
-  EXPECT_EQ(Call(*notify_, &NotifyService::Stub::GetTemplate, get_template, std::string("wrong"))
-                .status()
-                .code(),
-            absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      KeyedCall(*notify_, &NotifyService::Stub::GetTemplate, get_template, std::string("wrong"))
+          .status()
+          .code(),
+      absl::StatusCode::kUnauthenticated);
 }
 
 TEST_F(NotifyServiceTest, DeliversEmailAndRecordsItOnTheCustomersTimeline) {

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/testing/keyed_call.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::routing {
@@ -33,22 +34,7 @@ namespace context_v1 = ::cxp::context::v1;
 constexpr char kRoutingKey[] = "acme-routing-key-0123456789abcdef";
 constexpr char kContextKey[] = "acme-context-key-0123456789abcdef";
 
-// Calls `method` of `stub` with `key` and a 20 s deadline.
-template <typename Stub, typename Request, typename Response>
-absl::StatusOr<Response> Call(Stub& stub,
-                              grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&,
-                                                           Response*),
-                              const Request& request, const std::string& key) {
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(20)));
-  context.AddMetadata("authorization", "Bearer " + key);
-  Response response;
-  const grpc::Status status = (stub.*method)(&context, request, &response);
-  if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
-  }
-  return response;
-}
+using ::cxp::testing::KeyedCall;
 
 class RoutingContextTest : public ::testing::Test {
  protected:
@@ -82,9 +68,9 @@ class RoutingContextTest : public ::testing::Test {
     request.set_customer_id(id);
     request.mutable_customer()->set_display_name(id);
     request.mutable_customer()->set_tier(tier);
-    ASSERT_TRUE(
-        Call(*context_, &context_v1::ContextService::Stub::CreateCustomer, request, kContextKey)
-            .ok());
+    ASSERT_TRUE(KeyedCall(*context_, &context_v1::ContextService::Stub::CreateCustomer, request,
+                          kContextKey)
+                    .ok());
   }
 
   void ServedBy(const std::string& customer, const std::string& agent) {
@@ -94,9 +80,9 @@ class RoutingContextTest : public ::testing::Test {
     request.mutable_interaction()->set_direction(context_v1::Interaction::DIRECTION_INBOUND);
     request.mutable_interaction()->set_type("call");
     request.mutable_interaction()->set_agent(agent);
-    ASSERT_TRUE(
-        Call(*context_, &context_v1::ContextService::Stub::AppendInteraction, request, kContextKey)
-            .ok());
+    ASSERT_TRUE(KeyedCall(*context_, &context_v1::ContextService::Stub::AppendInteraction, request,
+                          kContextKey)
+                    .ok());
   }
 
   void RoutingSetUp() {
@@ -107,7 +93,8 @@ class RoutingContextTest : public ::testing::Test {
     vip.set_tier("VIP");
     vip.set_priority_boost(3);
     queue.mutable_queue()->mutable_last_agent_window()->set_seconds(60);
-    ASSERT_TRUE(Call(*routing_, &v1::RoutingService::Stub::CreateQueue, queue, kRoutingKey).ok());
+    ASSERT_TRUE(
+        KeyedCall(*routing_, &v1::RoutingService::Stub::CreateQueue, queue, kRoutingKey).ok());
     for (const char* id : {"kim", "lee"}) {
       v1::CreateAgentRequest agent;
       agent.set_agent_id(id);
@@ -116,12 +103,14 @@ class RoutingContextTest : public ::testing::Test {
       v1::ChannelCapacity& voice = *agent.mutable_agent()->add_channel_capacities();
       voice.set_channel(type::CHANNEL_VOICE);
       voice.set_max_tasks(1);
-      ASSERT_TRUE(Call(*routing_, &v1::RoutingService::Stub::CreateAgent, agent, kRoutingKey).ok());
+      ASSERT_TRUE(
+          KeyedCall(*routing_, &v1::RoutingService::Stub::CreateAgent, agent, kRoutingKey).ok());
       v1::SetAgentStateRequest available;
       available.set_name(std::string("agents/") + id);
       available.set_state(v1::AGENT_STATE_AVAILABLE);
       ASSERT_TRUE(
-          Call(*routing_, &v1::RoutingService::Stub::SetAgentState, available, kRoutingKey).ok());
+          KeyedCall(*routing_, &v1::RoutingService::Stub::SetAgentState, available, kRoutingKey)
+              .ok());
     }
   }
 
@@ -130,7 +119,8 @@ class RoutingContextTest : public ::testing::Test {
     request.mutable_task()->set_channel(type::CHANNEL_VOICE);
     request.mutable_task()->set_queue("queues/support");
     if (!customer.empty()) request.mutable_task()->mutable_customer()->set_customer(customer);
-    auto response = Call(*routing_, &v1::RoutingService::Stub::SubmitTask, request, kRoutingKey);
+    auto response =
+        KeyedCall(*routing_, &v1::RoutingService::Stub::SubmitTask, request, kRoutingKey);
     if (!response.ok()) return response.status();
     return response->task();
   }
@@ -197,15 +187,18 @@ TEST_F(RoutingContextTest, VipJumpsTheQueueAndReturningCustomersGetTheirLastAgen
   v1::AcceptTaskRequest accept;
   accept.set_name(vip->name());
   accept.set_agent("agents/kim");
-  ASSERT_TRUE(Call(*routing_, &v1::RoutingService::Stub::AcceptTask, accept, kRoutingKey).ok());
+  ASSERT_TRUE(
+      KeyedCall(*routing_, &v1::RoutingService::Stub::AcceptTask, accept, kRoutingKey).ok());
   v1::CancelTaskRequest cancel;
   cancel.set_name(regular->name());
   cancel.set_abandoned(true);
-  ASSERT_TRUE(Call(*routing_, &v1::RoutingService::Stub::CancelTask, cancel, kRoutingKey).ok());
+  ASSERT_TRUE(
+      KeyedCall(*routing_, &v1::RoutingService::Stub::CancelTask, cancel, kRoutingKey).ok());
   v1::CompleteTaskRequest complete;
   complete.set_name(vip->name());
   complete.set_agent("agents/kim");
-  ASSERT_TRUE(Call(*routing_, &v1::RoutingService::Stub::CompleteTask, complete, kRoutingKey).ok());
+  ASSERT_TRUE(
+      KeyedCall(*routing_, &v1::RoutingService::Stub::CompleteTask, complete, kRoutingKey).ok());
 
   // A returning customer whose last agent was lee: kim is free, but the
   // task waits for lee (logged in, desk not yet open) within the window.
