@@ -88,10 +88,8 @@ void ContextGateway::LookUp(const std::string& tenant, const type::CustomerRef& 
       tenant, &Async::GetCustomerContext, std::move(request),
       [done = std::move(done), field = std::move(field),
        customer](absl::StatusOr<ctx::GetCustomerContextResponse> response) mutable {
-        if (response.ok()) {
-          std::move(done)(CustomerView::FromContext(response->customer_context()));
-        } else if (absl::IsNotFound(response.status()) && customer.has_identity()) {
-          std::move(done)(CustomerView::ForUnmatchedIdentity(customer.identity()));
+        if (std::optional<CustomerView> view = CustomerView::FromAnswer(response, customer)) {
+          std::move(done)(*std::move(view));
         } else if (absl::IsNotFound(response.status())) {
           std::move(done)(absl::NotFoundError(
               absl::StrCat(field, ".customer: ", customer.customer(), " does not exist")));

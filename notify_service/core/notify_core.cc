@@ -262,6 +262,15 @@ CustomerView CustomerView::ForUnmatchedIdentity(const type::Identity& identity) 
   return view;
 }
 
+std::optional<CustomerView> CustomerView::FromAnswer(
+    const absl::StatusOr<ctx::GetCustomerContextResponse>& answer, const type::CustomerRef& asked) {
+  if (answer.ok()) return FromContext(answer->customer_context());
+  if (absl::IsNotFound(answer.status()) && asked.has_identity()) {
+    return ForUnmatchedIdentity(asked.identity());
+  }
+  return std::nullopt;
+}
+
 absl::StatusOr<std::unique_ptr<NotifyCore>> NotifyCore::Create(const NotifyStore& store,
                                                                NotifyCoreOptions options) {
   ASSIGN_OR_RETURN(delivery::Backoff backoff,

@@ -110,6 +110,13 @@ struct CustomerView {
   static CustomerView FromContext(const cxp::context::v1::CustomerContext& context);
   // An identity that matched no customer.
   static CustomerView ForUnmatchedIdentity(const cxp::type::v1::Identity& identity);
+  // The view a GetCustomerContext answer about `asked` gives: FromContext
+  // when it answered, ForUnmatchedIdentity when `asked` is an identity no
+  // customer has; nullopt otherwise (a customer name that does not exist,
+  // an error, no answer), which each caller judges in its own way.
+  static std::optional<CustomerView> FromAnswer(
+      const absl::StatusOr<cxp::context::v1::GetCustomerContextResponse>& answer,
+      const cxp::type::v1::CustomerRef& asked);
 };
 
 struct NotifyCoreOptions {

@@ -1,6 +1,7 @@
 #include "notify_service/dispatch/context_adapters.h"
 
 #include <memory>
+#include <optional>
 #include <utility>
 
 #include "absl/synchronization/mutex.h"
@@ -41,13 +42,11 @@ CustomerView ContextCustomerSource::Lookup(const std::string& tenant,
   if (!result->done.WaitForNotificationWithTimeout(timeout_ + absl::Seconds(1))) {
     return CustomerView::Unanswered();
   }
-  if (result->response.ok()) {
-    return CustomerView::FromContext(result->response->customer_context());
+  if (std::optional<CustomerView> view =
+          CustomerView::FromAnswer(result->response, request.customer())) {
+    return *std::move(view);
   }
   if (absl::IsNotFound(result->response.status())) {
-    if (request.customer().has_identity()) {
-      return CustomerView::ForUnmatchedIdentity(request.customer().identity());
-    }
     return CustomerView();  // answered: a customer with no contact points
   }
   return CustomerView::Unanswered();
