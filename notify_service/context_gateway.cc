@@ -1,5 +1,6 @@
 #include "notify_service/context_gateway.h"
 
+#include <optional>
 #include <utility>
 
 #include "absl/strings/match.h"
