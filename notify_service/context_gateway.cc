@@ -43,6 +43,12 @@ absl::Status ForCaller(const absl::Status& status) {
   return status;
 }
 
+// Configuration trouble between the services, not a slow context_service.
+bool IsKeyProblem(const absl::Status& status) {
+  return absl::IsFailedPrecondition(status) || absl::IsUnauthenticated(status) ||
+         absl::IsPermissionDenied(status);
+}
+
 absl::Status Off() {
   return absl::UnavailableError(
       "context_service is not configured (--context_service); consent cannot be recorded");
@@ -96,6 +102,13 @@ void ContextGateway::LookUp(const std::string& tenant, const type::CustomerRef& 
               absl::StrCat(field, ".customer: ", customer.customer(), " does not exist")));
         } else if (absl::IsInvalidArgument(response.status())) {
           std::move(done)(Refused(field, response.status()));
+        } else if (IsKeyProblem(response.status())) {
+          // Accepting unjudged would leave the send waiting for a lookup
+          // that can never succeed: say so now.
+          std::move(done)(absl::FailedPreconditionError(absl::StrCat(
+              field, ": notify_service may not read this tenant's customers in context_service (",
+              Said(response.status()),
+              "); its API key in --context_api_keys_file is missing or refused")));
         } else {
           // Slow, down, or refusing us: judged at delivery.
           std::move(done)(CustomerView::Unanswered());
@@ -127,6 +140,13 @@ void ContextGateway::ResolveSender(const std::string& tenant, const type::Identi
           }
         } else if (absl::IsInvalidArgument(response.status())) {
           std::move(done)(Refused(field, response.status()));
+        } else if (IsKeyProblem(response.status())) {
+          // Accepting unjudged would leave the send waiting for a lookup
+          // that can never succeed: say so now.
+          std::move(done)(absl::FailedPreconditionError(absl::StrCat(
+              field, ": notify_service may not read this tenant's customers in context_service (",
+              Said(response.status()),
+              "); its API key in --context_api_keys_file is missing or refused")));
         } else {
           std::move(done)(ForCaller(response.status()));
         }
@@ -149,6 +169,13 @@ void ContextGateway::CreateSender(const std::string& tenant, const type::Identit
                         std::move(done));
         } else if (absl::IsInvalidArgument(response.status())) {
           std::move(done)(Refused(field, response.status()));
+        } else if (IsKeyProblem(response.status())) {
+          // Accepting unjudged would leave the send waiting for a lookup
+          // that can never succeed: say so now.
+          std::move(done)(absl::FailedPreconditionError(absl::StrCat(
+              field, ": notify_service may not read this tenant's customers in context_service (",
+              Said(response.status()),
+              "); its API key in --context_api_keys_file is missing or refused")));
         } else {
           std::move(done)(ForCaller(response.status()));
         }

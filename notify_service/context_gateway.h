@@ -8,11 +8,15 @@
 //   the customer's context                -> CustomerView::FromContext
 //   an identity that no customer has      -> CustomerView::ForUnmatchedIdentity
 //   no answer in time, context_service
-//   down or refusing us (no key for the
-//   tenant, bad key), or no address given  -> CustomerView::Unanswered()
+//   down, or no address given             -> CustomerView::Unanswered()
 // and with an error the send must fail with:
 //   a customer name that does not exist   -> NOT_FOUND "<field>.customer: ..."
 //   a reference context_service refuses   -> INVALID_ARGUMENT "<field>: ..."
+//   no key for the tenant, or a key
+//   context_service refuses               -> FAILED_PRECONDITION "<field>: ..."
+//                                            (naming --context_api_keys_file:
+//                                            such a send could never be
+//                                            delivered)
 //
 // ResolveSender and ApplyConsent are for ReceiveInboundMessage: the
 // sender's customer (created with just that identity when none has it, so

@@ -15,10 +15,12 @@
 #include "notify_service/core/notify_config_core.h"
 #include "notify_service/core/notify_core.h"
 #include "notify_service/core/notify_store.h"
+#include "notify_service/core/trigger_processor.h"
 #include "notify_service/dispatch/channel_senders.h"
 #include "notify_service/dispatch/context_adapters.h"
 #include "notify_service/dispatch/dispatch_flags.h"
 #include "notify_service/dispatch/dispatcher.h"
+#include "notify_service/dispatch/trigger_consumer.h"
 #include "notify_service/notify_service_impl.h"
 #include "notify_service/watch_notifications_reactor.h"
 
@@ -106,6 +108,8 @@ int main(int argc, char** argv) {
          std::shared_ptr<dispatch::CustomerSource> customers;
          std::shared_ptr<dispatch::TimelineSink> timeline;
          std::shared_ptr<dispatch::Dispatcher> dispatcher;
+         std::shared_ptr<cxp::notify::TriggerProcessor> trigger_processor;
+         std::shared_ptr<dispatch::TriggerConsumer> triggers;
          if (const cxp::client::ContextClient* client = context->client(); client != nullptr) {
            customers = std::make_shared<dispatch::ContextCustomerSource>(
                *client, absl::GetFlag(FLAGS_dispatch_context_timeout));
@@ -113,13 +117,22 @@ int main(int argc, char** argv) {
            dispatch_options.log = [](absl::string_view level, absl::string_view message) {
              cxp::server::LogEvent(level, "notify_service", message);
            };
+           auto log = dispatch_options.log;
            ASSIGN_OR_RETURN(dispatcher,
                             dispatch::Dispatcher::Start(*core, *senders, *customers, timeline.get(),
                                                         std::move(dispatch_options)));
+           // Trigger rules: context_service's change stream, per tenant
+           // with rules, resumed from the stored position after a restart.
+           trigger_processor =
+               std::make_shared<cxp::notify::TriggerProcessor>(*core, *config, *store, log);
+           triggers = dispatch::TriggerConsumer::Start(
+               *core, *config, *trigger_processor, *client,
+               {.lookup_timeout = absl::GetFlag(FLAGS_dispatch_context_timeout), .log = log});
          } else {
            cxp::server::LogEvent("warning", "notify_service",
                                  "no --context_service: notifications are accepted but not "
-                                 "delivered (recipients cannot be looked up)");
+                                 "delivered (recipients cannot be looked up), and trigger "
+                                 "rules do not fire (no change stream)");
          }
 
          // Every committed change goes to the open WatchNotifications
@@ -139,12 +152,14 @@ int main(int argc, char** argv) {
          // Watchers reconnect to the next instance; draining need not wait.
          // Deliveries in flight get --dispatch_stop_timeout; what they leave
          // is claimed again after a restart, once its lease expires.
-         set.on_shutdown = [notify, dispatcher] {
+         set.on_shutdown = [notify, dispatcher, triggers] {
            notify->EndStreams();
+           if (triggers != nullptr) triggers->Stop();
            if (dispatcher != nullptr) dispatcher->Stop();
          };
          set.on_drained = [rocks, store, core, config, context, watchers, dispatcher, senders,
-                           customers, timeline] {
+                           customers, timeline, trigger_processor, triggers] {
+           if (triggers != nullptr) triggers->Stop();
            if (dispatcher != nullptr) dispatcher->Stop();
            core->SetChangeSink(nullptr);
            (void)rocks->Close();

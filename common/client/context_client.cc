@@ -64,6 +64,15 @@ absl::StatusOr<std::string> ContextClient::KeyFor(const std::string& tenant) con
   return it->second;
 }
 
+absl::StatusOr<std::unique_ptr<grpc::ClientReaderInterface<cxp::context::v1::WatchChangesResponse>>>
+ContextClient::WatchChanges(const std::string& tenant, grpc::ClientContext& context,
+                            const cxp::context::v1::WatchChangesRequest& request) const {
+  absl::StatusOr<std::string> key = KeyFor(tenant);
+  if (!key.ok()) return key.status();
+  if (!key->empty()) context.AddMetadata("authorization", absl::StrCat("Bearer ", *key));
+  return stub_->WatchChanges(&context, request);
+}
+
 absl::Status ContextClient::FromGrpc(const grpc::Status& status) {
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
                       absl::StrCat("context_service: ", status.error_message()));

@@ -66,6 +66,15 @@ class ContextClient {
             absl::AnyInvocable<void(absl::StatusOr<Response>) &&> done,
             absl::Duration timeout = absl::ZeroDuration()) const;
 
+  // Opens `tenant`'s WatchChanges stream for blocking reads on the
+  // caller's own thread (a long-lived consumer, never a gRPC callback
+  // thread). Sets the tenant's key on `context`, which must outlive the
+  // reader; cancel with context.TryCancel(). No deadline is set: the stream
+  // is meant to stay open. FAILED_PRECONDITION for a tenant without a key.
+  absl::StatusOr<std::unique_ptr<grpc::ClientReaderInterface<cxp::context::v1::WatchChangesResponse>>>
+  WatchChanges(const std::string& tenant, grpc::ClientContext& context,
+               const cxp::context::v1::WatchChangesRequest& request) const;
+
   const ContextClientOptions& options() const { return options_; }
 
  private:

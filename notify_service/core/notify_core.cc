@@ -415,8 +415,14 @@ absl::Status NotifyCore::SendNotification(const Tenant& tenant,
                                           const v1::SendNotificationRequest& request,
                                           const CustomerView& customer,
                                           v1::SendNotificationResponse& response) {
-  ASSIGN_OR_RETURN(*response.mutable_notification(), AcceptSend(tenant, request, customer));
+  ASSIGN_OR_RETURN(*response.mutable_notification(), AcceptSend(tenant, request, customer, ""));
   return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Notification> NotifyCore::SendTriggered(
+    const Tenant& tenant, const v1::SendNotificationRequest& request, const CustomerView& customer,
+    const std::string& trigger_rule) {
+  return AcceptSend(tenant, request, customer, trigger_rule);
 }
 
 absl::Status NotifyCore::BatchSendNotifications(const Tenant& tenant,
@@ -434,7 +440,7 @@ absl::Status NotifyCore::BatchSendNotifications(const Tenant& tenant,
   }
   for (int i = 0; i < request.requests_size(); ++i) {
     v1::SendNotificationOutcome& outcome = *response.add_outcomes();
-    absl::StatusOr<v1::Notification> sent = AcceptSend(tenant, request.requests(i), customers[i]);
+    absl::StatusOr<v1::Notification> sent = AcceptSend(tenant, request.requests(i), customers[i], "");
     if (sent.ok()) {
       *outcome.mutable_notification() = *std::move(sent);
     } else {
@@ -447,7 +453,8 @@ absl::Status NotifyCore::BatchSendNotifications(const Tenant& tenant,
 
 absl::StatusOr<v1::Notification> NotifyCore::AcceptSend(const Tenant& tenant,
                                                         const v1::SendNotificationRequest& request,
-                                                        const CustomerView& customer) {
+                                                        const CustomerView& customer,
+                                                        const std::string& trigger_rule) {
   const absl::Time now = options_.clock();
   ASSIGN_OR_RETURN(
       const ValidatedSend valid,
@@ -545,6 +552,7 @@ absl::StatusOr<v1::Notification> NotifyCore::AcceptSend(const Tenant& tenant,
     *notification.mutable_expire_time() = Ts(valid.expire_time);
     notification.set_idempotency_key(request.idempotency_key());
     notification.set_replace_key(request.replace_key());
+    notification.set_trigger_rule(trigger_rule);
     *notification.mutable_create_time() = Ts(now);
     *notification.mutable_update_time() = Ts(now);
     if (customer.answered) {
@@ -729,8 +737,7 @@ absl::Status NotifyCore::RedriveNotification(const Tenant& tenant,
 
 absl::Status NotifyCore::ReportDeliveryStatus(const Tenant& tenant,
                                               const v1::ReportDeliveryStatusRequest& request,
-                                              v1::ReportDeliveryStatusResponse& response,
-                                              const std::string& notification_name) {
+                                              v1::ReportDeliveryStatusResponse& response) {
   RETURN_IF_ERROR(
       cxp::validation::ValidateText(request.provider(), "provider", 1, kMaxProviderChars));
   RETURN_IF_ERROR(cxp::validation::ValidateText(
@@ -746,7 +753,7 @@ absl::Status NotifyCore::ReportDeliveryStatus(const Tenant& tenant,
     RETURN_IF_ERROR(cxp::validation::ValidateTimestamp(request.event_time(), "event_time"));
     event_time = ToTime(request.event_time());
   }
-  std::string name = notification_name;
+  std::string name = request.notification();
   if (!name.empty()) {
     RETURN_IF_ERROR(ParseResourceName(name, "notification", kNotificationsPrefix).status());
   } else {

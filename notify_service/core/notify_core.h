@@ -215,6 +215,11 @@ class NotifyCore {
                                 const cxp::notify::v1::SendNotificationRequest& request,
                                 const CustomerView& customer,
                                 cxp::notify::v1::SendNotificationResponse& response);
+  // A send a trigger rule (`trigger_rule`, its name) makes: as
+  // SendNotification, and the notification records the rule.
+  absl::StatusOr<cxp::notify::v1::Notification> SendTriggered(
+      const Tenant& tenant, const cxp::notify::v1::SendNotificationRequest& request,
+      const CustomerView& customer, const std::string& trigger_rule);
   // `customers[i]` is request.requests(i)'s recipient. INVALID_ARGUMENT for
   // an empty batch, more than kMaxBatchSends, or a customers count that
   // does not match; otherwise every send has its own outcome.
@@ -245,14 +250,11 @@ class NotifyCore {
   absl::Status RedriveNotification(const Tenant& tenant,
                                    const cxp::notify::v1::RedriveNotificationRequest& request,
                                    cxp::notify::v1::RedriveNotificationResponse& response);
-  // A provider's receipt for the attempt with that provider message id.
-  // `notification_name` (optional) names the notification when the edge
-  // knows it (e.g. from the webhook id), for receipts of attempts whose
-  // provider message id was not recorded.
+  // A provider's receipt for the attempt with that provider message id,
+  // of request.notification when named.
   absl::Status ReportDeliveryStatus(const Tenant& tenant,
                                     const cxp::notify::v1::ReportDeliveryStatusRequest& request,
-                                    cxp::notify::v1::ReportDeliveryStatusResponse& response,
-                                    const std::string& notification_name = "");
+                                    cxp::notify::v1::ReportDeliveryStatusResponse& response);
 
   // Dispatch steps (see the header comment). ClaimDue: up to `max` due
   // notifications of `tenant`, leased to the caller; notifications that
@@ -316,7 +318,7 @@ class NotifyCore {
                                                      absl::string_view field) const;
   absl::StatusOr<cxp::notify::v1::Notification> AcceptSend(
       const Tenant& tenant, const cxp::notify::v1::SendNotificationRequest& request,
-      const CustomerView& customer);
+      const CustomerView& customer, const std::string& trigger_rule);
   // The next order for a claimed notification (state SENDING, stored as
   // `stored`), trying its channel order from index `start` (nullopt: where
   // its history says); settles the notification in `batch` (and `changed`)

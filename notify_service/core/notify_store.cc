@@ -31,6 +31,7 @@ constexpr std::string_view kTemplateKind = "t";
 constexpr std::string_view kVersionKind = "v";
 constexpr std::string_view kRuleKind = "r";
 constexpr std::string_view kSequenceKind = "s";
+constexpr std::string_view kLastSentKind = "l";
 constexpr std::string_view kNotificationKind = "n";
 constexpr std::string_view kNewestKind = "c";
 constexpr std::string_view kCustomerKind = "u";
@@ -50,6 +51,15 @@ std::string KindPrefix(const std::string& tenant, std::string_view kind) {
 
 std::string VersionKey(const std::string& tenant, std::string_view id, int64_t version) {
   return KeyBuilder(tenant).AddFixedBytes(kVersionKind).AddString(id).AddInt64(version).key();
+}
+
+std::string LastSentKey(const std::string& tenant, std::string_view rule_name,
+                        std::string_view customer_name) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kLastSentKind)
+      .AddString(ResourceIdOf(rule_name))
+      .AddString(ResourceIdOf(customer_name))
+      .key();
 }
 
 int64_t CreateMicros(const v1::Notification& notification) {
@@ -211,6 +221,13 @@ void NotifyStore::Batch::PutTriggerSequence(const std::string& tenant, uint64_t 
   batch_.Put(store_->config_, KindPrefix(tenant, kSequenceKind), EncodeSequence(sequence));
 }
 
+void NotifyStore::Batch::PutTriggerLastSent(const std::string& tenant,
+                                            const std::string& rule_name,
+                                            const std::string& customer_name, absl::Time sent) {
+  batch_.Put(store_->config_, LastSentKey(tenant, rule_name, customer_name),
+             EncodeSequence(static_cast<uint64_t>(absl::ToUnixMicros(sent))));
+}
+
 void NotifyStore::Batch::PutNotification(const std::string& tenant, const v1::Notification& current,
                                          const v1::Notification* previous) {
   batch_.Put(store_->messages_, Key(tenant, kNotificationKind, ResourceIdOf(current.name())),
@@ -322,6 +339,18 @@ absl::StatusOr<uint64_t> NotifyStore::GetTriggerSequence(const std::string& tena
   uint64_t sequence = 0;
   for (unsigned char byte : *bytes) sequence = (sequence << 8) | byte;
   return sequence;
+}
+
+absl::StatusOr<std::optional<absl::Time>> NotifyStore::GetTriggerLastSent(
+    const std::string& tenant, const std::string& rule_name,
+    const std::string& customer_name) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(config_, LastSentKey(tenant, rule_name, customer_name)));
+  if (!bytes) return std::nullopt;
+  if (bytes->size() != 8) return absl::DataLossError("corrupt trigger last-sent row");
+  uint64_t micros = 0;
+  for (unsigned char byte : *bytes) micros = (micros << 8) | byte;
+  return absl::FromUnixMicros(static_cast<int64_t>(micros));
 }
 
 absl::StatusOr<std::optional<v1::Notification>> NotifyStore::GetNotification(

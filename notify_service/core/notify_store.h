@@ -10,6 +10,9 @@
 //                    (tenant, "r", rule id)                     -> v1::TriggerRule
 //                    (tenant, "s")                              -> trigger consumer sequence
 //                                                                  (8 bytes big-endian)
+//                    (tenant, "l", rule id, customer id)        -> when the rule last sent to
+//                                                  the customer (change_time of the event,
+//                                                  unix micros, 8 bytes big-endian): cooldowns
 //   notify_messages  (tenant, "n", notification id)             -> v1::Notification
 //                    (tenant, "c", create micros desc, id)      -> ""  newest first
 //                    (tenant, "u", customer, create desc, id)   -> ""  a customer's, newest first
@@ -87,6 +90,9 @@ class NotifyStore {
     void PutTriggerRule(const std::string& tenant, const cxp::notify::v1::TriggerRule& rule);
     void DeleteTriggerRule(const std::string& tenant, const std::string& rule_name);
     void PutTriggerSequence(const std::string& tenant, uint64_t sequence);
+    // Rule `rule_name` sent to `customer_name` for a change made at `sent`.
+    void PutTriggerLastSent(const std::string& tenant, const std::string& rule_name,
+                            const std::string& customer_name, absl::Time sent);
 
     // The notification's record; its newest-first and per-customer rows
     // (keyed by create_time and resolved_customer, which never change; the
@@ -146,6 +152,10 @@ class NotifyStore {
       absl::FunctionRef<bool(const cxp::notify::v1::TriggerRule&)> visit) const;
   // 0 before the first event was processed.
   absl::StatusOr<uint64_t> GetTriggerSequence(const std::string& tenant) const;
+  // When rule `rule_name` last sent to `customer_name`, if it ever did.
+  absl::StatusOr<std::optional<absl::Time>> GetTriggerLastSent(
+      const std::string& tenant, const std::string& rule_name,
+      const std::string& customer_name) const;
 
   absl::StatusOr<std::optional<cxp::notify::v1::Notification>> GetNotification(
       const std::string& tenant, const std::string& name) const;

@@ -299,6 +299,9 @@ std::vector<TriggeredSend> TriggerMatcher::MatchImpl(const context::ChangeEvent&
         rule.change_kinds().end()) {
       continue;
     }
+    // A rule answers changes made after it exists: a consumer that starts
+    // from the oldest retained change must not fire on history.
+    if (rule.has_create_time() && change_time < ToTime(rule.create_time())) continue;
     if (!compiled.filter.Matches(resolver)) continue;
     if (compiled.cooldown > absl::ZeroDuration() && last_sent != nullptr) {
       const std::optional<absl::Time> last = (*last_sent)(rule.name(), event.customer());

@@ -8,7 +8,8 @@
 //
 // A rule fires for an event when all hold:
 //   - the rule is enabled and the event's kind is one of its change_kinds;
-//   - the event names a customer;
+//   - the event names a customer, and was made (change_time) no earlier
+//     than the rule was created;
 //   - its filter matches (trigger_rule_validation.h describes the field
 //     space: `customer.*` the profile, `journey.*` etc. the event's payload,
 //     journey.previous_step / previous_state derived from the transitions);

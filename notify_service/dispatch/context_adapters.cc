@@ -15,14 +15,11 @@ using Async = client::ContextClient::Service::StubInterface::async_interface;
 
 }  // namespace
 
-CustomerView ContextCustomerSource::Lookup(const std::string& tenant,
-                                           const cxp::notify::v1::Notification& notification) {
+absl::StatusOr<ctx::GetCustomerContextResponse> GetCustomerContextWithin(
+    const client::ContextClient& client, const std::string& tenant,
+    const cxp::type::v1::CustomerRef& customer, absl::Duration timeout) {
   ctx::GetCustomerContextRequest request;
-  if (!notification.resolved_customer().empty()) {
-    request.mutable_customer()->set_customer(notification.resolved_customer());
-  } else {
-    *request.mutable_customer() = notification.customer();
-  }
+  *request.mutable_customer() = customer;
   request.set_interaction_limit(1);
   // Shared with the callback, which may outlive this call when the wait
   // below gives up first.
@@ -31,22 +28,34 @@ CustomerView ContextCustomerSource::Lookup(const std::string& tenant,
     absl::StatusOr<ctx::GetCustomerContextResponse> response;
   };
   auto result = std::make_shared<Result>();
-  client_.Call<ctx::GetCustomerContextRequest, ctx::GetCustomerContextResponse>(
+  client.Call<ctx::GetCustomerContextRequest, ctx::GetCustomerContextResponse>(
       tenant, &Async::GetCustomerContext, request,
       [result](absl::StatusOr<ctx::GetCustomerContextResponse> response) {
         result->response = std::move(response);
         result->done.Notify();
       },
-      timeout_);
+      timeout);
   // The call's own deadline ends it; the margin covers a late callback.
-  if (!result->done.WaitForNotificationWithTimeout(timeout_ + absl::Seconds(1))) {
-    return CustomerView::Unanswered();
+  if (!result->done.WaitForNotificationWithTimeout(timeout + absl::Seconds(1))) {
+    return absl::DeadlineExceededError("context_service: no answer to GetCustomerContext");
   }
-  if (std::optional<CustomerView> view =
-          CustomerView::FromAnswer(result->response, request.customer())) {
+  return std::move(result->response);
+}
+
+CustomerView ContextCustomerSource::Lookup(const std::string& tenant,
+                                           const cxp::notify::v1::Notification& notification) {
+  cxp::type::v1::CustomerRef customer;
+  if (!notification.resolved_customer().empty()) {
+    customer.set_customer(notification.resolved_customer());
+  } else {
+    customer = notification.customer();
+  }
+  const absl::StatusOr<ctx::GetCustomerContextResponse> answer =
+      GetCustomerContextWithin(client_, tenant, customer, timeout_);
+  if (std::optional<CustomerView> view = CustomerView::FromAnswer(answer, customer)) {
     return *std::move(view);
   }
-  if (absl::IsNotFound(result->response.status())) {
+  if (absl::IsNotFound(answer.status())) {
     return CustomerView();  // answered: a customer with no contact points
   }
   return CustomerView::Unanswered();

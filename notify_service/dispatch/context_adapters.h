@@ -31,6 +31,13 @@
 
 namespace cxp::notify::dispatch {
 
+// GetCustomerContext for `customer` (its most recent interaction only)
+// through `client`, blocking the calling thread for at most `timeout` and a
+// margin; DEADLINE_EXCEEDED when no answer came.
+absl::StatusOr<cxp::context::v1::GetCustomerContextResponse> GetCustomerContextWithin(
+    const client::ContextClient& client, const std::string& tenant,
+    const cxp::type::v1::CustomerRef& customer, absl::Duration timeout);
+
 class CustomerSource {
  public:
   virtual ~CustomerSource() = default;

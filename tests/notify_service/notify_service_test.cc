@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -82,19 +83,26 @@ class NotifyServiceTest : public ::testing::Test {
     auto smtp = cxp::notify::delivery::testing::StartSmtpServer(mail_dir_);
     ASSERT_TRUE(smtp.ok()) << smtp.status();
     smtp_server_.emplace(*std::move(smtp));
-    auto notify_server = ServerProcess::Start(
-        BinaryPath("notify_service/notify_service"),
-        {"--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
-         "--context_service=" + context_server_->address(), "--smtp_host=127.0.0.1",
-         "--smtp_port=" + std::to_string(smtp_server_->port()), "--smtp_starttls=none",
-         "--smtp_from=Shop <alerts@shop.example>",
-         // Generous for a loaded 2-core test machine.
-         "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
-         "--metrics_listen=off", "--log_requests=false"});
-    ASSERT_TRUE(notify_server.ok()) << notify_server.status();
-    notify_server_.emplace(*std::move(notify_server));
+    notify_flags_ = {
+        "--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
+        "--context_service=" + context_server_->address(), "--smtp_host=127.0.0.1",
+        "--smtp_port=" + std::to_string(smtp_server_->port()), "--smtp_starttls=none",
+        "--smtp_from=Shop <alerts@shop.example>",
+        // Generous for a loaded 2-core test machine.
+        "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
+        "--metrics_listen=off", "--log_requests=false"};
+    StartNotify();
     context_ = ContextService::NewStub(
         grpc::CreateChannel(context_server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  // Starts notify_service (again, after a kill: same data directory).
+  void StartNotify() {
+    notify_server_.reset();
+    auto notify_server =
+        ServerProcess::Start(BinaryPath("notify_service/notify_service"), notify_flags_);
+    ASSERT_TRUE(notify_server.ok()) << notify_server.status();
+    notify_server_.emplace(*std::move(notify_server));
     notify_ = NotifyService::NewStub(
         grpc::CreateChannel(notify_server_->address(), grpc::InsecureChannelCredentials()));
   }
@@ -177,6 +185,7 @@ class NotifyServiceTest : public ::testing::Test {
   std::string dir_;
   std::optional<ServerProcess> context_server_;
   std::optional<ServerProcess> notify_server_;
+  std::vector<std::string> notify_flags_;
   std::unique_ptr<ContextService::Stub> context_;
   std::unique_ptr<NotifyService::Stub> notify_;
   std::string mail_dir_;
@@ -398,13 +407,9 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
   }
   EXPECT_EQ(watch->reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 
-  // globex has no context_service key: its sends are accepted unjudged,
-  // and its watcher sees its own change first.
-  v1::SendNotificationRequest globex_send = Send("customers/kim", type::PURPOSE_SERVICE);
-  globex_send.set_template_("templates/globex");
-  auto no_template = KeyedCall(*notify_, &NotifyService::Stub::SendNotification, globex_send,
-                               std::string(kGlobexKey));
-  EXPECT_EQ(no_template.status().code(), absl::StatusCode::kNotFound);  // acme's is not theirs
+  // globex has no context_service key: its sends are refused at once (they
+  // could never be delivered), naming the flag to fix, and its watcher saw
+  // none of acme's changes.
   v1::CreateTemplateRequest globex_template;
   globex_template.set_template_id("globex");
   globex_template.mutable_template_()->set_display_name("Globex");
@@ -412,13 +417,15 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
   auto globex_created = KeyedCall(*notify_, &NotifyService::Stub::CreateTemplate, globex_template,
                                   std::string(kGlobexKey));
   ASSERT_TRUE(globex_created.ok()) << globex_created.status();
+  v1::SendNotificationRequest globex_send = Send("customers/kim", type::PURPOSE_SERVICE);
+  globex_send.set_template_("templates/globex");
   auto globex_sent = KeyedCall(*notify_, &NotifyService::Stub::SendNotification, globex_send,
                                std::string(kGlobexKey));
-  ASSERT_TRUE(globex_sent.ok()) << globex_sent.status();
-  EXPECT_EQ(globex_sent->notification().state(), v1::Notification::STATE_QUEUED);
-  EXPECT_TRUE(globex_sent->notification().channel_order().empty());
-  ASSERT_TRUE(globex->reader->Read(&update));
-  EXPECT_EQ(update.notification().name(), globex_sent->notification().name());
+  EXPECT_EQ(globex_sent.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(globex_sent.status().message(), HasSubstr("--context_api_keys_file"));
+  globex->context.TryCancel();
+  EXPECT_FALSE(globex->reader->Read(&update));
+  EXPECT_EQ(globex->reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 
   // Redrive, receipts and dead letters reach the core and say what is wrong.
   v1::RedriveNotificationRequest redrive;
@@ -458,10 +465,6 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
 
   // SIGTERM ends open watches at once (UNAVAILABLE: reconnect elsewhere),
   // so the drain does not wait for them.
-  globex->context.TryCancel();
-  while (globex->reader->Read(&update)) {
-  }
-  (void)globex->reader->Finish();
   watch = OpenWatch(kNotifyKey, "");
   const absl::Time term = absl::Now();
   notify_server_->Signal(SIGTERM);
@@ -575,6 +578,87 @@ TEST_F(NotifyServiceTest, TriggerRulesAndTemplatesWithEtags) {
           .status()
           .code(),
       absl::StatusCode::kUnauthenticated);
+}
+
+// The trigger consumer follows context_service's change stream: a journey
+// moved to "rescheduled" sends the rule's template to that customer, once,
+// and a change made while notify_service is down (killed) is sent after the
+// restart, without sending the first one again.
+TEST_F(NotifyServiceTest, ATriggerRuleFiresExactlyOnceAcrossARestart) {
+  CreateTemplate("reminder");
+  CreateCustomer("kim");
+  CreateCustomer("lee");
+  v1::CreateTriggerRuleRequest create;
+  create.set_trigger_rule_id("rescheduled");
+  v1::TriggerRule& rule = *create.mutable_trigger_rule();
+  rule.add_change_kinds(ctx::CHANGE_KIND_JOURNEY_ADVANCED);
+  rule.set_filter("journey.type = \"missed_delivery\" AND journey.step = \"rescheduled\"");
+  rule.set_template_("templates/reminder");
+  rule.set_purpose(type::PURPOSE_SERVICE);
+  (*rule.mutable_variables())["date"] = "journey.step";
+  rule.set_enabled(true);
+  ASSERT_TRUE(NOTIFY(CreateTriggerRule, create).ok());
+
+  auto start_journey = [&](const std::string& customer) {
+    ctx::StartJourneyRequest request;
+    request.set_parent("customers/" + customer);
+    request.mutable_journey()->set_type("missed_delivery");
+    request.set_step("missed");
+    auto started = CONTEXT(StartJourney, request);
+    EXPECT_TRUE(started.ok()) << started.status();
+    return started.ok() ? started->journey().name() : std::string();
+  };
+  auto advance = [&](const std::string& journey, const std::string& step) {
+    ctx::AdvanceJourneyRequest request;
+    request.set_name(journey);
+    request.set_step(step);
+    auto advanced = CONTEXT(AdvanceJourney, request);
+    EXPECT_TRUE(advanced.ok()) << advanced.status();
+  };
+  // The rule's notifications, oldest first, once there are `count` (or
+  // whatever there is after 30 s).
+  auto triggered = [&](size_t count) {
+    std::vector<v1::Notification> found;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    do {
+      v1::ListNotificationsRequest request;
+      request.set_filter("trigger_rule = \"triggerRules/rescheduled\"");
+      auto listed = NOTIFY(ListNotifications, request);
+      if (listed.ok()) {
+        found.assign(listed->notifications().rbegin(), listed->notifications().rend());
+      }
+      if (found.size() >= count) break;
+      absl::SleepFor(absl::Milliseconds(100));
+    } while (absl::Now() < deadline);
+    return found;
+  };
+
+  const std::string kim_journey = start_journey("kim");
+  const std::string lee_journey = start_journey("lee");
+  advance(kim_journey, "rescheduled");
+  const std::vector<v1::Notification> first = triggered(1);
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].resolved_customer(), "customers/kim");
+  EXPECT_EQ(first[0].variables().at("date"), "rescheduled");
+  EXPECT_EQ(first[0].purpose(), type::PURPOSE_SERVICE);
+  EXPECT_THAT(first[0].idempotency_key(), ::testing::StartsWith("trigger:rescheduled:"));
+
+  // Killed at once: the consumer's position may not be on disk yet, so the
+  // restart may see kim's change again; it must not send it twice.
+  notify_server_->Signal(SIGKILL);
+  ASSERT_TRUE(notify_server_->Wait(absl::Seconds(10)).has_value());
+  advance(lee_journey, "rescheduled");  // while notify_service is down
+  advance(kim_journey, "delivered");    // matches no rule
+  StartNotify();
+
+  const std::vector<v1::Notification> after = triggered(2);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_EQ(after[0].name(), first[0].name());
+  EXPECT_EQ(after[1].resolved_customer(), "customers/lee");
+  EXPECT_NE(after[1].idempotency_key(), first[0].idempotency_key());
+  // Nothing else comes: give the consumer time to (wrongly) send more.
+  absl::SleepFor(absl::Seconds(3));
+  EXPECT_EQ(triggered(0).size(), 2u);
 }
 
 TEST_F(NotifyServiceTest, DeliversEmailAndRecordsItOnTheCustomersTimeline) {

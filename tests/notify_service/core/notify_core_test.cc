@@ -952,19 +952,22 @@ TEST_F(NotifyCoreTest, ReceiptsSettleTheAttemptTheyName) {
   receipt.set_provider_message_id("SM43");
   EXPECT_EQ(core_->ReportDeliveryStatus(kTenant, receipt, response).code(),
             absl::StatusCode::kNotFound);
-  // Named by the edge: the notification must hold an attempt with that id.
-  EXPECT_EQ(core_->ReportDeliveryStatus(kTenant, receipt, response, sent.name()).code(),
+  // Named by the reporter: the notification must hold an attempt with that id.
+  receipt.set_notification(sent.name());
+  EXPECT_EQ(core_->ReportDeliveryStatus(kTenant, receipt, response).code(),
             absl::StatusCode::kNotFound);
   receipt.set_provider_message_id("SM42");
   receipt.set_result(Attempt::RESULT_TEMPORARY_FAILURE);
   receipt.clear_event_time();
   now_ += absl::Seconds(1);
-  ASSERT_TRUE(core_->ReportDeliveryStatus(kTenant, receipt, response, sent.name()).ok());
+  ASSERT_TRUE(core_->ReportDeliveryStatus(kTenant, receipt, response).ok());
   // A late failure of a delivered message is history, not a retry.
   EXPECT_EQ(response.notification().attempts(0).result(), Attempt::RESULT_TEMPORARY_FAILURE);
   EXPECT_EQ(response.notification().state(), State::STATE_DELIVERED);
-  EXPECT_THAT(core_->ReportDeliveryStatus(kTenant, receipt, response, "sent").message(),
+  receipt.set_notification("sent");
+  EXPECT_THAT(core_->ReportDeliveryStatus(kTenant, receipt, response).message(),
               HasSubstr("notification: must be"));
+  receipt.clear_notification();
   receipt.set_result(Attempt::RESULT_SENT);
   EXPECT_THAT(core_->ReportDeliveryStatus(kTenant, receipt, response).message(),
               HasSubstr("result: must be"));
