@@ -68,11 +68,14 @@ int main(int argc, char** argv) {
          // valid across restarts.
          ASSIGN_OR_RETURN(std::string token_key,
                           cxp::server::StoredSecret(*rocks, "page_token_key"));
-         ASSIGN_OR_RETURN(
-             std::shared_ptr<cxp::notify::NotifyCore> core,
-             cxp::notify::NotifyCore::Create(
-                 *store, {.page_token_key = token_key,
-                          .default_time_zone = absl::GetFlag(FLAGS_default_time_zone)}));
+         cxp::notify::NotifyCoreOptions core_options{
+             .page_token_key = token_key,
+             .default_time_zone = absl::GetFlag(FLAGS_default_time_zone)};
+         // The lease and the retry backoff: --dispatch_lease, --dispatch_retry_*.
+         RETURN_IF_ERROR(cxp::notify::dispatch::ApplyCoreFlags(core_options));
+         const absl::Duration lease = core_options.lease;
+         ASSIGN_OR_RETURN(std::shared_ptr<cxp::notify::NotifyCore> core,
+                          cxp::notify::NotifyCore::Create(*store, std::move(core_options)));
          auto config = std::make_shared<cxp::notify::NotifyConfigCore>(
              *store, cxp::notify::NotifyConfigCoreOptions{.page_token_key = token_key});
          ASSIGN_OR_RETURN(auto keys,
@@ -96,12 +99,12 @@ int main(int argc, char** argv) {
                           dispatch::DispatcherOptionsFromFlags());
          const absl::Duration longest_attempt =
              providers.LongestAttempt() + absl::GetFlag(FLAGS_dispatch_context_timeout);
-         if (longest_attempt >= cxp::notify::NotifyCoreOptions().lease) {
+         if (longest_attempt >= lease) {
            return absl::InvalidArgumentError(absl::StrCat(
                "delivery_timeout: one attempt may take ", absl::FormatDuration(longest_attempt),
                " (providers and the context lookup), more than the lease of a claimed "
-               "notification (",
-               absl::FormatDuration(cxp::notify::NotifyCoreOptions().lease), ")"));
+               "notification (--dispatch_lease=",
+               absl::FormatDuration(lease), ")"));
          }
          ASSIGN_OR_RETURN(std::shared_ptr<dispatch::ChannelSenders> senders,
                           dispatch::ChannelSenders::Create(std::move(providers)));

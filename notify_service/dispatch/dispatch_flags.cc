@@ -50,6 +50,16 @@ ABSL_FLAG(absl::Duration, dispatch_stop_timeout, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, dispatch_context_timeout, absl::Seconds(2),
           "Deadline of the customer-context lookup before each delivery; without an answer the "
           "notification waits a minute and is tried again.");
+ABSL_FLAG(absl::Duration, dispatch_lease, absl::Minutes(2),
+          "How long a claimed notification stays SENDING before it is claimed again, e.g. after "
+          "a crash mid-delivery (then sent again with the same webhook-id / Message-ID). Must "
+          "exceed the longest attempt: --dispatch_context_timeout plus the providers' total "
+          "timeouts of a channel.");
+ABSL_FLAG(absl::Duration, dispatch_retry_base, absl::Seconds(2),
+          "Retry backoff after a temporary delivery failure: the n-th retry waits a random time "
+          "up to min(--dispatch_retry_cap, base * 2^(n-1)).");
+ABSL_FLAG(absl::Duration, dispatch_retry_cap, absl::Minutes(30),
+          "Longest wait between retries of a channel (see --dispatch_retry_base).");
 
 namespace cxp::notify::dispatch {
 namespace {
@@ -168,6 +178,20 @@ absl::StatusOr<DispatcherOptions> DispatcherOptionsFromFlags() {
     return Invalid("dispatch_context_timeout", "must be positive");
   }
   return options;
+}
+
+absl::Status ApplyCoreFlags(NotifyCoreOptions& options) {
+  options.lease = absl::GetFlag(FLAGS_dispatch_lease);
+  if (options.lease <= absl::ZeroDuration()) return Invalid("dispatch_lease", "must be positive");
+  options.backoff.base = absl::GetFlag(FLAGS_dispatch_retry_base);
+  options.backoff.cap = absl::GetFlag(FLAGS_dispatch_retry_cap);
+  if (options.backoff.base <= absl::ZeroDuration()) {
+    return Invalid("dispatch_retry_base", "must be positive");
+  }
+  if (options.backoff.cap < options.backoff.base) {
+    return Invalid("dispatch_retry_cap", "must not be below --dispatch_retry_base");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace cxp::notify::dispatch

@@ -18,6 +18,8 @@
 //   --delivery_connect_timeout, --delivery_timeout
 //                                 provider timeouts unless the file sets them
 //   --dispatch_workers, --dispatch_stop_timeout, --dispatch_context_timeout
+//   --dispatch_lease, --dispatch_retry_base, --dispatch_retry_cap
+//                                 the core's lease and retry backoff
 //
 // A channel is configured by the flags or by the file, not both (an error
 // names the flag). Secrets come from files only, never from the command
@@ -31,6 +33,7 @@
 #include "absl/flags/declare.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "notify_service/core/notify_core.h"
 #include "notify_service/dispatch/dispatcher.h"
 #include "notify_service/dispatch/providers_config.h"
 
@@ -57,6 +60,9 @@ ABSL_DECLARE_FLAG(absl::Duration, delivery_timeout);
 ABSL_DECLARE_FLAG(int, dispatch_workers);
 ABSL_DECLARE_FLAG(absl::Duration, dispatch_stop_timeout);
 ABSL_DECLARE_FLAG(absl::Duration, dispatch_context_timeout);
+ABSL_DECLARE_FLAG(absl::Duration, dispatch_lease);
+ABSL_DECLARE_FLAG(absl::Duration, dispatch_retry_base);
+ABSL_DECLARE_FLAG(absl::Duration, dispatch_retry_cap);
 
 namespace cxp::notify::dispatch {
 
@@ -66,6 +72,10 @@ absl::StatusOr<ProvidersConfig> ProvidersConfigFromFlags();
 
 // workers and stop_timeout from the flags; INVALID_ARGUMENT naming the flag.
 absl::StatusOr<DispatcherOptions> DispatcherOptionsFromFlags();
+
+// Sets options.lease and options.backoff's base and cap from the flags
+// (other fields untouched); INVALID_ARGUMENT naming the flag.
+absl::Status ApplyCoreFlags(NotifyCoreOptions& options);
 
 }  // namespace cxp::notify::dispatch
 

@@ -170,6 +170,32 @@ TEST(ProvidersConfigTest, FlagsMakeOneProviderPerChannelAndRefuseDoubleConfigura
               HasSubstr("--dispatch_workers: must be from 1 to 1024"));
 }
 
+TEST(DispatchFlagsTest, LeaseAndRetryBackoffReachTheCoreOptions) {
+  absl::FlagSaver saver;
+  NotifyCoreOptions defaults;
+  NotifyCoreOptions options;
+  ASSERT_TRUE(ApplyCoreFlags(options).ok());
+  EXPECT_EQ(options.lease, defaults.lease);
+  EXPECT_EQ(options.backoff.base, defaults.backoff.base);
+  EXPECT_EQ(options.backoff.cap, defaults.backoff.cap);
+  EXPECT_EQ(options.backoff.max_attempts, defaults.backoff.max_attempts);
+
+  absl::SetFlag(&FLAGS_dispatch_lease, absl::Seconds(8));
+  absl::SetFlag(&FLAGS_dispatch_retry_base, absl::Milliseconds(100));
+  absl::SetFlag(&FLAGS_dispatch_retry_cap, absl::Seconds(1));
+  ASSERT_TRUE(ApplyCoreFlags(options).ok());
+  EXPECT_EQ(options.lease, absl::Seconds(8));
+  EXPECT_EQ(options.backoff.base, absl::Milliseconds(100));
+  EXPECT_EQ(options.backoff.cap, absl::Seconds(1));
+  EXPECT_EQ(options.backoff.max_attempts, defaults.backoff.max_attempts);
+
+  absl::SetFlag(&FLAGS_dispatch_retry_cap, absl::Milliseconds(50));
+  EXPECT_THAT(ApplyCoreFlags(options).message(),
+              HasSubstr("--dispatch_retry_cap: must not be below --dispatch_retry_base"));
+  absl::SetFlag(&FLAGS_dispatch_lease, absl::ZeroDuration());
+  EXPECT_THAT(ApplyCoreFlags(options).message(), HasSubstr("--dispatch_lease: must be positive"));
+}
+
 TEST(ChannelSendersTest, BodiesCarryTheAddressContentAndReference) {
   DeliveryOrder order;
   order.send = true;
