@@ -443,5 +443,27 @@ TEST_F(NotifyCrashTest, EveryAcceptedNotificationEndsDeliveredOrDeadLetteredAfte
             << recovered << " recovered after failures\n";
 }
 
+// The lease must outlast an attempt (context lookup + providers' timeouts),
+// else a slow delivery would be claimed and sent again while in flight.
+TEST(NotifyLeaseFlagTest, RefusesToStartWithALeaseShorterThanAnAttempt) {
+  const std::string dir = MakeTempDir("notify_lease_flag_test_");
+  std::ofstream(dir + "/secret") << kSecret << "\n";
+  const std::vector<std::string> flags = {"--data_dir=" + dir + "/notify",
+                                          "--listen=127.0.0.1:0",
+                                          "--metrics_listen=off",
+                                          "--context_service=",
+                                          "--webhook_url=http://127.0.0.1:9/hook",
+                                          "--webhook_secret_file=" + dir + "/secret",
+                                          "--dispatch_context_timeout=2s",
+                                          "--delivery_timeout=2s",
+                                          "--dispatch_lease=3s"};
+  const cxp::testing::ProcessResult refused =
+      cxp::testing::RunToCompletion(BinaryPath("notify_service/notify_service"), flags);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.stderr_output,
+              ::testing::AllOf(::testing::HasSubstr("one attempt may take 4s"),
+                               ::testing::HasSubstr("--dispatch_lease=3s")));
+}
+
 }  // namespace
 }  // namespace cxp::notify
