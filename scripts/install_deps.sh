@@ -23,6 +23,8 @@ PACKAGES=(
   # allocator linked into the service binaries (docs/performance.md: glibc
   # malloc was the largest single server cost)
   libjemalloc-dev
+  # benchmarks: the local webhook receiver of bench/notify (HTTP server)
+  libcivetweb-dev
   # tests: partner client in Python (Debian's python3-* belong to /usr/bin/python3),
   # local SMTP server, certificates for TLS tests
   python3 python3-grpcio python3-protobuf python3-aiosmtpd openssl curl

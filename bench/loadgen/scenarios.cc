@@ -18,6 +18,7 @@
 #include "bench/loadgen/scenario.h"
 #include "bench/proto/null_service.pb.h"
 #include "cxp/context/v1/context_service.pb.h"
+#include "cxp/notify/v1/notify_service.grpc.pb.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
 #include "grpcpp/client_context.h"
 
@@ -140,6 +141,55 @@ absl::Status SetUpSubmitTask(const ScenarioEnv& env) {
             << response.queue_stats().tasks_waiting() << " tasks waiting (kept in memory) and "
             << target->agents << " offline agents\n";
   return absl::OkStatus();
+}
+
+// What the send_notification scenario sends: template templates/<template_id>
+// (created by its setup, or reused) to customers/<id_prefix><i>, i <
+// customers, or to a chat handle "bench-<i>" (recipient=identity).
+struct SendNotificationTarget {
+  std::string template_id;
+  ContextDataset dataset;
+  bool by_identity = false;
+};
+
+absl::StatusOr<SendNotificationTarget> GetSendNotificationTarget(const ScenarioParams& params) {
+  if (absl::Status s = CheckParams(params, {"template_id", "customers", "id_prefix", "recipient"});
+      !s.ok()) {
+    return s;
+  }
+  SendNotificationTarget target;
+  target.template_id = params.GetString("template_id", "bench-send");
+  absl::StatusOr<ContextDataset> dataset = GetContextDataset(params);
+  if (!dataset.ok()) return dataset.status();
+  target.dataset = *dataset;
+  const std::string recipient = params.GetString("recipient", "customer");
+  if (recipient != "customer" && recipient != "identity") {
+    return absl::InvalidArgumentError("--scenario_param recipient wants customer or identity");
+  }
+  target.by_identity = recipient == "identity";
+  return target;
+}
+
+// Creates templates/<template_id>, or reuses it: one locale with webhook
+// content (a JSON payload with two placeholders), the webhook channels'.
+absl::Status SetUpSendNotification(const ScenarioEnv& env) {
+  absl::StatusOr<SendNotificationTarget> target = GetSendNotificationTarget(*env.params);
+  if (!target.ok()) return target.status();
+  auto stub = cxp::notify::v1::NotifyService::NewStub(env.channel);
+  cxp::notify::v1::CreateTemplateRequest request;
+  request.set_template_id(target->template_id);
+  cxp::notify::v1::Template& tmpl = *request.mutable_template_();
+  tmpl.set_display_name("loadgen send_notification");
+  google::protobuf::Struct& payload = *tmpl.add_locales()->mutable_webhook()->mutable_payload();
+  (*payload.mutable_fields())["kind"].set_string_value("order_shipped");
+  (*payload.mutable_fields())["order"].set_string_value("{{order}}");
+  (*payload.mutable_fields())["text"].set_string_value(
+      "Your order {{order}} has shipped and arrives on {{date}}.");
+  cxp::notify::v1::CreateTemplateResponse response;
+  grpc::ClientContext context;
+  env.prepare_context(&context);
+  return CreatedOrExists(stub->CreateTemplate(&context, request, &response),
+                         absl::StrCat("CreateTemplate templates/", target->template_id));
 }
 
 }  // namespace
@@ -288,6 +338,42 @@ const std::vector<Scenario>& BuiltinScenarios() {
             return FixedRequest(request);
           },
           .setup = &SetUpSubmitTask,
+      },
+      {
+          .name = "send_notification",
+          .method = "/cxp.notify.v1.NotifyService/SendNotification",
+          .description =
+              "SendNotification of templates/<template_id> (webhook content, created by the "
+              "setup or reused), TRANSACTIONAL, channel_order [WEB], two variables, a random "
+              "idempotency key per call, to a random customers/<id_prefix><i>, i < customers, "
+              "or with recipient=identity to the chat handle bench-<i> (params: "
+              "template_id=bench-send, customers=100000, id_prefix=c, "
+              "recipient=customer|identity). Answered once durable",
+          .make_requests =
+              [](const ScenarioParams& params) -> absl::StatusOr<std::unique_ptr<RequestSource>> {
+            absl::StatusOr<SendNotificationTarget> target = GetSendNotificationTarget(params);
+            if (!target.ok()) return target.status();
+            return GeneratedMessage<cxp::notify::v1::SendNotificationRequest>(
+                [target = *target](ScenarioRng& rng, cxp::notify::v1::SendNotificationRequest* r) {
+                  const int64_t i =
+                      static_cast<int64_t>(rng() % static_cast<uint64_t>(target.dataset.customers));
+                  if (target.by_identity) {
+                    cxp::type::v1::Identity* identity = r->mutable_customer()->mutable_identity();
+                    identity->set_kind(cxp::type::v1::IDENTITY_KIND_CHAT_HANDLE);
+                    identity->set_value(absl::StrCat("bench-", i));
+                  } else {
+                    r->mutable_customer()->set_customer(
+                        context::CustomerName(target.dataset.id_prefix, i));
+                  }
+                  r->set_template_(absl::StrCat("templates/", target.template_id));
+                  r->set_purpose(cxp::type::v1::PURPOSE_TRANSACTIONAL);
+                  r->add_channel_order(cxp::type::v1::CHANNEL_WEB);
+                  (*r->mutable_variables())["order"] = absl::StrCat("A-", 100000 + i);
+                  (*r->mutable_variables())["date"] = "Friday";
+                  r->set_idempotency_key(context::RandomUuid(rng));
+                });
+          },
+          .setup = &SetUpSendNotification,
       },
   };
   return *kScenarios;
