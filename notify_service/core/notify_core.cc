@@ -1081,9 +1081,16 @@ absl::StatusOr<std::vector<TimelineClaim>> NotifyCore::ClaimTimelineAppends(cons
 }
 
 absl::Status NotifyCore::FinishTimelineAppend(const Tenant& tenant, const TimelineClaim& claim) {
+  return FinishTimelineAppends(tenant, {&claim});
+}
+
+absl::Status NotifyCore::FinishTimelineAppends(const Tenant& tenant,
+                                               const std::vector<const TimelineClaim*>& claims) {
   absl::MutexLock lock(&timeline_mu_);
   NotifyStore::Batch batch = store_.NewBatch();
-  batch.DeleteTimelineAppend(tenant, claim.lease_until, claim.notification_name);
+  for (const TimelineClaim* claim : claims) {
+    batch.DeleteTimelineAppend(tenant, claim->lease_until, claim->notification_name);
+  }
   return store_.Commit(batch);
 }
 
@@ -1109,6 +1116,8 @@ absl::StatusOr<std::optional<absl::Time>> NotifyCore::NextDue(const Tenant& tena
   return store_.NextDue(tenant);
 }
 
-absl::StatusOr<std::vector<std::string>> NotifyCore::Tenants() const { return store_.Tenants(); }
+absl::StatusOr<std::vector<std::string>> NotifyCore::Tenants() const {
+  return store_.TenantsWithDueWork();
+}
 
 }  // namespace cxp::notify

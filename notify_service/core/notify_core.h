@@ -282,11 +282,15 @@ class NotifyCore {
   absl::StatusOr<std::vector<TimelineClaim>> ClaimTimelineAppends(const Tenant& tenant, size_t max,
                                                                   absl::Duration lease);
   absl::Status FinishTimelineAppend(const Tenant& tenant, const TimelineClaim& claim);
+  // FinishTimelineAppend of several claims in one write.
+  absl::Status FinishTimelineAppends(const Tenant& tenant,
+                                     const std::vector<const TimelineClaim*>& claims);
   absl::Status RetryTimelineAppend(const Tenant& tenant, const TimelineClaim& claim, absl::Time at);
   absl::StatusOr<std::optional<absl::Time>> NextTimelineDue(const Tenant& tenant) const;
 
-  // The earliest outbox row of `tenant`, and the tenants with rows (for the
-  // dispatcher's wake-ups).
+  // The earliest outbox row of `tenant`, and the tenants with outbox or
+  // timeline rows (for the dispatcher's rounds and wake-ups). In-memory
+  // reads (NotifyStore's due-work index), cheap enough for every round.
   absl::StatusOr<std::optional<absl::Time>> NextDue(const Tenant& tenant) const;
   absl::StatusOr<std::vector<std::string>> Tenants() const;
 

@@ -4,8 +4,10 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status/status_macros.h"
 #include "common/store/key_codec.h"
 #include "common/store/proto_rows.h"
@@ -176,6 +178,19 @@ absl::Status ScanKind(const store::RocksStore& rocks, rocksdb::ColumnFamilyHandl
 
 }  // namespace
 
+// The due-work index (see the header): per tenant, the (due micros, id) of
+// every outbox row and of every timeline append row.
+class NotifyStore::DueIndex {
+ public:
+  using Rows = absl::btree_set<std::pair<int64_t, std::string>>;
+  struct TenantRows {
+    Rows outbox;
+    Rows timeline;
+  };
+  absl::Mutex mu;
+  absl::btree_map<std::string, TenantRows> tenants ABSL_GUARDED_BY(mu);
+};
+
 std::vector<std::string> NotifyStore::ColumnFamilies() {
   return {std::string(kConfigFamily), std::string(kMessagesFamily), std::string(kOutboxFamily),
           kRequestsFamily};
@@ -188,7 +203,46 @@ absl::StatusOr<NotifyStore> NotifyStore::Attach(store::RocksStore& rocks) {
   ASSIGN_OR_RETURN(store.messages_, rocks.ColumnFamily(kMessagesFamily));
   ASSIGN_OR_RETURN(store.outbox_, rocks.ColumnFamily(kOutboxFamily));
   ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily(kRequestsFamily));
+  store.due_index_ = std::make_shared<DueIndex>();
+  RETURN_IF_ERROR(store.LoadDueIndex());
   return store;
+}
+
+absl::Status NotifyStore::LoadDueIndex() {
+  absl::btree_map<std::string, DueIndex::TenantRows> tenants;
+  {
+    ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it, store_->NewIterator(outbox_, {}));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      KeyReader reader(it->key().ToStringView());
+      ASSIGN_OR_RETURN(std::string tenant, reader.ReadString());
+      ASSIGN_OR_RETURN(int64_t due_micros, reader.ReadInt64());
+      ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+      tenants[tenant].outbox.emplace(due_micros, std::move(id));
+    }
+    RETURN_IF_ERROR(IteratorStatus(*it, "outbox load"));
+  }
+  ASSIGN_OR_RETURN(const std::vector<std::string> all_tenants, Tenants());
+  for (const std::string& tenant : all_tenants) {
+    const std::string prefix = KindPrefix(tenant, kTimelineKind);
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<rocksdb::Iterator> it,
+        store_->NewIterator(
+            messages_, {.lower_bound = prefix, .upper_bound = store::PrefixSuccessor(prefix)}));
+    for (it->Seek(prefix); it->Valid(); it->Next()) {
+      KeyReader reader(it->key().ToStringView());
+      ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
+      (void)key_tenant;
+      ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
+      (void)kind;
+      ASSIGN_OR_RETURN(int64_t due_micros, reader.ReadInt64());
+      ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+      tenants[tenant].timeline.emplace(due_micros, std::move(id));
+    }
+    RETURN_IF_ERROR(IteratorStatus(*it, "timeline load"));
+  }
+  absl::MutexLock lock(&due_index_->mu);
+  due_index_->tenants = std::move(tenants);
+  return absl::OkStatus();
 }
 
 void NotifyStore::Batch::PutTemplate(const std::string& tenant, const v1::Template& latest) {
@@ -270,24 +324,47 @@ void NotifyStore::Batch::PutProviderMessageId(const std::string& tenant,
 
 void NotifyStore::Batch::PutOutbox(const std::string& tenant, absl::Time due,
                                    const std::string& notification_name) {
-  batch_.Put(store_->outbox_, OutboxKey(tenant, due, ResourceIdOf(notification_name)), "");
+  const std::string_view id = ResourceIdOf(notification_name);
+  batch_.Put(store_->outbox_, OutboxKey(tenant, due, id), "");
+  due_changes_.push_back({.timeline = false,
+                          .put = true,
+                          .tenant = tenant,
+                          .due_micros = absl::ToUnixMicros(due),
+                          .id = std::string(id)});
 }
 
 void NotifyStore::Batch::DeleteOutbox(const std::string& tenant, absl::Time due,
                                       const std::string& notification_name) {
-  batch_.Delete(store_->outbox_, OutboxKey(tenant, due, ResourceIdOf(notification_name)));
+  const std::string_view id = ResourceIdOf(notification_name);
+  batch_.Delete(store_->outbox_, OutboxKey(tenant, due, id));
+  due_changes_.push_back({.timeline = false,
+                          .put = false,
+                          .tenant = tenant,
+                          .due_micros = absl::ToUnixMicros(due),
+                          .id = std::string(id)});
 }
 
 void NotifyStore::Batch::PutTimelineAppend(
     const std::string& tenant, absl::Time due, const std::string& notification_name,
     const cxp::context::v1::AppendInteractionRequest& request) {
-  batch_.Put(store_->messages_, TimelineKey(tenant, due, ResourceIdOf(notification_name)),
-             request.SerializeAsString());
+  const std::string_view id = ResourceIdOf(notification_name);
+  batch_.Put(store_->messages_, TimelineKey(tenant, due, id), request.SerializeAsString());
+  due_changes_.push_back({.timeline = true,
+                          .put = true,
+                          .tenant = tenant,
+                          .due_micros = absl::ToUnixMicros(due),
+                          .id = std::string(id)});
 }
 
 void NotifyStore::Batch::DeleteTimelineAppend(const std::string& tenant, absl::Time due,
                                               const std::string& notification_name) {
-  batch_.Delete(store_->messages_, TimelineKey(tenant, due, ResourceIdOf(notification_name)));
+  const std::string_view id = ResourceIdOf(notification_name);
+  batch_.Delete(store_->messages_, TimelineKey(tenant, due, id));
+  due_changes_.push_back({.timeline = true,
+                          .put = false,
+                          .tenant = tenant,
+                          .due_micros = absl::ToUnixMicros(due),
+                          .id = std::string(id)});
 }
 
 void NotifyStore::Batch::PutStoredResponse(const std::string& tenant, const std::string& method,
@@ -299,7 +376,29 @@ void NotifyStore::Batch::PutStoredResponse(const std::string& tenant, const std:
 
 absl::Status NotifyStore::Commit(Batch& batch) const {
   if (batch.empty()) return absl::OkStatus();
-  return store_->WriteUnsynced(&batch.batch_);
+  RETURN_IF_ERROR(store_->WriteUnsynced(&batch.batch_));
+  if (batch.due_changes_.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&due_index_->mu);
+  // In the batch's order: a delete and a put of the same row leave it, as
+  // in RocksDB.
+  for (Batch::DueRowChange& change : batch.due_changes_) {
+    auto at = due_index_->tenants.find(change.tenant);
+    if (at == due_index_->tenants.end()) {
+      if (!change.put) continue;
+      at = due_index_->tenants.try_emplace(change.tenant).first;
+    }
+    DueIndex::Rows& rows = change.timeline ? at->second.timeline : at->second.outbox;
+    if (change.put) {
+      rows.emplace(change.due_micros, std::move(change.id));
+    } else {
+      rows.erase({change.due_micros, change.id});
+      if (at->second.outbox.empty() && at->second.timeline.empty()) {
+        due_index_->tenants.erase(at);
+      }
+    }
+  }
+  batch.due_changes_.clear();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<v1::Template>> NotifyStore::GetTemplate(const std::string& tenant,
@@ -417,24 +516,15 @@ absl::Status NotifyStore::ScanIndex(
 absl::StatusOr<std::vector<NotifyStore::DueWork>> NotifyStore::ScanDue(const std::string& tenant,
                                                                        absl::Time now,
                                                                        size_t max_rows) const {
-  const std::string prefix = store::TenantPrefix(tenant);
-  // Exclusive upper bound: everything due at or before `now`.
   const int64_t now_micros = absl::ToUnixMicros(now);  // saturates for infinite times
-  const std::string until = now_micros == std::numeric_limits<int64_t>::max()
-                                ? store::PrefixSuccessor(prefix)
-                                : KeyBuilder(tenant).AddInt64(now_micros + 1).key();
-  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
-                   store_->NewIterator(outbox_, {.lower_bound = prefix, .upper_bound = until}));
   std::vector<DueWork> due;
-  for (it->Seek(prefix); it->Valid() && due.size() < max_rows; it->Next()) {
-    KeyReader reader(it->key().ToStringView());
-    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
-    (void)key_tenant;
-    ASSIGN_OR_RETURN(int64_t due_micros, reader.ReadInt64());
-    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+  absl::MutexLock lock(&due_index_->mu);
+  auto at = due_index_->tenants.find(tenant);
+  if (at == due_index_->tenants.end()) return due;
+  for (const auto& [due_micros, id] : at->second.outbox) {
+    if (due_micros > now_micros || due.size() >= max_rows) break;
     due.push_back({absl::FromUnixMicros(due_micros), absl::StrCat("notifications/", id)});
   }
-  RETURN_IF_ERROR(IteratorStatus(*it, "outbox scan"));
   return due;
 }
 
@@ -446,30 +536,29 @@ absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextDue(const std::string
 
 absl::StatusOr<std::vector<NotifyStore::TimelineWork>> NotifyStore::ScanTimelineDue(
     const std::string& tenant, absl::Time now, size_t max_rows) const {
-  const std::string prefix = KindPrefix(tenant, kTimelineKind);
   const int64_t now_micros = absl::ToUnixMicros(now);  // saturates for infinite times
-  const std::string until =
-      now_micros == std::numeric_limits<int64_t>::max()
-          ? store::PrefixSuccessor(prefix)
-          : KeyBuilder(tenant).AddFixedBytes(kTimelineKind).AddInt64(now_micros + 1).key();
-  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
-                   store_->NewIterator(messages_, {.lower_bound = prefix, .upper_bound = until}));
-  std::vector<TimelineWork> due;
-  for (it->Seek(prefix); it->Valid() && due.size() < max_rows; it->Next()) {
-    KeyReader reader(it->key().ToStringView());
-    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
-    (void)key_tenant;
-    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
-    (void)kind;
-    ASSIGN_OR_RETURN(int64_t due_micros, reader.ReadInt64());
-    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
-    ASSIGN_OR_RETURN(cxp::context::v1::AppendInteractionRequest request,
-                     store::ParseRow<cxp::context::v1::AppendInteractionRequest>(
-                         it->value().ToStringView(), "timeline append"));
-    due.push_back(
-        {absl::FromUnixMicros(due_micros), absl::StrCat("notifications/", id), std::move(request)});
+  std::vector<std::pair<int64_t, std::string>> rows;
+  {
+    absl::MutexLock lock(&due_index_->mu);
+    auto at = due_index_->tenants.find(tenant);
+    if (at != due_index_->tenants.end()) {
+      for (const auto& row : at->second.timeline) {
+        if (row.first > now_micros || rows.size() >= max_rows) break;
+        rows.push_back(row);
+      }
+    }
   }
-  RETURN_IF_ERROR(IteratorStatus(*it, "timeline scan"));
+  std::vector<TimelineWork> due;
+  for (auto& [due_micros, id] : rows) {
+    const absl::Time due_time = absl::FromUnixMicros(due_micros);
+    ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                     store_->Get(messages_, TimelineKey(tenant, due_time, id)));
+    if (!bytes) continue;  // deleted since the index was read
+    ASSIGN_OR_RETURN(
+        cxp::context::v1::AppendInteractionRequest request,
+        store::ParseRow<cxp::context::v1::AppendInteractionRequest>(*bytes, "timeline append"));
+    due.push_back({due_time, absl::StrCat("notifications/", id), std::move(request)});
+  }
   return due;
 }
 
@@ -483,10 +572,10 @@ absl::StatusOr<bool> NotifyStore::HasTimelineAppend(const std::string& tenant, a
 
 absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextTimelineDue(
     const std::string& tenant) const {
-  ASSIGN_OR_RETURN(std::vector<TimelineWork> first,
-                   ScanTimelineDue(tenant, absl::InfiniteFuture(), 1));
-  if (first.empty()) return std::nullopt;
-  return first.front().due;
+  absl::MutexLock lock(&due_index_->mu);
+  auto at = due_index_->tenants.find(tenant);
+  if (at == due_index_->tenants.end() || at->second.timeline.empty()) return std::nullopt;
+  return absl::FromUnixMicros(at->second.timeline.begin()->first);
 }
 
 absl::StatusOr<std::vector<std::string>> NotifyStore::Tenants() const {
@@ -504,6 +593,13 @@ absl::StatusOr<std::vector<std::string>> NotifyStore::Tenants() const {
     RETURN_IF_ERROR(IteratorStatus(*it, "tenant scan"));
   }
   return std::vector<std::string>(tenants.begin(), tenants.end());
+}
+
+std::vector<std::string> NotifyStore::TenantsWithDueWork() const {
+  std::vector<std::string> tenants;
+  absl::MutexLock lock(&due_index_->mu);
+  for (const auto& [tenant, rows] : due_index_->tenants) tenants.push_back(tenant);
+  return tenants;
 }
 
 absl::StatusOr<std::optional<idempotency::StoredResponse>> NotifyStore::GetStoredResponse(

@@ -37,6 +37,19 @@
 // the only record of the pending append. They live in notify_messages, not
 // notify_outbox, so outbox scans (ScanDue, NextDue) never see them.
 //
+// Due-work index: the outbox rows and the timeline append rows are also
+// kept in memory, per tenant in (due, id) order: loaded by Attach() from
+// the families, and changed by every Commit() that writes them, right after
+// RocksDB took the batch. ScanDue, NextDue, ScanTimelineDue,
+// NextTimelineDue and TenantsWithDueWork read it instead of iterating
+// RocksDB, where every row the dispatcher ever used up is a tombstone at the
+// front of the range until compaction drops it: an iterator from the
+// tenant's first key stepped over all of them on every scan (O(rows
+// delivered) per dispatcher round; docs/performance.md, "Delivery
+// throughput"). It costs about 100 bytes of memory per pending row. Rows
+// must therefore be written only through Batch (never with RocksStore
+// directly), and one NotifyStore (or copies of it) per RocksStore.
+//
 // Writes: a Batch collects one decision's rows and Commit() applies them
 // atomically; AfterDurable() (RocksStore) reports when they are in the
 // fsynced WAL — acknowledge to a client only then. A notification's state
@@ -52,6 +65,7 @@
 #define CXP_NOTIFY_SERVICE_CORE_NOTIFY_STORE_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -127,14 +141,25 @@ class NotifyStore {
 
    private:
     friend class NotifyStore;
+    // An outbox or timeline row put or deleted, for the due-work index.
+    struct DueRowChange {
+      bool timeline = false;  // else an outbox row
+      bool put = false;       // else a delete
+      std::string tenant;
+      int64_t due_micros = 0;
+      std::string id;
+    };
     explicit Batch(const NotifyStore* store) : store_(store) {}
     const NotifyStore* store_;
     rocksdb::WriteBatch batch_;
+    std::vector<DueRowChange> due_changes_;  // in the batch's order
   };
 
   Batch NewBatch() const { return Batch(this); }
   // Applies the batch atomically (visible at once; durable once
-  // store::RocksStore::AfterDurable says so).
+  // store::RocksStore::AfterDurable says so), then its outbox and timeline
+  // rows to the due-work index. Two batches that change the same row must
+  // not commit concurrently (NotifyCore holds the notification's lock).
   absl::Status Commit(Batch& batch) const;
 
   // The latest template, or `version` of it (0: the latest).
@@ -187,7 +212,7 @@ class NotifyStore {
       const;
 
   // Outbox rows of `tenant` due at or before `now`, oldest first, at most
-  // `max_rows`.
+  // `max_rows` (from the due-work index).
   struct DueWork {
     absl::Time due;
     std::string notification_name;
@@ -198,7 +223,8 @@ class NotifyStore {
   absl::StatusOr<std::optional<absl::Time>> NextDue(const std::string& tenant) const;
 
   // Timeline appends of `tenant` due at or before `now`, oldest first, at
-  // most `max_rows`.
+  // most `max_rows` (the rows from the due-work index, their requests read
+  // from RocksDB).
   struct TimelineWork {
     absl::Time due;
     std::string notification_name;
@@ -216,6 +242,9 @@ class NotifyStore {
   // notification (timeline appends included), for the dispatcher and the
   // trigger consumers at start-up.
   absl::StatusOr<std::vector<std::string>> Tenants() const;
+  // Every tenant with an outbox row or a timeline append row, in order
+  // (from the due-work index: no RocksDB scan).
+  std::vector<std::string> TenantsWithDueWork() const;
 
   absl::StatusOr<std::optional<idempotency::StoredResponse>> GetStoredResponse(
       const std::string& tenant, const std::string& method, const std::string& request_id) const;
@@ -231,7 +260,12 @@ class NotifyStore {
       size_t max_rows,
       absl::FunctionRef<bool(const std::string& key, const cxp::notify::v1::Notification&)> visit)
       const;
+  class DueIndex;  // notify_store.cc
+  // Fills due_index_ from the outbox family and the timeline rows.
+  absl::Status LoadDueIndex();
   store::RocksStore* store_ = nullptr;
+  // Shared by copies of this store (they write the same RocksDB).
+  std::shared_ptr<DueIndex> due_index_;
   rocksdb::ColumnFamilyHandle* config_ = nullptr;
   rocksdb::ColumnFamilyHandle* messages_ = nullptr;
   rocksdb::ColumnFamilyHandle* outbox_ = nullptr;

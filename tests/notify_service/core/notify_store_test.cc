@@ -166,6 +166,69 @@ TEST_F(NotifyStoreTest, DeadLettersComeOldestFirstAndLeaveWhenRedriven) {
   EXPECT_THAT(dead_letters(), ElementsAre("notifications/a"));
 }
 
+// The due-work index (outbox and timeline rows kept in memory) follows every
+// commit, a delete and a put of one row in one batch included, and is
+// rebuilt from RocksDB by a reopen.
+TEST_F(NotifyStoreTest, DueWorkFollowsCommitsAndSurvivesAReopen) {
+  const absl::Time t1 = kNow;
+  const absl::Time t2 = kNow + absl::Seconds(1);
+  const absl::Time t3 = kNow + absl::Seconds(2);
+  auto due_names = [this](const std::string& tenant, absl::Time now) {
+    std::vector<std::string> names;
+    absl::StatusOr<std::vector<NotifyStore::DueWork>> due = store_->ScanDue(tenant, now, 10);
+    EXPECT_TRUE(due.ok()) << due.status();
+    if (due.ok()) {
+      for (const NotifyStore::DueWork& work : *due) names.push_back(work.notification_name);
+    }
+    return names;
+  };
+  cxp::context::v1::AppendInteractionRequest append;
+  append.set_request_id("notifications/n1");
+  {
+    NotifyStore::Batch batch = store_->NewBatch();
+    batch.PutOutbox(kTenant, t2, "notifications/n2");
+    batch.PutOutbox(kTenant, t1, "notifications/n1");
+    batch.PutOutbox(kTenant, t3, "notifications/n3");
+    batch.PutOutbox("globex", t1, "notifications/g1");
+    batch.PutTimelineAppend(kTenant, t2, "notifications/n1", append);
+    Commit(batch);
+  }
+  EXPECT_THAT(due_names(kTenant, t2), ElementsAre("notifications/n1", "notifications/n2"));
+  EXPECT_EQ(*store_->NextDue(kTenant), t1);
+  EXPECT_THAT(store_->TenantsWithDueWork(), ElementsAre("acme", "globex"));
+  {
+    // n1 claimed (its row moves), n2 settled (gone), n3's row deleted and
+    // put again in one batch (it stays), globex's only row gone.
+    NotifyStore::Batch batch = store_->NewBatch();
+    batch.DeleteOutbox(kTenant, t1, "notifications/n1");
+    batch.PutOutbox(kTenant, t3 + absl::Minutes(2), "notifications/n1");
+    batch.DeleteOutbox(kTenant, t2, "notifications/n2");
+    batch.DeleteOutbox(kTenant, t3, "notifications/n3");
+    batch.PutOutbox(kTenant, t3, "notifications/n3");
+    batch.DeleteOutbox("globex", t1, "notifications/g1");
+    Commit(batch);
+  }
+  EXPECT_THAT(due_names(kTenant, t3), ElementsAre("notifications/n3"));
+  EXPECT_THAT(store_->TenantsWithDueWork(), ElementsAre("acme"));
+  absl::StatusOr<std::vector<NotifyStore::TimelineWork>> timeline =
+      store_->ScanTimelineDue(kTenant, t2, 10);
+  ASSERT_TRUE(timeline.ok()) << timeline.status();
+  ASSERT_EQ(timeline->size(), 1u);
+  EXPECT_EQ((*timeline)[0].request.request_id(), "notifications/n1");
+
+  Reopen();
+  EXPECT_THAT(due_names(kTenant, absl::InfiniteFuture()),
+              ElementsAre("notifications/n3", "notifications/n1"));
+  EXPECT_EQ(*store_->NextTimelineDue(kTenant), t2);
+  EXPECT_THAT(store_->TenantsWithDueWork(), ElementsAre("acme"));
+  {
+    NotifyStore::Batch batch = store_->NewBatch();
+    batch.DeleteTimelineAppend(kTenant, t2, "notifications/n1");
+    Commit(batch);
+  }
+  EXPECT_FALSE(store_->NextTimelineDue(kTenant)->has_value());
+}
+
 TEST_F(NotifyStoreTest, TriggerSequenceAndRules) {
   EXPECT_EQ(*store_->GetTriggerSequence(kTenant), 0u);
   v1::TriggerRule rule;
