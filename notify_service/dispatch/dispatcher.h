@@ -2,7 +2,10 @@
 // the earliest due work of any tenant (NotifyCore::NextDue and
 // NextTimelineDue), or until Wake(), claims due notifications under leases
 // (NotifyCore::ClaimDue, never more than there are idle workers) and hands
-// each to a bounded pool of worker threads. A worker delivers one claim:
+// each to a bounded pool of worker threads. A finishing worker wakes the
+// loop once a quarter of the workers (at least one) are idle, or all are, so
+// claims are leased in batches rather than one write per delivery. A worker
+// delivers one claim:
 //
 //   CustomerSource::Lookup      the customer's current view (deadline;
 //                               unanswered -> BeginAttempt requeues it)
@@ -14,8 +17,9 @@
 //
 // Timeline: each DELIVERED notification has a timeline append row
 // (NotifyCore); the loop leases due rows and calls the TimelineSink
-// asynchronously (at most max_timeline_in_flight at once), then deletes a
-// row once context_service took it (or refused it for good: NOT_FOUND,
+// asynchronously (at most max_timeline_in_flight at once; their answers
+// are settled together when the last of them is in, or at the next round),
+// then deletes a row once context_service took it (or refused it for good: NOT_FOUND,
 // INVALID_ARGUMENT; logged), else retries it later with a delay that
 // doubles with the entry's age (timeline_retry_base .. timeline_retry_cap),
 // giving up (logged) after timeline_max_age. Delivery never waits for it.
@@ -122,6 +126,9 @@ class Dispatcher {
   void Deliver(const Job& job);
   void StartTimelineAppends(const std::string& tenant, size_t budget);
   void SettleTimelineResults();
+  // Free workers that make a worker wake the loop to claim more: a quarter
+  // of them (at least one), so claims are leased in batches.
+  size_t ClaimBatch() const;
   bool Abandoned() const;
   void Log(absl::string_view level, absl::string_view message) const;
 
