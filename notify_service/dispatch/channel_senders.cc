@@ -8,6 +8,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "notify_service/core/channel_plan.h"
+#include "notify_service/validation/template_validation.h"
 
 namespace cxp::notify::dispatch {
 namespace {
@@ -22,10 +23,13 @@ void Put(Struct& object, const std::string& key, const std::string& value) {
 }
 
 std::string ToJson(const Struct& object) {
-  std::string json;
-  // A Struct always converts.
-  (void)google::protobuf::util::MessageToJsonString(object, &json);
-  return json;
+  // The same writer as the payload's size check (fast, keys sorted).
+  absl::StatusOr<std::string> json = validation::PayloadJson(object);
+  if (json.ok()) return *std::move(json);
+  // Not JSON as it stands (a non-finite number): protobuf's printer decides.
+  std::string fallback;
+  (void)google::protobuf::util::MessageToJsonString(object, &fallback);
+  return fallback;
 }
 
 std::string NotificationId(const DeliveryOrder& order) {

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status/status_macros.h"
 #include "context_service/validation/profile_validation.h"
 #include "google/protobuf/util/json_util.h"
@@ -185,13 +186,108 @@ absl::StatusOr<TemplateText> ParseTextField(absl::string_view text, const TextFi
   return TemplateText::Parse(text, rule.escaping, field);
 }
 
+namespace {
+
+void AppendJsonString(absl::string_view text, std::string& out) {
+  out.push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+        } else {
+          out.push_back(c);  // UTF-8 passes through
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+absl::Status AppendJsonValue(const Value& value, std::string& out);
+
+absl::Status AppendJsonStruct(const Struct& object, std::string& out) {
+  // Keys sorted: the same payload always gives the same bytes.
+  std::vector<const google::protobuf::MapPair<std::string, Value>*> entries;
+  entries.reserve(object.fields().size());
+  for (const auto& entry : object.fields()) entries.push_back(&entry);
+  std::sort(entries.begin(), entries.end(),
+            [](const auto* a, const auto* b) { return a->first < b->first; });
+  out.push_back('{');
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    AppendJsonString(entries[i]->first, out);
+    out.push_back(':');
+    RETURN_IF_ERROR(AppendJsonValue(entries[i]->second, out));
+  }
+  out.push_back('}');
+  return absl::OkStatus();
+}
+
+absl::Status AppendJsonValue(const Value& value, std::string& out) {
+  switch (value.kind_case()) {
+    case Value::kNullValue:
+      out.append("null");
+      return absl::OkStatus();
+    case Value::kNumberValue: {
+      const double number = value.number_value();
+      if (!std::isfinite(number)) {
+        return absl::InternalError(
+            "webhook payload cannot be written as JSON: a number is not finite");
+      }
+      // Integers exactly as such; anything else with enough digits to read
+      // back the same double.
+      if (std::trunc(number) == number && std::fabs(number) < 1e15) {
+        absl::StrAppend(&out, static_cast<int64_t>(number));
+      } else {
+        absl::StrAppendFormat(&out, "%.17g", number);
+      }
+      return absl::OkStatus();
+    }
+    case Value::kStringValue:
+      AppendJsonString(value.string_value(), out);
+      return absl::OkStatus();
+    case Value::kBoolValue:
+      out.append(value.bool_value() ? "true" : "false");
+      return absl::OkStatus();
+    case Value::kStructValue:
+      return AppendJsonStruct(value.struct_value(), out);
+    case Value::kListValue: {
+      out.push_back('[');
+      bool first = true;
+      for (const Value& item : value.list_value().values()) {
+        if (!first) out.push_back(',');
+        first = false;
+        RETURN_IF_ERROR(AppendJsonValue(item, out));
+      }
+      out.push_back(']');
+      return absl::OkStatus();
+    }
+    case Value::KIND_NOT_SET:
+      break;
+  }
+  return absl::InternalError("webhook payload cannot be written as JSON: a value is not set");
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> PayloadJson(const Struct& payload) {
   std::string json;
-  const auto status = google::protobuf::util::MessageToJsonString(payload, &json);
-  if (!status.ok()) {
-    return absl::InternalError(
-        absl::StrCat("webhook payload cannot be written as JSON: ", status.ToString()));
-  }
+  RETURN_IF_ERROR(AppendJsonStruct(payload, json));
   return json;
 }
 

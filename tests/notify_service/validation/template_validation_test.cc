@@ -300,5 +300,29 @@ TEST(ValidateTemplateVariablesTest, NamesAndValues) {
                         "variables: must have at most 100 entries (got 101)"));
 }
 
+TEST(PayloadJsonTest, CompactSortedEscapedAndExactNumbers) {
+  Struct payload;
+  auto& fields = *payload.mutable_fields();
+  fields["z"].set_number_value(3);
+  fields["a"].set_string_value("say \"hi\"\\\n\t\x01 \xed\x95\x9c");
+  fields["m"].set_number_value(0.1);
+  fields["b"].set_bool_value(false);
+  fields["n"].set_null_value(google::protobuf::NULL_VALUE);
+  Value& list = fields["l"];
+  list.mutable_list_value()->add_values()->set_number_value(-2);
+  (*list.mutable_list_value()->add_values()->mutable_struct_value()->mutable_fields())["k"]
+      .set_string_value("v");
+  absl::StatusOr<std::string> json = PayloadJson(payload);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_EQ(*json,
+            "{\"a\":\"say \\\"hi\\\"\\\\\\n\\t\\u0001 \xed\x95\x9c\",\"b\":false,"
+            "\"l\":[-2,{\"k\":\"v\"}],\"m\":0.10000000000000001,\"n\":null,\"z\":3}");
+
+  fields["bad"].set_number_value(std::numeric_limits<double>::infinity());
+  EXPECT_EQ(PayloadJson(payload).status().code(), absl::StatusCode::kInternal);
+  fields["bad"].Clear();
+  EXPECT_EQ(PayloadJson(payload).status().code(), absl::StatusCode::kInternal);
+}
+
 }  // namespace
 }  // namespace cxp::notify::validation
