@@ -25,6 +25,12 @@
 # prints each round's deliveries/s, the CPU seconds each process used in
 # the round, and the median.
 #
+# The target is absolute, but this 2-core VM's speed drifts with its
+# neighbours' load, so before each round it also measures the null RPC
+# (cxp_loadgen --scenario null, concurrency 64, --null-seconds, against a
+# cxp_null_server it starts): how fast the machine was then. The summary
+# gives both, and deliveries per 1 000 null RPCs.
+#
 # Usage:
 #   scripts/bench_notify_delivery.sh [--build-dir DIR] [--rounds 3]
 #       [--notifications 20000] [--customers 1000] [--schedule-delay 15s]
@@ -36,6 +42,8 @@
 #                         context_loader} (default: build)
 #   --schedule-delay D    send_time = round start + D; must outlast the enqueue
 #                         (0s: due at once, delivered while enqueuing)
+#   --null-seconds N      length of each round's null-RPC reference (default 5;
+#                         0: none)
 #   --server-arg ARG      extra notify_service flag (repeatable), e.g.
 #                         --server-arg=--dispatch_workers=16
 #   --receiver-arg ARG    extra cxp_webhook_receiver flag (repeatable)
@@ -58,6 +66,7 @@ rounds=3
 notifications=20000
 customers=1000
 schedule_delay="15s"
+null_seconds=5
 out_dir=""
 keep_data=false
 server_args=()
@@ -76,6 +85,8 @@ while [[ $# -gt 0 ]]; do
     --customers=*) customers="${1#*=}"; shift ;;
     --schedule-delay) need_value "$@"; schedule_delay="$2"; shift 2 ;;
     --schedule-delay=*) schedule_delay="${1#*=}"; shift ;;
+    --null-seconds) need_value "$@"; null_seconds="$2"; shift 2 ;;
+    --null-seconds=*) null_seconds="${1#*=}"; shift ;;
     --out-dir) need_value "$@"; out_dir="$2"; shift 2 ;;
     --out-dir=*) out_dir="${1#*=}"; shift ;;
     --keep-data) keep_data=true; shift ;;
@@ -91,6 +102,7 @@ done
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds wants a positive integer"
 [[ "$notifications" =~ ^[1-9][0-9]*$ ]] || die "--notifications wants a positive integer"
 [[ "$customers" =~ ^[1-9][0-9]*$ ]] || die "--customers wants a positive integer"
+[[ "$null_seconds" =~ ^[0-9]+$ ]] || die "--null-seconds wants an integer"
 
 if [[ "$build_dir" != /* ]]; then
   if [[ -d "$PWD/$build_dir" ]]; then build_dir="$PWD/$build_dir"; else build_dir="$REPO_ROOT/$build_dir"; fi
@@ -100,8 +112,10 @@ CONTEXT="$build_dir/context_service/context_service"
 RECEIVER="$build_dir/bench/cxp_webhook_receiver"
 DRIVER="$build_dir/bench/cxp_notify_delivery_bench"
 LOADER="$build_dir/bench/cxp_context_loader"
-for bin in "$NOTIFY" "$CONTEXT" "$RECEIVER" "$DRIVER" "$LOADER"; do
-  [[ -x "$bin" ]] || die "missing $bin; build it with: cmake --build $build_dir --target notify_service context_service cxp_webhook_receiver cxp_notify_delivery_bench cxp_context_loader"
+LOADGEN="$build_dir/bench/cxp_loadgen"
+NULL_SERVER="$build_dir/bench/cxp_null_server"
+for bin in "$NOTIFY" "$CONTEXT" "$RECEIVER" "$DRIVER" "$LOADER" "$LOADGEN" "$NULL_SERVER"; do
+  [[ -x "$bin" ]] || die "missing $bin; build it with: cmake --build $build_dir --target notify_service context_service cxp_webhook_receiver cxp_notify_delivery_bench cxp_context_loader cxp_loadgen cxp_null_server"
 done
 if [[ -z "$out_dir" ]]; then
   out_dir="$(mktemp -d "${TMPDIR:-/tmp}/cxp-bench-notify-delivery.XXXXXX")"
@@ -191,6 +205,14 @@ wait_idle() {
 
 say "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), load average $(cut -d' ' -f1-3 /proc/loadavg); outputs in $out_dir"
 
+null_addr=""
+if (( null_seconds > 0 )); then
+  mkdir -p "$data_dir/null"
+  start cxp_null_server "$out_dir/null_server.log" '"msg":"serving"' \
+    "$NULL_SERVER" --listen 127.0.0.1:PORT --data_dir "$data_dir/null"
+  null_addr="127.0.0.1:$started_port"
+fi
+
 start context_service "$out_dir/context_service.log" '"msg":"serving"' \
   "$CONTEXT" --listen 127.0.0.1:PORT --metrics_listen off --data_dir "$data_dir/context"
 context_pid=$started_pid
@@ -228,9 +250,21 @@ json_field() {
 ticks_per_second=$(getconf CLK_TCK)
 rates=()
 rows=()
+per_null_all=()
 for round in $(seq 1 "$rounds"); do
   wait_idle "$notify_pid" "$context_pid"
-  say "round $round/$rounds: $notifications notifications (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  null_rps="-"
+  if [[ -n "$null_addr" ]]; then
+    if ! run_child "$LOADGEN" --target "$null_addr" --scenario null --concurrency 64 \
+        --duration "${null_seconds}s" --warmup 1s --json "$out_dir/null.$round.json" \
+        >"$out_dir/null.$round.txt" 2>&1; then
+      cat "$out_dir/null.$round.txt" >&2
+      say "null RPC reference failed"
+      exit 1
+    fi
+    null_rps=$(printf '%.0f' "$(json_field "$out_dir/null.$round.json" rps)")
+  fi
+  say "round $round/$rounds: $notifications notifications (load average $(cut -d' ' -f1-3 /proc/loadavg); null RPC $null_rps req/s)"
   n0=$(cpu_ticks "$notify_pid"); c0=$(cpu_ticks "$context_pid"); r0=$(cpu_ticks "$receiver_pid")
   base="$out_dir/round.$round"
   if ! run_child "$DRIVER" --notify "$notify_addr" --receiver "$receiver_url" \
@@ -245,9 +279,12 @@ for round in $(seq 1 "$rounds"); do
   cat "$base.txt"
   rate=$(json_field "$base.json" deliveries_per_second)
   rates+=("$rate")
-  rows+=("$(printf '| %5s | %13s | %9s | %10s | %12s | %10s | %10s | %10s |' "$round" \
+  per_null="-"
+  [[ "$null_rps" != "-" ]] && per_null=$(awk -v r="$rate" -v n="$null_rps" 'BEGIN { printf "%.1f", 1000 * r / n }')
+  per_null_all+=("$per_null")
+  rows+=("$(printf '| %5s | %9s | %9s | %10s | %9s | %12s | %10s | %11s | %8s |' "$round" \
     "$(json_field "$base.json" delivered)" "$(json_field "$base.json" delivery_seconds)" "$rate" \
-    "$(json_field "$base.json" enqueue_per_second)" \
+    "$null_rps" "$per_null" \
     "$(awk -v t=$((n1 - n0)) -v h="$ticks_per_second" 'BEGIN { printf "%.1f", t / h }')" \
     "$(awk -v t=$((c1 - c0)) -v h="$ticks_per_second" 'BEGIN { printf "%.1f", t / h }')" \
     "$(awk -v t=$((r1 - r0)) -v h="$ticks_per_second" 'BEGIN { printf "%.1f", t / h }')")")
@@ -261,10 +298,14 @@ echo "to $customers customers, webhook (WEB) to cxp_webhook_receiver, signatures
 echo "notify_service flags: ${server_args[*]:-defaults}; load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(CPU s: user+system seconds each process used during the round, enqueue included)"
 echo
-printf '| %5s | %13s | %9s | %10s | %12s | %10s | %10s | %10s |\n' round delivered "seconds" "deliv/s" \
-  "enqueue/s" "notify CPU" "context CPU" "recv CPU"
-printf '| %5s | %13s | %9s | %10s | %12s | %10s | %10s | %10s |\n' "---:" "---:" "---:" "---:" "---:" "---:" "---:" "---:"
+printf '| %5s | %9s | %9s | %10s | %9s | %12s | %10s | %11s | %8s |\n' round delivered "seconds" "deliv/s" \
+  "null/s" "per 1k null" "notify CPU" "context CPU" "recv CPU"
+printf '| %5s | %9s | %9s | %10s | %9s | %12s | %10s | %11s | %8s |\n' "---:" "---:" "---:" "---:" "---:" "---:" "---:" "---:" "---:"
 printf '%s\n' "${rows[@]}"
 echo
+if [[ -n "$null_addr" ]]; then
+  echo "median deliveries per 1000 null RPCs: $(printf '%s\n' "${per_null_all[@]}" | sort -g | awk '{ v[NR] = $1 } END {
+    if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')"
+fi
 echo "median deliveries/s $median; target >= 2000: $(awk -v r="$median" 'BEGIN { print (r >= 2000) ? "MET" : "NOT MET" }')"
 echo "outputs: $out_dir"
