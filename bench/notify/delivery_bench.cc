@@ -27,6 +27,7 @@
 
 #include <curl/curl.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -46,6 +47,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -72,6 +74,10 @@ ABSL_FLAG(absl::Duration, timeout, absl::Minutes(5),
 ABSL_FLAG(std::string, run_id, "",
           "Prefix of the idempotency keys (default: the start time), unique per run.");
 ABSL_FLAG(std::string, json, "", "Also write the results as JSON to this file.");
+ABSL_FLAG(std::vector<std::string>, cpu_pids, {},
+          "name=pid,...: processes whose CPU time (user + system, /proc/<pid>/stat) is reported "
+          "for the delivery alone: from just before send_time (with --schedule_delay) to the "
+          "last delivery.");
 
 namespace {
 
@@ -244,6 +250,32 @@ EnqueueResult Enqueue(v1::NotifyService::Stub& stub, int64_t n, int batch, int c
   return result;
 }
 
+// user + system CPU seconds of process `pid` so far; -1 when unreadable.
+double ProcessCpuSeconds(const std::string& pid) {
+  std::ifstream in("/proc/" + pid + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return -1;
+  // The fields after the command name, which is in parentheses and may
+  // hold spaces.
+  const size_t close = line.rfind(')');
+  if (close == std::string::npos || close + 2 >= line.size()) return -1;
+  std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
+  // utime and stime: fields 14 and 15 of the line, 12th and 13th after it.
+  int64_t utime = 0;
+  int64_t stime = 0;
+  if (fields.size() < 13 || !absl::SimpleAtoi(fields[11], &utime) ||
+      !absl::SimpleAtoi(fields[12], &stime)) {
+    return -1;
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::vector<double> SampleCpu(const std::vector<std::pair<std::string, std::string>>& processes) {
+  std::vector<double> seconds;
+  for (const auto& [name, pid] : processes) seconds.push_back(ProcessCpuSeconds(pid));
+  return seconds;
+}
+
 int Main() {
   const int64_t n = absl::GetFlag(FLAGS_notifications);
   const int batch = absl::GetFlag(FLAGS_batch);
@@ -254,6 +286,12 @@ int Main() {
   if (concurrency < 1) return Fail("--concurrency must be >= 1");
   if (absl::GetFlag(FLAGS_customers) < 1) return Fail("--customers must be >= 1");
   if (delay < absl::ZeroDuration()) return Fail("--schedule_delay must not be negative");
+  std::vector<std::pair<std::string, std::string>> cpu_processes;  // name, pid
+  for (const std::string& item : absl::GetFlag(FLAGS_cpu_pids)) {
+    const size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return Fail("--cpu_pids wants name=pid items");
+    cpu_processes.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
   std::string run_id = absl::GetFlag(FLAGS_run_id);
   if (run_id.empty()) run_id = absl::StrCat("bench-", absl::ToUnixMicros(absl::Now()));
 
@@ -295,6 +333,14 @@ int Main() {
                  "deliveries overlapped it\n";
   }
 
+  // CPU from just before the first delivery is due (the enqueue's work has
+  // settled by then) to the last delivery.
+  if (delay > absl::ZeroDuration()) {
+    const absl::Time before_due = send_time - absl::Milliseconds(300);
+    if (absl::Now() < before_due) absl::SleepFor(before_due - absl::Now());
+  }
+  const std::vector<double> cpu_start = SampleCpu(cpu_processes);
+
   // Wait for every accepted notification's webhook.
   const absl::Time deadline = absl::Now() + absl::GetFlag(FLAGS_timeout);
   ReceiverStats now = before;
@@ -310,6 +356,7 @@ int Main() {
                 << sent.accepted << " delivered\n";
     }
   }
+  const std::vector<double> cpu_end = SampleCpu(cpu_processes);
   // A moment more for duplicates (a retried delivery) to show.
   absl::SleepFor(absl::Milliseconds(500));
   if (absl::StatusOr<ReceiverStats> stats = GetReceiverStats(curl.get(), receiver); stats.ok()) {
@@ -333,6 +380,17 @@ int Main() {
       "deliveries/s %.1f (first to last); enqueue start to last delivery %.2f s\n",
       n, sent.accepted, sent.refused, absl::ToDoubleSeconds(enqueue), enqueue_rate, delivered,
       duplicates, bad_signatures, seconds, rate, enqueue_to_last);
+  std::string cpu_json;
+  for (size_t i = 0; i < cpu_processes.size(); ++i) {
+    const std::string& name = cpu_processes[i].first;
+    const double used = cpu_end[i] - cpu_start[i];
+    const double per_delivery_ms = delivered > 0 ? 1000 * used / static_cast<double>(delivered) : 0;
+    std::cout << absl::StrFormat("CPU during delivery, %s: %.2f s (%.3f ms per delivery)\n", name,
+                                 used, per_delivery_ms);
+    absl::StrAppendFormat(&cpu_json,
+                          ",\n  \"cpu_%s_seconds\": %.2f,\n  \"cpu_%s_ms_per_delivery\": %.3f",
+                          name, used, name, per_delivery_ms);
+  }
   if (const std::string path = absl::GetFlag(FLAGS_json); !path.empty()) {
     std::ofstream out(path, std::ios::trunc);
     out << absl::StrFormat(
@@ -341,10 +399,10 @@ int Main() {
         "  \"schedule_delay_seconds\": %.3f,\n  \"delivered\": %d,\n  \"duplicates\": %d,\n"
         "  \"bad_signatures\": %d,\n  \"delivery_seconds\": %.3f,\n"
         "  \"deliveries_per_second\": %.1f,\n  \"enqueue_start_to_last_delivery_seconds\": "
-        "%.3f\n}\n",
+        "%.3f%s\n}\n",
         n, sent.accepted, sent.refused, absl::ToDoubleSeconds(enqueue), enqueue_rate,
         absl::ToDoubleSeconds(delay), delivered, duplicates, bad_signatures, seconds, rate,
-        enqueue_to_last);
+        enqueue_to_last, cpu_json);
     if (!out.good()) return Fail(absl::StrCat("cannot write --json file ", path));
   }
   const bool complete =
