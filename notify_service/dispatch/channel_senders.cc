@@ -48,13 +48,15 @@ bool IsWebhookChannel(type::Channel channel) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ChannelSenders>> ChannelSenders::Create(ProvidersConfig config,
-                                                                       Clock clock) {
+absl::StatusOr<std::unique_ptr<ChannelSenders>> ChannelSenders::Create(
+    ProvidersConfig config, Clock clock,
+    std::shared_ptr<const UnsubscribeLinks> unsubscribe_links) {
   if (absl::Status status = ValidateProvidersConfig(config, "providers"); !status.ok()) {
     return status;
   }
   std::unique_ptr<ChannelSenders> senders(
-      new ChannelSenders(std::move(config), clock ? std::move(clock) : Clock(absl::Now)));
+      new ChannelSenders(std::move(config), clock ? std::move(clock) : Clock(absl::Now),
+                         std::move(unsubscribe_links)));
   const ProvidersConfig& cfg = senders->config_;
   for (const EmailProvider& provider : cfg.email) {
     absl::StatusOr<delivery::SmtpSender> sender =
@@ -93,9 +95,11 @@ absl::StatusOr<std::unique_ptr<ChannelSenders>> ChannelSenders::Create(Providers
   return senders;
 }
 
-ChannelSenders::ChannelSenders(ProvidersConfig config, Clock clock)
+ChannelSenders::ChannelSenders(ProvidersConfig config, Clock clock,
+                               std::shared_ptr<const UnsubscribeLinks> unsubscribe_links)
     : config_(std::move(config)),
       clock_(std::move(clock)),
+      unsubscribe_links_(std::move(unsubscribe_links)),
       http_client_(std::make_unique<delivery::HttpClient>()),
       webhook_sender_(std::make_unique<delivery::WebhookSender>(*http_client_, clock_)) {}
 
@@ -121,6 +125,12 @@ AttemptReport ChannelSenders::Send(const std::string& tenant, const DeliveryOrde
     message.subject = email->subject();
     message.text_body = email->text_body();
     message.html_body = email->html_body();
+    // One-click unsubscribe (RFC 8058) for marketing only: transactional
+    // and service mail is not something to unsubscribe from.
+    if (unsubscribe_links_ != nullptr && order.notification.purpose() == type::PURPOSE_MARKETING) {
+      message.list_unsubscribe_url = unsubscribe_links_->UrlFor(
+          UnsubscribeClaimFor(tenant, order.notification, order.target.address, clock_()));
+    }
     if (!config_.email.empty()) {
       // Every provider of the chain sees the same Message-ID; the domain is
       // the first provider's sender domain.

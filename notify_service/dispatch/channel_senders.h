@@ -6,6 +6,9 @@
 //   EMAIL              the email providers (SMTP). Message-ID
 //                      "<notification id>@<from domain>": the same on every
 //                      retry, so receiving systems can drop duplicates.
+//                      MARKETING email carries the RFC 8058 one-click
+//                      List-Unsubscribe headers with a signed link for the
+//                      notification when `unsubscribe_links` is given.
 //   SMS                the SMS providers' HTTP APIs, JSON body
 //                      {"to": "+8210...", "text": "...", "reference": "<id>",
 //                       "from": "<sender id, when configured>"}
@@ -43,6 +46,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "notify_service/core/notify_core.h"
+#include "notify_service/core/unsubscribe_token.h"
 #include "notify_service/delivery/http_client.h"
 #include "notify_service/delivery/http_provider_sender.h"
 #include "notify_service/delivery/mime_message.h"
@@ -58,9 +62,11 @@ class ChannelSenders {
   using Clock = std::function<absl::Time()>;
 
   // INVALID_ARGUMENT naming the setting when `config` does not validate.
-  // `clock` (default absl::Now) stamps Date headers and webhook timestamps.
-  static absl::StatusOr<std::unique_ptr<ChannelSenders>> Create(ProvidersConfig config,
-                                                                Clock clock = nullptr);
+  // `clock` (default absl::Now) stamps Date headers, webhook timestamps and
+  // unsubscribe links. `unsubscribe_links` null: no List-Unsubscribe.
+  static absl::StatusOr<std::unique_ptr<ChannelSenders>> Create(
+      ProvidersConfig config, Clock clock = nullptr,
+      std::shared_ptr<const UnsubscribeLinks> unsubscribe_links = nullptr);
   ChannelSenders(const ChannelSenders&) = delete;
   ChannelSenders& operator=(const ChannelSenders&) = delete;
 
@@ -77,11 +83,13 @@ class ChannelSenders {
   static std::string WebhookBody(const DeliveryOrder& order);
 
  private:
-  ChannelSenders(ProvidersConfig config, Clock clock);
+  ChannelSenders(ProvidersConfig config, Clock clock,
+                 std::shared_ptr<const UnsubscribeLinks> unsubscribe_links);
   AttemptReport Report(const delivery::ChainResult& chain) const;
 
   const ProvidersConfig config_;
   const Clock clock_;
+  const std::shared_ptr<const UnsubscribeLinks> unsubscribe_links_;  // may be null
   // Declared before the senders that borrow it.
   std::unique_ptr<delivery::HttpClient> http_client_;
   std::vector<std::unique_ptr<delivery::SmtpSender>> smtp_senders_;

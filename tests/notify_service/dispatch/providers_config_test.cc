@@ -1,16 +1,20 @@
 // ProvidersConfig from JSON and from flags: what each setting becomes, which
-// webhook applies, and errors that name the setting without quoting secrets.
+// webhook applies, errors that name the setting without quoting secrets, and
+// what the channel senders put in bodies and email headers.
 #include "notify_service/dispatch/providers_config.h"
 
+#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "notify_service/dispatch/channel_senders.h"
 #include "notify_service/dispatch/dispatch_flags.h"
+#include "tests/notify_service/delivery/test_servers.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::notify::dispatch {
@@ -219,6 +223,72 @@ TEST(ChannelSendersTest, BodiesCarryTheAddressContentAndReference) {
   EXPECT_THAT(ChannelSenders::PushBody(order),
               AllOf(HasSubstr(R"("token":"device-token-1")"), HasSubstr(R"("title":"Parcel")"),
                     HasSubstr(R"("data":{"parcel":"4711"})")));
+}
+
+// Marketing email carries a signed one-click unsubscribe link for its
+// notification (RFC 8058), other purposes none; read back from aiosmtpd.
+TEST(ChannelSendersTest, OnlyMarketingEmailCarriesTheOneClickUnsubscribeHeaders) {
+  namespace servers = ::cxp::notify::delivery::testing;
+  const std::string mail_dir = cxp::testing::MakeTempDir("channel_senders_mail_");
+  absl::StatusOr<cxp::testing::ServerProcess> smtp = servers::StartSmtpServer(mail_dir);
+  ASSERT_TRUE(smtp.ok()) << smtp.status();
+  ProvidersConfig config;
+  EmailProvider& email = config.email.emplace_back();
+  email.name = "smtp";
+  email.smtp.host = "127.0.0.1";
+  email.smtp.port = smtp->port();
+  email.smtp.starttls = delivery::StartTls::kNone;
+  email.smtp.from = {"alerts@shop.example", "Shop"};
+  email.smtp.connect_timeout = absl::Seconds(2);
+  email.smtp.total_timeout = absl::Seconds(10);
+  auto links = UnsubscribeLinks::Create(std::string(32, 'k'), "https://notify.shop.example/u");
+  ASSERT_TRUE(links.ok()) << links.status();
+  auto shared_links = std::make_shared<const UnsubscribeLinks>(*std::move(links));
+  auto senders = ChannelSenders::Create(config, nullptr, shared_links);
+  ASSERT_TRUE(senders.ok()) << senders.status();
+
+  DeliveryOrder order;
+  order.send = true;
+  order.notification.set_name("notifications/n7");
+  order.notification.set_resolved_customer("customers/ana");
+  order.notification.set_purpose(type::PURPOSE_MARKETING);
+  order.target = {type::CHANNEL_EMAIL, "ana@example.com"};
+  cxp::notify::v1::EmailContent content;
+  content.set_subject("Spring sale");
+  content.set_text_body("20% off");
+  order.content.content = content;
+  AttemptReport report = (*senders)->Send("acme", order);
+  ASSERT_TRUE(report.result.delivered()) << report.result.DebugString();
+  order.notification.set_name("notifications/n8");
+  order.notification.set_purpose(type::PURPOSE_TRANSACTIONAL);
+  report = (*senders)->Send("acme", order);
+  ASSERT_TRUE(report.result.delivered()) << report.result.DebugString();
+
+  absl::StatusOr<google::protobuf::Struct> marketing =
+      servers::ParseJsonObject(servers::ReadFile(mail_dir + "/1.json"));
+  ASSERT_TRUE(marketing.ok()) << marketing.status();
+  const std::string header = servers::StringAt(*marketing, "headers.List-Unsubscribe");
+  const std::string prefix = "<https://notify.shop.example/u?t=";
+  ASSERT_TRUE(absl::StartsWith(header, prefix) && absl::EndsWith(header, ">")) << header;
+  EXPECT_EQ(servers::StringAt(*marketing, "headers.List-Unsubscribe-Post"),
+            "List-Unsubscribe=One-Click");
+  absl::StatusOr<UnsubscribeClaim> claim = shared_links->Verify(
+      absl::string_view(header).substr(prefix.size(), header.size() - prefix.size() - 1));
+  ASSERT_TRUE(claim.ok()) << claim.status();
+  EXPECT_EQ(claim->tenant, "acme");
+  EXPECT_EQ(claim->customer, "customers/ana");
+  EXPECT_EQ(claim->channel, type::CHANNEL_EMAIL);
+  EXPECT_EQ(claim->purpose, type::PURPOSE_MARKETING);
+  EXPECT_EQ(claim->notification, "notifications/n7");
+
+  absl::StatusOr<google::protobuf::Struct> transactional =
+      servers::ParseJsonObject(servers::ReadFile(mail_dir + "/2.json"));
+  ASSERT_TRUE(transactional.ok()) << transactional.status();
+  EXPECT_EQ(servers::StringAt(*transactional, "headers.Subject"), "Spring sale");
+  EXPECT_EQ(servers::StringAt(*transactional, "headers.List-Unsubscribe"), "");
+  EXPECT_EQ(servers::StringAt(*transactional, "headers.List-Unsubscribe-Post"), "");
+  smtp = absl::CancelledError("stopped");  // kills the server before its directory goes
+  std::filesystem::remove_all(mail_dir);
 }
 
 }  // namespace
