@@ -22,6 +22,7 @@
 #include "notify_service/dispatch/dispatcher.h"
 #include "notify_service/dispatch/trigger_consumer.h"
 #include "notify_service/notify_service_impl.h"
+#include "notify_service/unsubscribe/unsubscribe_server.h"
 #include "notify_service/watch_notifications_reactor.h"
 
 ABSL_FLAG(std::string, context_service, "127.0.0.1:50051",
@@ -41,6 +42,14 @@ ABSL_FLAG(std::string, context_api_keys_file, "",
 ABSL_FLAG(std::string, context_tls_ca, "", "PEM CA bundle: reach context_service over TLS.");
 ABSL_FLAG(std::string, default_time_zone, "UTC",
           "IANA time zone for the quiet hours of customers without a time zone of their own.");
+ABSL_FLAG(std::string, unsubscribe_listen, "",
+          "HTTP address (host:port) of the one-click unsubscribe endpoint of marketing email "
+          "(path /unsubscribe, RFC 8058); needs --unsubscribe_base_url. Empty: off, marketing "
+          "email carries no List-Unsubscribe.");
+ABSL_FLAG(std::string, unsubscribe_base_url, "",
+          "Public https URL of the unsubscribe endpoint that links in email use, e.g. "
+          "https://notify.example.com/unsubscribe (behind an ingress it differs from "
+          "--unsubscribe_listen).");
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -106,8 +115,37 @@ int main(int argc, char** argv) {
                "notification (--dispatch_lease=",
                absl::FormatDuration(lease), ")"));
          }
-         ASSIGN_OR_RETURN(std::shared_ptr<dispatch::ChannelSenders> senders,
-                          dispatch::ChannelSenders::Create(std::move(providers)));
+         // One-click unsubscribe: links signed with a key kept in the store
+         // (valid across restarts), served by a small HTTP listener.
+         std::shared_ptr<const cxp::notify::UnsubscribeLinks> unsubscribe_links;
+         std::shared_ptr<cxp::notify::UnsubscribeServer> unsubscribe_server;
+         if (absl::GetFlag(FLAGS_unsubscribe_listen).empty() !=
+             absl::GetFlag(FLAGS_unsubscribe_base_url).empty()) {
+           return absl::InvalidArgumentError(
+               "--unsubscribe_listen and --unsubscribe_base_url: set both or neither");
+         }
+         if (!absl::GetFlag(FLAGS_unsubscribe_listen).empty()) {
+           ASSIGN_OR_RETURN(std::string unsubscribe_key,
+                            cxp::server::StoredSecret(*rocks, "unsubscribe_token_key"));
+           ASSIGN_OR_RETURN(
+               cxp::notify::UnsubscribeLinks links,
+               cxp::notify::UnsubscribeLinks::Create(std::move(unsubscribe_key),
+                                                     absl::GetFlag(FLAGS_unsubscribe_base_url)));
+           unsubscribe_links =
+               std::make_shared<const cxp::notify::UnsubscribeLinks>(std::move(links));
+           ASSIGN_OR_RETURN(unsubscribe_server,
+                            cxp::notify::UnsubscribeServer::Start(
+                                {.listen_address = absl::GetFlag(FLAGS_unsubscribe_listen),
+                                 .wait_timeout = 4 * absl::GetFlag(FLAGS_context_write_timeout) +
+                                                 absl::Seconds(1)},
+                                *unsubscribe_links, *context));
+           cxp::server::LogEvent(
+               "info", "notify_service",
+               absl::StrCat("unsubscribe links served on port ", unsubscribe_server->port()));
+         }
+         ASSIGN_OR_RETURN(
+             std::shared_ptr<dispatch::ChannelSenders> senders,
+             dispatch::ChannelSenders::Create(std::move(providers), nullptr, unsubscribe_links));
          std::shared_ptr<dispatch::CustomerSource> customers;
          std::shared_ptr<dispatch::TimelineSink> timeline;
          std::shared_ptr<dispatch::Dispatcher> dispatcher;
@@ -156,6 +194,8 @@ int main(int argc, char** argv) {
          // Deliveries in flight get --dispatch_stop_timeout; what they leave
          // is claimed again after a restart, once its lease expires.
          set.on_shutdown = [notify, dispatcher, triggers] {
+         set.on_shutdown = [notify, dispatcher, unsubscribe_server] {
+           if (unsubscribe_server != nullptr) unsubscribe_server->Stop();
            notify->EndStreams();
            if (triggers != nullptr) triggers->Stop();
            if (dispatcher != nullptr) dispatcher->Stop();
@@ -163,6 +203,8 @@ int main(int argc, char** argv) {
          set.on_drained = [rocks, store, core, config, context, watchers, dispatcher, senders,
                            customers, timeline, trigger_processor, triggers] {
            if (triggers != nullptr) triggers->Stop();
+                           customers, timeline, unsubscribe_links, unsubscribe_server] {
+           if (unsubscribe_server != nullptr) unsubscribe_server->Stop();
            if (dispatcher != nullptr) dispatcher->Stop();
            core->SetChangeSink(nullptr);
            (void)rocks->Close();

@@ -17,6 +17,8 @@ PACKAGES=(
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev libcurl4-openssl-dev libssl-dev libphonenumber-dev
   libkainjow-mustache-dev
+  # HTTP listener of notify_service's one-click unsubscribe links
+  libcivetweb-dev
   # IANA time-zone data: business hours, quiet hours and customer time zones
   # (Abseil reads /usr/share/zoneinfo; a slim image may lack it)
   tzdata
