@@ -6,8 +6,9 @@
 // variables and unknown customers are named), idempotent retries, batches,
 // Get/List/Cancel, inbound opt-out keywords landing as DENIED consent in
 // context_service (also for an unknown sender), WatchNotifications, sends
-// accepted unjudged while context_service is down, and trigger rules with
-// etags.
+// accepted unjudged while context_service is down, trigger rules with
+// etags, and the one-click unsubscribe link of marketing email (RFC 8058)
+// landing as DENIED consent in context_service.
 #include <signal.h>
 
 #include <filesystem>
@@ -19,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "cxp/context/v1/context_service.grpc.pb.h"
 #include "cxp/notify/v1/notify_service.grpc.pb.h"
@@ -27,6 +29,7 @@
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/notify_service/delivery/test_servers.h"
+#include "tests/testing/http_get.h"
 #include "tests/testing/keyed_call.h"
 #include "tests/testing/server_process.h"
 
@@ -92,6 +95,20 @@ class NotifyServiceTest : public ::testing::Test {
         "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
         "--metrics_listen=off", "--log_requests=false"};
     StartNotify();
+    unsubscribe_port_ = cxp::notify::delivery::testing::UnusedLoopbackPort();
+    auto notify_server = ServerProcess::Start(
+        BinaryPath("notify_service/notify_service"),
+        {"--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
+         "--context_service=" + context_server_->address(), "--smtp_host=127.0.0.1",
+         "--smtp_port=" + std::to_string(smtp_server_->port()), "--smtp_starttls=none",
+         "--smtp_from=Shop <alerts@shop.example>",
+         "--unsubscribe_listen=127.0.0.1:" + std::to_string(unsubscribe_port_),
+         "--unsubscribe_base_url=https://notify.shop.example/unsubscribe",
+         // Generous for a loaded 2-core test machine.
+         "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
+         "--metrics_listen=off", "--log_requests=false"});
+    ASSERT_TRUE(notify_server.ok()) << notify_server.status();
+    notify_server_.emplace(*std::move(notify_server));
     context_ = ContextService::NewStub(
         grpc::CreateChannel(context_server_->address(), grpc::InsecureChannelCredentials()));
   }
@@ -188,8 +205,33 @@ class NotifyServiceTest : public ::testing::Test {
   std::vector<std::string> notify_flags_;
   std::unique_ptr<ContextService::Stub> context_;
   std::unique_ptr<NotifyService::Stub> notify_;
+  // The notification `name` once DELIVERED (or its state after 30 s).
+  v1::Notification AwaitDelivery(const std::string& name) {
+    v1::GetNotificationRequest get;
+    get.set_name(name);
+    absl::StatusOr<v1::GetNotificationResponse> got;
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    do {
+      absl::SleepFor(absl::Milliseconds(50));
+      got = NOTIFY(GetNotification, get);
+      EXPECT_TRUE(got.ok()) << got.status();
+      if (!got.ok()) return v1::Notification();
+    } while (got->notification().state() != v1::Notification::STATE_DELIVERED &&
+             absl::Now() < deadline);
+    return got->notification();
+  }
+
+  // What aiosmtpd made of its n-th message (headers decoded).
+  google::protobuf::Struct ReceivedMail(int n) {
+    absl::StatusOr<google::protobuf::Struct> mail = cxp::notify::delivery::testing::ParseJsonObject(
+        cxp::notify::delivery::testing::ReadFile(mail_dir_ + "/" + std::to_string(n) + ".json"));
+    EXPECT_TRUE(mail.ok()) << mail.status();
+    return mail.value_or(google::protobuf::Struct());
+  }
+
   std::string mail_dir_;
   std::optional<ServerProcess> smtp_server_;
+  int unsubscribe_port_ = 0;
 };
 
 TEST_F(NotifyServiceTest, SendsAreJudgedAgainstTheCustomerInContextService) {
@@ -704,6 +746,90 @@ TEST_F(NotifyServiceTest, DeliversEmailAndRecordsItOnTheCustomersTimeline) {
     if (!on_timeline) absl::SleepFor(absl::Milliseconds(50));
   }
   EXPECT_TRUE(on_timeline);
+}
+
+TEST_F(NotifyServiceTest, OneClickUnsubscribeLinkInMarketingEmailDeniesMarketingByEmail) {
+  using ::cxp::notify::delivery::testing::StringAt;
+  using ::cxp::testing::HttpFetch;
+  CreateTemplate("reminder");
+  CreateCustomer("kim");
+  type::CustomerRef kim;
+  kim.set_customer("customers/kim");
+  ctx::UpdateConsentRequest grant;
+  grant.set_customer("customers/kim");
+  grant.set_channel(type::CHANNEL_EMAIL);
+  grant.set_purpose(type::PURPOSE_MARKETING);
+  grant.set_state(ctx::CONSENT_STATE_GRANTED);
+  grant.mutable_evidence()->set_source("web_form");
+  ASSERT_TRUE(CONTEXT(UpdateConsent, grant).ok());
+
+  auto sent = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_MARKETING));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  const v1::Notification delivered = AwaitDelivery(sent->notification().name());
+  ASSERT_EQ(delivered.state(), v1::Notification::STATE_DELIVERED) << delivered.DebugString();
+  ASSERT_EQ(delivered.channel(), type::CHANNEL_EMAIL);
+
+  // The delivered mail carries the RFC 8058 pair with the public URL.
+  const google::protobuf::Struct mail = ReceivedMail(1);
+  EXPECT_EQ(StringAt(mail, "headers.List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+  const std::string header = StringAt(mail, "headers.List-Unsubscribe");
+  const std::string public_prefix = "<https://notify.shop.example/unsubscribe?t=";
+  ASSERT_TRUE(absl::StartsWith(header, public_prefix) && absl::EndsWith(header, ">")) << header;
+  const std::string token =
+      header.substr(public_prefix.size(), header.size() - public_prefix.size() - 1);
+  // The ingress in front would map the public URL to the listener.
+  const std::string base =
+      "http://127.0.0.1:" + std::to_string(unsubscribe_port_) + "/unsubscribe?t=";
+  const std::string link = base + token;
+  const std::string one_click = "List-Unsubscribe=One-Click";
+  const std::string form = "application/x-www-form-urlencoded";
+
+  // GET (a mail scanner, or the customer's browser) shows a form and
+  // changes nothing.
+  auto page = HttpFetch("GET", link);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_EQ(page->status, 200);
+  EXPECT_THAT(page->body, HasSubstr("<form method=\"post\">"));
+  EXPECT_EQ(ConsentOf(kim, type::CHANNEL_EMAIL, type::PURPOSE_MARKETING),
+            ctx::CONSENT_STATE_GRANTED);
+
+  // An edited token, a foreign one or none: 400, nothing changes.
+  std::string edited = token;
+  edited[0] = edited[0] == 'A' ? 'B' : 'A';
+  for (const std::string& bad_link :
+       {base + edited, base + "abc.def", base,
+        "http://127.0.0.1:" + std::to_string(unsubscribe_port_) + "/unsubscribe"}) {
+    auto refused = HttpFetch("POST", bad_link, one_click, form);
+    ASSERT_TRUE(refused.ok()) << refused.status();
+    EXPECT_EQ(refused->status, 400) << bad_link;
+  }
+  EXPECT_EQ(ConsentOf(kim, type::CHANNEL_EMAIL, type::PURPOSE_MARKETING),
+            ctx::CONSENT_STATE_GRANTED);
+
+  // The one-click POST unsubscribes; a repeated one answers the same.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto done = HttpFetch("POST", link, one_click, form);
+    ASSERT_TRUE(done.ok()) << done.status();
+    EXPECT_EQ(done->status, 200) << done->body;
+    EXPECT_THAT(done->body, HasSubstr("unsubscribed"));
+    EXPECT_EQ(ConsentOf(kim, type::CHANNEL_EMAIL, type::PURPOSE_MARKETING),
+              ctx::CONSENT_STATE_DENIED);
+  }
+  auto wrong_method = HttpFetch("PUT", link);
+  ASSERT_TRUE(wrong_method.ok()) << wrong_method.status();
+  EXPECT_EQ(wrong_method->status, 405);
+
+  // Marketing is refused now (EMAIL denied, SMS never granted); a
+  // transactional email still goes, without the unsubscribe headers.
+  auto marketing = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_MARKETING));
+  EXPECT_EQ(marketing.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(marketing.status().message(), HasSubstr("EMAIL"));
+  auto transactional = NOTIFY(SendNotification, Send("customers/kim", type::PURPOSE_TRANSACTIONAL));
+  ASSERT_TRUE(transactional.ok()) << transactional.status();
+  const v1::Notification receipt = AwaitDelivery(transactional->notification().name());
+  ASSERT_EQ(receipt.state(), v1::Notification::STATE_DELIVERED) << receipt.DebugString();
+  EXPECT_EQ(receipt.channel(), type::CHANNEL_EMAIL);
+  EXPECT_EQ(StringAt(ReceivedMail(2), "headers.List-Unsubscribe"), "");
 }
 
 }  // namespace
