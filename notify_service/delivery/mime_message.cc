@@ -23,6 +23,7 @@ constexpr absl::string_view kCrlf = "\r\n";
 constexpr size_t kMaxHeaderLine = 78;
 constexpr size_t kMaxEncodedWord = 75;
 constexpr size_t kMaxQuotedPrintableLine = 76;
+constexpr size_t kMaxUnsubscribeUrl = 998 - sizeof("List-Unsubscribe: <>") + 1;
 
 std::string RandomHex128() {
   static absl::Mutex mutex(absl::kConstInit);
@@ -94,6 +95,12 @@ absl::Status ValidateUnsubscribeUrl(absl::string_view url) {
   if (!absl::StartsWithIgnoreCase(url, "https://") || url.size() <= 8) {
     return absl::InvalidArgumentError(
         "list_unsubscribe_url: must be an https URL (RFC 8058 one-click)");
+  }
+  // "List-Unsubscribe: <" url ">" must fit one line: RFC 5322 allows 998
+  // characters, and a URL cannot be folded (no white space to fold at).
+  if (url.size() > kMaxUnsubscribeUrl) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("list_unsubscribe_url: must be at most ", kMaxUnsubscribeUrl, " characters"));
   }
   for (char c : url) {
     if (c <= 0x20 || c > 0x7e || c == '<' || c == '>' || c == '"') {

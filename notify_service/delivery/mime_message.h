@@ -44,7 +44,8 @@ struct EmailMessage {
   std::string subject;    // UTF-8
   std::string text_body;  // UTF-8; at least one of text_body and html_body
   std::string html_body;  // UTF-8, already escaped HTML
-  // https URL; when set, the RFC 8058 one-click unsubscribe headers are added.
+  // https URL; when set, the RFC 8058 one-click unsubscribe headers are
+  // added. At most 978 characters: the header is one unfolded line.
   std::string list_unsubscribe_url;
   // "id@domain" without angle brackets; SmtpSender generates one when empty.
   // A caller that wants the same Message-ID on every retry passes it here.

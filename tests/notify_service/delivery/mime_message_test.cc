@@ -167,6 +167,28 @@ TEST(BuildMimeMessageTest, SinglePartWithoutUnsubscribeHeaders) {
   EXPECT_THAT(*mime, Not(HasSubstr("List-Unsubscribe")));
 }
 
+// A signed one-click link (notify_service/core/unsubscribe_token.h) is long
+// and has no white space: it stays on one header line, unfolded, up to the
+// 998-character line limit of RFC 5322.
+TEST(BuildMimeMessageTest, LongUnsubscribeLinkStaysOnOneHeaderLine) {
+  EmailMessage message = Message();
+  const std::string prefix = "https://notify.example.com/unsubscribe?t=";
+  message.list_unsubscribe_url =
+      prefix + std::string(978 - prefix.size() - 44, 'A') + "." + std::string(43, 'b');
+  ASSERT_EQ(message.list_unsubscribe_url.size(), 978u);
+  absl::StatusOr<std::string> mime = BuildMimeMessage(message, Envelope());
+  ASSERT_TRUE(mime.ok()) << mime.status();
+  const std::string line = "List-Unsubscribe: <" + message.list_unsubscribe_url + ">";
+  EXPECT_EQ(line.size(), 998u);
+  EXPECT_THAT(*mime, HasSubstr("\r\n" + line +
+                               "\r\nList-Unsubscribe-Post: "
+                               "List-Unsubscribe=One-Click\r\n"));
+  message.list_unsubscribe_url += "A";
+  mime = BuildMimeMessage(message, Envelope());
+  EXPECT_EQ(mime.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(mime.status().message(), HasSubstr("list_unsubscribe_url"));
+}
+
 TEST(BuildMimeMessageTest, RejectsHeaderInjectionAndBadFields) {
   auto code = [](const EmailMessage& message, const MimeEnvelope& envelope) {
     return BuildMimeMessage(message, envelope).status().code();
