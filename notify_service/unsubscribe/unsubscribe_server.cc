@@ -81,8 +81,8 @@ absl::StatusOr<std::unique_ptr<UnsubscribeServer>> UnsubscribeServer::Start(
   if (options.threads < 1 || options.threads > 256) {
     return absl::InvalidArgumentError("unsubscribe threads: must be 1-256");
   }
-  static std::once_flag init;
-  std::call_once(init, [] { mg_init_library(0); });
+  static std::once_flag library_init;
+  std::call_once(library_init, [] { mg_init_library(0); });
 
   std::unique_ptr<UnsubscribeServer> server(
       new UnsubscribeServer(std::move(options), links, gateway));
