@@ -96,17 +96,8 @@ class NotifyServiceTest : public ::testing::Test {
         "--metrics_listen=off", "--log_requests=false"};
     StartNotify();
     unsubscribe_port_ = cxp::notify::delivery::testing::UnusedLoopbackPort();
-    auto notify_server = ServerProcess::Start(
-        BinaryPath("notify_service/notify_service"),
-        {"--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
-         "--context_service=" + context_server_->address(), "--smtp_host=127.0.0.1",
-         "--smtp_port=" + std::to_string(smtp_server_->port()), "--smtp_starttls=none",
-         "--smtp_from=Shop <alerts@shop.example>",
-         "--unsubscribe_listen=127.0.0.1:" + std::to_string(unsubscribe_port_),
-         "--unsubscribe_base_url=https://notify.shop.example/unsubscribe",
-         // Generous for a loaded 2-core test machine.
-         "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
-         "--metrics_listen=off", "--log_requests=false"});
+    auto notify_server =
+        ServerProcess::Start(BinaryPath("notify_service/notify_service"), NotifyFlags());
     ASSERT_TRUE(notify_server.ok()) << notify_server.status();
     notify_server_.emplace(*std::move(notify_server));
     context_ = ContextService::NewStub(
@@ -122,6 +113,18 @@ class NotifyServiceTest : public ::testing::Test {
     notify_server_.emplace(*std::move(notify_server));
     notify_ = NotifyService::NewStub(
         grpc::CreateChannel(notify_server_->address(), grpc::InsecureChannelCredentials()));
+  }
+
+  std::vector<std::string> NotifyFlags() const {
+    return {"--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
+            "--context_service=" + context_server_->address(), "--smtp_host=127.0.0.1",
+            "--smtp_port=" + std::to_string(smtp_server_->port()), "--smtp_starttls=none",
+            "--smtp_from=Shop <alerts@shop.example>",
+            "--unsubscribe_listen=127.0.0.1:" + std::to_string(unsubscribe_port_),
+            "--unsubscribe_base_url=https://notify.shop.example/unsubscribe",
+            // Generous for a loaded 2-core test machine.
+            "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
+            "--metrics_listen=off", "--log_requests=false"};
   }
 
   // Template `id`: email and SMS, both needing {{date}}.
@@ -830,6 +833,42 @@ TEST_F(NotifyServiceTest, OneClickUnsubscribeLinkInMarketingEmailDeniesMarketing
   ASSERT_EQ(receipt.state(), v1::Notification::STATE_DELIVERED) << receipt.DebugString();
   EXPECT_EQ(receipt.channel(), type::CHANNEL_EMAIL);
   EXPECT_EQ(StringAt(ReceivedMail(2), "headers.List-Unsubscribe"), "");
+
+  // The link outlives a restart (its key is in the store), and the
+  // listener stops with the service.
+  notify_server_->Signal(SIGTERM);
+  EXPECT_EQ(notify_server_->Wait(absl::Seconds(15)), 0);
+  notify_server_.reset();
+  EXPECT_FALSE(HttpFetch("POST", link, one_click, form).ok());  // nobody listens
+  auto restarted = ServerProcess::Start(BinaryPath("notify_service/notify_service"), NotifyFlags());
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  notify_server_.emplace(*std::move(restarted));
+  auto again = HttpFetch("POST", link, one_click, form);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->status, 200) << again->body;
+
+  // context_service down: 503, so the mail client tries again later.
+  context_server_->Signal(SIGKILL);
+  ASSERT_TRUE(context_server_->Wait(absl::Seconds(10)).has_value());
+  auto unavailable = HttpFetch("POST", link, one_click, form);
+  ASSERT_TRUE(unavailable.ok()) << unavailable.status();
+  EXPECT_EQ(unavailable->status, 503) << unavailable->body;
+}
+
+TEST_F(NotifyServiceTest, UnsubscribeFlagsComeTogetherAndTheLinkIsHttps) {
+  notify_server_.reset();
+  std::vector<std::string> flags = NotifyFlags();
+  std::erase_if(
+      flags, [](const std::string& flag) { return flag.starts_with("--unsubscribe_base_url="); });
+  auto refused = ServerProcess::Start(BinaryPath("notify_service/notify_service"), flags);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("--unsubscribe_listen and --unsubscribe_base_url: set both or neither"));
+  flags.push_back("--unsubscribe_base_url=http://notify.shop.example/unsubscribe");
+  refused = ServerProcess::Start(BinaryPath("notify_service/notify_service"), flags);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("unsubscribe_base_url: must be an https URL"));
 }
 
 }  // namespace
