@@ -1,5 +1,7 @@
 // notify_service: serves cxp.notify.v1.NotifyService on the shared runtime.
+#include <fstream>
 #include <memory>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -12,6 +14,7 @@
 #include "common/server/service_store.h"
 #include "common/status/status_macros.h"
 #include "notify_service/context_gateway.h"
+#include "notify_service/core/frequency_policy_text.h"
 #include "notify_service/core/notify_config_core.h"
 #include "notify_service/core/notify_core.h"
 #include "notify_service/core/notify_store.h"
@@ -40,6 +43,14 @@ ABSL_FLAG(std::string, context_api_keys_file, "",
           "API keys for context_service per notify tenant, one '<tenant> <key>' per line (# "
           "comments); empty: calls carry no key (single-tenant local setups).");
 ABSL_FLAG(std::string, context_tls_ca, "", "PEM CA bundle: reach context_service over TLS.");
+ABSL_FLAG(std::string, frequency_caps, "",
+          "Frequency caps per customer, comma-separated PURPOSE=MAX/WINDOW[:defer|drop], e.g. "
+          "'marketing=2/24h,service=10/1h:drop': at most MAX sends of that purpose to one "
+          "customer within any WINDOW, then the next is deferred until a slot frees (default) or "
+          "dropped (FAILED, FREQUENCY_CAPPED). Empty: no caps.");
+ABSL_FLAG(std::string, tenant_frequency_caps_file, "",
+          "Per-tenant frequency caps, one '<tenant> <caps as in --frequency_caps>' line per tenant "
+          "(# comments); a listed tenant gets its line instead of --frequency_caps.");
 ABSL_FLAG(std::string, default_time_zone, "UTC",
           "IANA time zone for the quiet hours of customers without a time zone of their own.");
 ABSL_FLAG(std::string, unsubscribe_listen, "",
@@ -83,6 +94,23 @@ int main(int argc, char** argv) {
          // The lease and the retry backoff: --dispatch_lease, --dispatch_retry_*.
          RETURN_IF_ERROR(cxp::notify::dispatch::ApplyCoreFlags(core_options));
          const absl::Duration lease = core_options.lease;
+         // Frequency caps: the flag's policy, or a tenant's line in the file.
+         ASSIGN_OR_RETURN(core_options.default_frequency_policy,
+                          cxp::notify::ParseFrequencyPolicy(absl::GetFlag(FLAGS_frequency_caps),
+                                                            "frequency_caps"));
+         if (const std::string path = absl::GetFlag(FLAGS_tenant_frequency_caps_file);
+             !path.empty()) {
+           std::ifstream file(path);
+           if (!file) {
+             return absl::InvalidArgumentError(
+                 absl::StrCat("tenant_frequency_caps_file: cannot read ", path));
+           }
+           std::stringstream content;
+           content << file.rdbuf();
+           ASSIGN_OR_RETURN(core_options.frequency_policies,
+                            cxp::notify::ParseTenantFrequencyPolicies(
+                                content.str(), "tenant_frequency_caps_file"));
+         }
          ASSIGN_OR_RETURN(std::shared_ptr<cxp::notify::NotifyCore> core,
                           cxp::notify::NotifyCore::Create(*store, std::move(core_options)));
          auto config = std::make_shared<cxp::notify::NotifyConfigCore>(
@@ -167,7 +195,7 @@ int main(int argc, char** argv) {
            trigger_processor =
                std::make_shared<cxp::notify::TriggerProcessor>(*core, *config, *store, log);
            triggers = dispatch::TriggerConsumer::Start(
-               *core, *config, *trigger_processor, *client,
+               *store, *config, *trigger_processor, *client,
                {.lookup_timeout = absl::GetFlag(FLAGS_dispatch_context_timeout), .log = log});
          } else {
            cxp::server::LogEvent("warning", "notify_service",
@@ -193,18 +221,17 @@ int main(int argc, char** argv) {
          // Watchers reconnect to the next instance; draining need not wait.
          // Deliveries in flight get --dispatch_stop_timeout; what they leave
          // is claimed again after a restart, once its lease expires.
-         set.on_shutdown = [notify, dispatcher, triggers] {
-         set.on_shutdown = [notify, dispatcher, unsubscribe_server] {
+         set.on_shutdown = [notify, dispatcher, triggers, unsubscribe_server] {
            if (unsubscribe_server != nullptr) unsubscribe_server->Stop();
            notify->EndStreams();
            if (triggers != nullptr) triggers->Stop();
            if (dispatcher != nullptr) dispatcher->Stop();
          };
          set.on_drained = [rocks, store, core, config, context, watchers, dispatcher, senders,
-                           customers, timeline, trigger_processor, triggers] {
-           if (triggers != nullptr) triggers->Stop();
-                           customers, timeline, unsubscribe_links, unsubscribe_server] {
+                           customers, timeline, trigger_processor, triggers, unsubscribe_links,
+                           unsubscribe_server] {
            if (unsubscribe_server != nullptr) unsubscribe_server->Stop();
+           if (triggers != nullptr) triggers->Stop();
            if (dispatcher != nullptr) dispatcher->Stop();
            core->SetChangeSink(nullptr);
            (void)rocks->Close();

@@ -17,7 +17,8 @@ PACKAGES=(
   libabsl-dev librocksdb-dev libgtest-dev libgmock-dev libbenchmark-dev
   prometheus-cpp-dev libcurl4-openssl-dev libssl-dev libphonenumber-dev
   libkainjow-mustache-dev
-  # HTTP listener of notify_service's one-click unsubscribe links
+  # HTTP server: notify_service's one-click unsubscribe listener, and the
+  # local webhook receiver of the notify delivery benchmark (bench/notify)
   libcivetweb-dev
   # IANA time-zone data: business hours, quiet hours and customer time zones
   # (Abseil reads /usr/share/zoneinfo; a slim image may lack it)
@@ -25,8 +26,6 @@ PACKAGES=(
   # allocator linked into the service binaries (docs/performance.md: glibc
   # malloc was the largest single server cost)
   libjemalloc-dev
-  # benchmarks: the local webhook receiver of bench/notify (HTTP server)
-  libcivetweb-dev
   # tests: partner client in Python (Debian's python3-* belong to /usr/bin/python3),
   # local SMTP server, certificates for TLS tests
   python3 python3-grpcio python3-protobuf python3-aiosmtpd openssl curl

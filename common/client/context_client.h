@@ -71,7 +71,8 @@ class ContextClient {
   // thread). Sets the tenant's key on `context`, which must outlive the
   // reader; cancel with context.TryCancel(). No deadline is set: the stream
   // is meant to stay open. FAILED_PRECONDITION for a tenant without a key.
-  absl::StatusOr<std::unique_ptr<grpc::ClientReaderInterface<cxp::context::v1::WatchChangesResponse>>>
+  absl::StatusOr<
+      std::unique_ptr<grpc::ClientReaderInterface<cxp::context::v1::WatchChangesResponse>>>
   WatchChanges(const std::string& tenant, grpc::ClientContext& context,
                const cxp::context::v1::WatchChangesRequest& request) const;
 

@@ -31,8 +31,8 @@ absl::StatusOr<FrequencyPolicy> ParseFrequencyPolicy(absl::string_view text,
       return Bad(field, entry, "want PURPOSE=MAX/WINDOW[:defer|drop], e.g. marketing=2/24h");
     }
     type::Purpose purpose;
-    const std::string purpose_name =
-        absl::StrCat("PURPOSE_", absl::AsciiStrToUpper(absl::StripAsciiWhitespace(purpose_and_cap[0])));
+    const std::string purpose_name = absl::StrCat(
+        "PURPOSE_", absl::AsciiStrToUpper(absl::StripAsciiWhitespace(purpose_and_cap[0])));
     if (!type::Purpose_Parse(purpose_name, &purpose) || purpose == type::PURPOSE_UNSPECIFIED) {
       return Bad(field, entry, "purpose must be transactional, service or marketing");
     }

@@ -440,7 +440,8 @@ absl::Status NotifyCore::BatchSendNotifications(const Tenant& tenant,
   }
   for (int i = 0; i < request.requests_size(); ++i) {
     v1::SendNotificationOutcome& outcome = *response.add_outcomes();
-    absl::StatusOr<v1::Notification> sent = AcceptSend(tenant, request.requests(i), customers[i], "");
+    absl::StatusOr<v1::Notification> sent =
+        AcceptSend(tenant, request.requests(i), customers[i], "");
     if (sent.ok()) {
       *outcome.mutable_notification() = *std::move(sent);
     } else {

@@ -275,8 +275,7 @@ void NotifyStore::Batch::PutTriggerSequence(const std::string& tenant, uint64_t 
   batch_.Put(store_->config_, KindPrefix(tenant, kSequenceKind), EncodeSequence(sequence));
 }
 
-void NotifyStore::Batch::PutTriggerLastSent(const std::string& tenant,
-                                            const std::string& rule_name,
+void NotifyStore::Batch::PutTriggerLastSent(const std::string& tenant, const std::string& rule_name,
                                             const std::string& customer_name, absl::Time sent) {
   batch_.Put(store_->config_, LastSentKey(tenant, rule_name, customer_name),
              EncodeSequence(static_cast<uint64_t>(absl::ToUnixMicros(sent))));
@@ -579,8 +578,17 @@ absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextTimelineDue(
 }
 
 absl::StatusOr<std::vector<std::string>> NotifyStore::Tenants() const {
+  return TenantsIn({config_, outbox_, messages_});
+}
+
+absl::StatusOr<std::vector<std::string>> NotifyStore::ConfiguredTenants() const {
+  return TenantsIn({config_});
+}
+
+absl::StatusOr<std::vector<std::string>> NotifyStore::TenantsIn(
+    std::initializer_list<rocksdb::ColumnFamilyHandle*> families) const {
   absl::btree_set<std::string> tenants;
-  for (rocksdb::ColumnFamilyHandle* family : {config_, outbox_, messages_}) {
+  for (rocksdb::ColumnFamilyHandle* family : families) {
     ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it, store_->NewIterator(family, {}));
     it->SeekToFirst();
     while (it->Valid()) {

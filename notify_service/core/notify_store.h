@@ -65,6 +65,7 @@
 #define CXP_NOTIFY_SERVICE_CORE_NOTIFY_STORE_H_
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -242,6 +243,9 @@ class NotifyStore {
   // notification (timeline appends included), for the dispatcher and the
   // trigger consumers at start-up.
   absl::StatusOr<std::vector<std::string>> Tenants() const;
+  // Every tenant with a template, a trigger rule or a trigger position (the
+  // trigger consumer's tenants are among them).
+  absl::StatusOr<std::vector<std::string>> ConfiguredTenants() const;
   // Every tenant with an outbox row or a timeline append row, in order
   // (from the due-work index: no RocksDB scan).
   std::vector<std::string> TenantsWithDueWork() const;
@@ -253,6 +257,8 @@ class NotifyStore {
 
  private:
   NotifyStore() = default;
+  absl::StatusOr<std::vector<std::string>> TenantsIn(
+      std::initializer_list<rocksdb::ColumnFamilyHandle*> families) const;
   // Notifications named by the index rows under `prefix` (each key ends
   // with the notification id), in key order.
   absl::Status ScanIndex(

@@ -36,8 +36,9 @@ absl::StatusOr<int64_t> TriggerProcessor::ResumeAfter(const std::string& tenant)
   return static_cast<int64_t>(sequence);
 }
 
-absl::StatusOr<TriggerOutcome> TriggerProcessor::Process(
-    const std::string& tenant, absl::Span<const ctx::ChangeEvent> events, CustomerLookup lookup) {
+absl::StatusOr<TriggerOutcome> TriggerProcessor::Process(const std::string& tenant,
+                                                         absl::Span<const ctx::ChangeEvent> events,
+                                                         CustomerLookup lookup) {
   TriggerOutcome outcome;
   if (events.empty()) return outcome;
   ASSIGN_OR_RETURN(const std::shared_ptr<const TriggerMatcher> matcher, config_.Matcher(tenant));
@@ -82,9 +83,9 @@ absl::StatusOr<TriggerOutcome> TriggerProcessor::Process(
       if (!IsRefusal(sent.status())) return sent.status();
       ++outcome.refused;
       if (log_) {
-        log_("warning", absl::StrCat(send.trigger_rule, " did not send for change ",
-                                     event.sequence(), " of ", event.customer(), ": ",
-                                     sent.status().ToString()));
+        log_("warning",
+             absl::StrCat(send.trigger_rule, " did not send for change ", event.sequence(), " of ",
+                          event.customer(), ": ", sent.status().ToString()));
       }
     }
   }

@@ -16,21 +16,21 @@ namespace ctx = ::cxp::context::v1;
 
 }  // namespace
 
-std::unique_ptr<TriggerConsumer> TriggerConsumer::Start(const NotifyCore& core,
+std::unique_ptr<TriggerConsumer> TriggerConsumer::Start(const NotifyStore& store,
                                                         NotifyConfigCore& config,
                                                         TriggerProcessor& processor,
                                                         const client::ContextClient& client,
                                                         TriggerConsumerOptions options) {
   std::unique_ptr<TriggerConsumer> consumer(
-      new TriggerConsumer(core, config, processor, client, std::move(options)));
+      new TriggerConsumer(store, config, processor, client, std::move(options)));
   consumer->supervisor_ = std::thread([c = consumer.get()] { c->Supervise(); });
   return consumer;
 }
 
-TriggerConsumer::TriggerConsumer(const NotifyCore& core, NotifyConfigCore& config,
+TriggerConsumer::TriggerConsumer(const NotifyStore& store, NotifyConfigCore& config,
                                  TriggerProcessor& processor, const client::ContextClient& client,
                                  TriggerConsumerOptions options)
-    : core_(core),
+    : store_(store),
       config_(config),
       processor_(processor),
       client_(client),
@@ -66,10 +66,10 @@ bool TriggerConsumer::Sleep(absl::Duration duration) {
 
 void TriggerConsumer::Supervise() {
   do {
-    absl::StatusOr<std::vector<std::string>> tenants = core_.Tenants();
+    absl::StatusOr<std::vector<std::string>> tenants = store_.ConfiguredTenants();
     if (!tenants.ok()) {
-      Log("error", absl::StrCat("trigger consumer: cannot list tenants: ",
-                                tenants.status().ToString()));
+      Log("error",
+          absl::StrCat("trigger consumer: cannot list tenants: ", tenants.status().ToString()));
       continue;
     }
     for (const std::string& tenant : *tenants) {

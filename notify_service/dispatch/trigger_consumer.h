@@ -27,8 +27,8 @@
 // client API, on threads of its own, never a callback thread) and on
 // customer lookups with `lookup_timeout`. Stop() cancels the streams and
 // joins every thread; it is idempotent and also run by the destructor.
-// Ownership: borrows the processor, the config core and the client, which
-// must outlive the consumer.
+// Ownership: borrows the store, the processor, the config core and the
+// client, which must outlive the consumer.
 
 #ifndef CXP_NOTIFY_SERVICE_DISPATCH_TRIGGER_CONSUMER_H_
 #define CXP_NOTIFY_SERVICE_DISPATCH_TRIGGER_CONSUMER_H_
@@ -47,7 +47,7 @@
 #include "common/client/context_client.h"
 #include "grpcpp/grpcpp.h"
 #include "notify_service/core/notify_config_core.h"
-#include "notify_service/core/notify_core.h"
+#include "notify_service/core/notify_store.h"
 #include "notify_service/core/trigger_processor.h"
 
 namespace cxp::notify::dispatch {
@@ -67,7 +67,7 @@ struct TriggerConsumerOptions {
 class TriggerConsumer {
  public:
   // Starts the supervisor; tenants are found on its first pass.
-  static std::unique_ptr<TriggerConsumer> Start(const NotifyCore& core, NotifyConfigCore& config,
+  static std::unique_ptr<TriggerConsumer> Start(const NotifyStore& store, NotifyConfigCore& config,
                                                 TriggerProcessor& processor,
                                                 const client::ContextClient& client,
                                                 TriggerConsumerOptions options);
@@ -78,7 +78,7 @@ class TriggerConsumer {
   void Stop();
 
  private:
-  TriggerConsumer(const NotifyCore& core, NotifyConfigCore& config, TriggerProcessor& processor,
+  TriggerConsumer(const NotifyStore& store, NotifyConfigCore& config, TriggerProcessor& processor,
                   const client::ContextClient& client, TriggerConsumerOptions options);
   void Supervise();
   void Consume(const std::string& tenant);
@@ -91,7 +91,7 @@ class TriggerConsumer {
   bool Sleep(absl::Duration duration);
   void Log(absl::string_view level, absl::string_view message) const;
 
-  const NotifyCore& core_;
+  const NotifyStore& store_;
   NotifyConfigCore& config_;
   TriggerProcessor& processor_;
   const client::ContextClient& client_;

@@ -86,20 +86,8 @@ class NotifyServiceTest : public ::testing::Test {
     auto smtp = cxp::notify::delivery::testing::StartSmtpServer(mail_dir_);
     ASSERT_TRUE(smtp.ok()) << smtp.status();
     smtp_server_.emplace(*std::move(smtp));
-    notify_flags_ = {
-        "--data_dir=" + dir_ + "/notify", "--api_keys_file=" + dir_ + "/notify_keys",
-        "--context_service=" + context_server_->address(), "--smtp_host=127.0.0.1",
-        "--smtp_port=" + std::to_string(smtp_server_->port()), "--smtp_starttls=none",
-        "--smtp_from=Shop <alerts@shop.example>",
-        // Generous for a loaded 2-core test machine.
-        "--context_timeout=2s", "--context_api_keys_file=" + dir_ + "/context_keys",
-        "--metrics_listen=off", "--log_requests=false"};
-    StartNotify();
     unsubscribe_port_ = cxp::notify::delivery::testing::UnusedLoopbackPort();
-    auto notify_server =
-        ServerProcess::Start(BinaryPath("notify_service/notify_service"), NotifyFlags());
-    ASSERT_TRUE(notify_server.ok()) << notify_server.status();
-    notify_server_.emplace(*std::move(notify_server));
+    StartNotify();
     context_ = ContextService::NewStub(
         grpc::CreateChannel(context_server_->address(), grpc::InsecureChannelCredentials()));
   }
@@ -108,7 +96,7 @@ class NotifyServiceTest : public ::testing::Test {
   void StartNotify() {
     notify_server_.reset();
     auto notify_server =
-        ServerProcess::Start(BinaryPath("notify_service/notify_service"), notify_flags_);
+        ServerProcess::Start(BinaryPath("notify_service/notify_service"), NotifyFlags());
     ASSERT_TRUE(notify_server.ok()) << notify_server.status();
     notify_server_.emplace(*std::move(notify_server));
     notify_ = NotifyService::NewStub(
@@ -142,15 +130,15 @@ class NotifyServiceTest : public ::testing::Test {
     EXPECT_EQ(created->template_().name(), "templates/" + id);
   }
 
-  // Customer `id` with an email address and kPhone, nothing consented.
-  void CreateCustomer(const std::string& id) {
+  // Customer `id` with an email address and `phone`, nothing consented.
+  void CreateCustomer(const std::string& id, const std::string& phone = kPhone) {
     ctx::CreateCustomerRequest request;
     request.set_customer_id(id);
     request.mutable_customer()->set_display_name("Kim");
     ctx::CustomerIdentity& email = *request.mutable_customer()->add_identities();
     email.mutable_identity()->set_kind(type::IDENTITY_KIND_EMAIL);
     email.mutable_identity()->set_value(id + "@example.com");
-    *request.mutable_customer()->add_identities()->mutable_identity() = Phone(kPhone);
+    *request.mutable_customer()->add_identities()->mutable_identity() = Phone(phone);
     auto created = CONTEXT(CreateCustomer, request);
     ASSERT_TRUE(created.ok()) << created.status();
   }
@@ -205,7 +193,6 @@ class NotifyServiceTest : public ::testing::Test {
   std::string dir_;
   std::optional<ServerProcess> context_server_;
   std::optional<ServerProcess> notify_server_;
-  std::vector<std::string> notify_flags_;
   std::unique_ptr<ContextService::Stub> context_;
   std::unique_ptr<NotifyService::Stub> notify_;
   // The notification `name` once DELIVERED (or its state after 30 s).
@@ -632,10 +619,11 @@ TEST_F(NotifyServiceTest, TriggerRulesAndTemplatesWithEtags) {
 TEST_F(NotifyServiceTest, ATriggerRuleFiresExactlyOnceAcrossARestart) {
   CreateTemplate("reminder");
   CreateCustomer("kim");
-  CreateCustomer("lee");
+  CreateCustomer("lee", "+821087654321");
   v1::CreateTriggerRuleRequest create;
   create.set_trigger_rule_id("rescheduled");
   v1::TriggerRule& rule = *create.mutable_trigger_rule();
+  rule.set_display_name("Rescheduled delivery");
   rule.add_change_kinds(ctx::CHANGE_KIND_JOURNEY_ADVANCED);
   rule.set_filter("journey.type = \"missed_delivery\" AND journey.step = \"rescheduled\"");
   rule.set_template_("templates/reminder");
@@ -682,7 +670,7 @@ TEST_F(NotifyServiceTest, ATriggerRuleFiresExactlyOnceAcrossARestart) {
   const std::string lee_journey = start_journey("lee");
   advance(kim_journey, "rescheduled");
   const std::vector<v1::Notification> first = triggered(1);
-  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(first.size(), 1u) << notify_server_->Stderr();
   EXPECT_EQ(first[0].resolved_customer(), "customers/kim");
   EXPECT_EQ(first[0].variables().at("date"), "rescheduled");
   EXPECT_EQ(first[0].purpose(), type::PURPOSE_SERVICE);
@@ -840,9 +828,7 @@ TEST_F(NotifyServiceTest, OneClickUnsubscribeLinkInMarketingEmailDeniesMarketing
   EXPECT_EQ(notify_server_->Wait(absl::Seconds(15)), 0);
   notify_server_.reset();
   EXPECT_FALSE(HttpFetch("POST", link, one_click, form).ok());  // nobody listens
-  auto restarted = ServerProcess::Start(BinaryPath("notify_service/notify_service"), NotifyFlags());
-  ASSERT_TRUE(restarted.ok()) << restarted.status();
-  notify_server_.emplace(*std::move(restarted));
+  StartNotify();
   auto again = HttpFetch("POST", link, one_click, form);
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->status, 200) << again->body;

@@ -629,7 +629,8 @@ TEST_F(NotifyConfigCoreTest, MatcherFollowsRuleChanges) {
   ASSERT_TRUE(empty.ok());
   EXPECT_EQ((*empty)->size(), 0u);
 
-  ASSERT_TRUE(CreateRule("r1", RescheduledRule("templates/reminder")).ok());
+  absl::StatusOr<v1::TriggerRule> r1 = CreateRule("r1", RescheduledRule("templates/reminder"));
+  ASSERT_TRUE(r1.ok()) << r1.status();
   absl::StatusOr<std::shared_ptr<const TriggerMatcher>> one = core_->Matcher(kTenant);
   ASSERT_TRUE(one.ok());
   EXPECT_EQ((*one)->size(), 1u);
@@ -640,6 +641,7 @@ TEST_F(NotifyConfigCoreTest, MatcherFollowsRuleChanges) {
   event.set_sequence(41);
   event.set_kind(context::CHANGE_KIND_JOURNEY_ADVANCED);
   event.set_customer("customers/c1");
+  *event.mutable_change_time() = r1->create_time();  // not before the rule
   event.mutable_journey()->set_type("missed_delivery");
   event.mutable_journey()->set_step("rescheduled");
   std::vector<TriggeredSend> sends = (*one)->Match(event, nullptr);

@@ -75,6 +75,7 @@ class TriggerProcessorTest : public testing::NotifyStoreFixture {
     Open();
     v1::CreateTemplateRequest request;
     request.set_template_id("rescheduled");
+    request.mutable_template_()->set_display_name("Parcel rescheduled");
     request.mutable_template_()->add_locales()->mutable_sms()->set_text(
         "Your parcel: {{step}}, {{tier}}");
     v1::CreateTemplateResponse response;
@@ -112,6 +113,7 @@ class TriggerProcessorTest : public testing::NotifyStoreFixture {
     v1::CreateTriggerRuleRequest request;
     request.set_trigger_rule_id("rescheduled");
     v1::TriggerRule& rule = *request.mutable_trigger_rule();
+    rule.set_display_name("Parcel rescheduled");
     rule.add_change_kinds(ctx::CHANGE_KIND_JOURNEY_ADVANCED);
     rule.set_filter("journey.type = \"missed_delivery\" AND journey.step = \"rescheduled\"");
     rule.set_template_("templates/rescheduled");
@@ -152,8 +154,8 @@ class TriggerProcessorTest : public testing::NotifyStoreFixture {
   std::unique_ptr<NotifyCore> core_;
   std::unique_ptr<NotifyConfigCore> config_;
   std::unique_ptr<TriggerProcessor> processor_;
-  std::map<std::string, TriggerCustomer> customers_ = {{"customers/kim", WithPhone("customers/kim")},
-                                                       {"customers/lee", WithPhone("customers/lee")}};
+  std::map<std::string, TriggerCustomer> customers_ = {
+      {"customers/kim", WithPhone("customers/kim")}, {"customers/lee", WithPhone("customers/lee")}};
   std::vector<std::string> looked_up_;
   std::vector<std::string> logged_;
 };
@@ -213,14 +215,15 @@ TEST_F(TriggerProcessorTest, CooldownsHoldAcrossResponsesAndRestarts) {
   EXPECT_EQ(Notifications().size(), 2u);  // kim once, lee once
 
   Restart();
-  ASSERT_TRUE(Process({Advanced(4, "customers/kim", "c", "rescheduled", first + absl::Minutes(30))})
-                  .ok());
+  ASSERT_TRUE(
+      Process({Advanced(4, "customers/kim", "c", "rescheduled", first + absl::Minutes(30))}).ok());
   EXPECT_EQ(Notifications().size(), 2u);
   ASSERT_TRUE(
       Process({Advanced(5, "customers/kim", "d", "rescheduled", first + absl::Minutes(61))}).ok());
-  const std::vector<v1::Notification> sent = Notifications();
-  ASSERT_EQ(sent.size(), 3u);
-  EXPECT_EQ(sent[0].idempotency_key(), "trigger:rescheduled:5");  // newest first
+  std::vector<std::string> keys;
+  for (const v1::Notification& sent : Notifications()) keys.push_back(sent.idempotency_key());
+  EXPECT_THAT(keys, ::testing::UnorderedElementsAre(
+                        "trigger:rescheduled:1", "trigger:rescheduled:3", "trigger:rescheduled:5"));
 }
 
 TEST_F(TriggerProcessorTest, ChangesMadeBeforeTheRuleExistedDoNotFire) {
