@@ -115,6 +115,22 @@ class NotifyServiceTest : public ::testing::Test {
             "--metrics_listen=off", "--log_requests=false"};
   }
 
+  // Rule "rescheduled": a missed delivery moved to step "rescheduled" sends
+  // templates/reminder, {{date}} = the step.
+  static v1::CreateTriggerRuleRequest RescheduledRule() {
+    v1::CreateTriggerRuleRequest create;
+    create.set_trigger_rule_id("rescheduled");
+    v1::TriggerRule& rule = *create.mutable_trigger_rule();
+    rule.set_display_name("Rescheduled delivery");
+    rule.add_change_kinds(ctx::CHANGE_KIND_JOURNEY_ADVANCED);
+    rule.set_filter("journey.type = \"missed_delivery\" AND journey.step = \"rescheduled\"");
+    rule.set_template_("templates/reminder");
+    rule.set_purpose(type::PURPOSE_SERVICE);
+    (*rule.mutable_variables())["date"] = "journey.step";
+    rule.set_enabled(true);
+    return create;
+  }
+
   // Template `id`: email and SMS, both needing {{date}}.
   void CreateTemplate(const std::string& id) {
     v1::CreateTemplateRequest request;
@@ -510,16 +526,7 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
 
 TEST_F(NotifyServiceTest, TriggerRulesAndTemplatesWithEtags) {
   CreateTemplate("reminder");
-  v1::CreateTriggerRuleRequest create;
-  create.set_trigger_rule_id("rescheduled");
-  v1::TriggerRule& rule = *create.mutable_trigger_rule();
-  rule.set_display_name("Rescheduled delivery");
-  rule.add_change_kinds(ctx::CHANGE_KIND_JOURNEY_ADVANCED);
-  rule.set_filter("journey.type = \"missed_delivery\" AND journey.step = \"rescheduled\"");
-  rule.set_template_("templates/reminder");
-  rule.set_purpose(type::PURPOSE_SERVICE);
-  (*rule.mutable_variables())["date"] = "journey.step";
-  rule.set_enabled(true);
+  v1::CreateTriggerRuleRequest create = RescheduledRule();
   auto created = NOTIFY(CreateTriggerRule, create);
   ASSERT_TRUE(created.ok()) << created.status();
   EXPECT_EQ(created->trigger_rule().name(), "triggerRules/rescheduled");
@@ -620,16 +627,7 @@ TEST_F(NotifyServiceTest, ATriggerRuleFiresExactlyOnceAcrossARestart) {
   CreateTemplate("reminder");
   CreateCustomer("kim");
   CreateCustomer("lee", "+821087654321");
-  v1::CreateTriggerRuleRequest create;
-  create.set_trigger_rule_id("rescheduled");
-  v1::TriggerRule& rule = *create.mutable_trigger_rule();
-  rule.set_display_name("Rescheduled delivery");
-  rule.add_change_kinds(ctx::CHANGE_KIND_JOURNEY_ADVANCED);
-  rule.set_filter("journey.type = \"missed_delivery\" AND journey.step = \"rescheduled\"");
-  rule.set_template_("templates/reminder");
-  rule.set_purpose(type::PURPOSE_SERVICE);
-  (*rule.mutable_variables())["date"] = "journey.step";
-  rule.set_enabled(true);
+  v1::CreateTriggerRuleRequest create = RescheduledRule();
   ASSERT_TRUE(NOTIFY(CreateTriggerRule, create).ok());
 
   auto start_journey = [&](const std::string& customer) {

@@ -24,7 +24,11 @@ for binary in "$@"; do
     continue
   fi
 
-  if ! readelf -d "$binary" | grep -q 'NEEDED.*\[libjemalloc\.so'; then
+  # Read the whole section first: with pipefail, `readelf | grep -q` fails
+  # when grep exits at the first match and readelf's next write gets SIGPIPE
+  # (dynamic sections longer than one stdio buffer).
+  dynamic=$(readelf -d "$binary")
+  if ! grep -q 'NEEDED.*\[libjemalloc\.so' <<<"$dynamic"; then
     fail "$name" "libjemalloc is not a NEEDED entry (readelf -d); link it with cxp_use_jemalloc"
     continue
   fi
