@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "absl/strings/escaping.h"
+#include "common/paging/length_prefixed.h"
 #include "common/status/errors.h"
 
 namespace cxp::paging {
@@ -26,38 +27,6 @@ constexpr char kInvalid[] =
 constexpr char kExpired[] = "expired; list again without a page_token to start from the first page";
 
 absl::Status Invalid() { return InvalidArgument("page_token", kInvalid); }
-
-void PutVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-void PutBytes(std::string& out, absl::string_view bytes) {
-  PutVarint(out, bytes.size());
-  out.append(bytes.data(), bytes.size());
-}
-
-std::optional<uint64_t> GetVarint(absl::string_view& in) {
-  uint64_t value = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const auto byte = static_cast<unsigned char>(in.front());
-    in.remove_prefix(1);
-    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return value;
-  }
-  return std::nullopt;
-}
-
-std::optional<absl::string_view> GetBytes(absl::string_view& in) {
-  std::optional<uint64_t> size = GetVarint(in);
-  if (!size || *size > in.size()) return std::nullopt;
-  absl::string_view bytes = in.substr(0, *size);
-  in.remove_prefix(*size);
-  return bytes;
-}
 
 void Mac(absl::string_view key, absl::string_view data, unsigned char out[kMacSize]) {
   unsigned int length = 0;

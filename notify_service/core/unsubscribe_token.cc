@@ -13,10 +13,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/paging/length_prefixed.h"
 #include "common/status/errors.h"
 
 namespace cxp::notify {
 namespace {
+
+using ::cxp::paging::GetBytes;
+using ::cxp::paging::GetVarint;
+using ::cxp::paging::PutBytes;
+using ::cxp::paging::PutVarint;
 
 namespace type = ::cxp::type::v1;
 
@@ -26,38 +32,6 @@ constexpr char kField[] = "t";
 
 absl::Status Malformed() {
   return InvalidArgument(kField, "is not an unsubscribe token (copy the whole link)");
-}
-
-void PutVarint(std::string& out, uint64_t value) {
-  while (value >= 0x80) {
-    out.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out.push_back(static_cast<char>(value));
-}
-
-void PutBytes(std::string& out, absl::string_view bytes) {
-  PutVarint(out, bytes.size());
-  out.append(bytes.data(), bytes.size());
-}
-
-std::optional<uint64_t> GetVarint(absl::string_view& in) {
-  uint64_t value = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    const auto byte = static_cast<unsigned char>(in.front());
-    in.remove_prefix(1);
-    value |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) return value;
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> GetBytes(absl::string_view& in) {
-  std::optional<uint64_t> size = GetVarint(in);
-  if (!size || *size > in.size()) return std::nullopt;
-  std::string bytes(in.substr(0, *size));
-  in.remove_prefix(*size);
-  return bytes;
 }
 
 absl::Status ValidateBaseUrl(absl::string_view url) {
@@ -153,12 +127,12 @@ absl::StatusOr<UnsubscribeClaim> UnsubscribeLinks::Verify(absl::string_view toke
   if (in.front() != kVersion) return Malformed();
   in.remove_prefix(1);
   UnsubscribeClaim claim;
-  std::optional<std::string> tenant = GetBytes(in);
-  std::optional<std::string> customer = GetBytes(in);
-  std::optional<std::string> email = GetBytes(in);
+  std::optional<absl::string_view> tenant = GetBytes(in);
+  std::optional<absl::string_view> customer = GetBytes(in);
+  std::optional<absl::string_view> email = GetBytes(in);
   std::optional<uint64_t> channel = GetVarint(in);
   std::optional<uint64_t> purpose = GetVarint(in);
-  std::optional<std::string> notification = GetBytes(in);
+  std::optional<absl::string_view> notification = GetBytes(in);
   std::optional<uint64_t> micros = GetVarint(in);
   if (!tenant || !customer || !email || !channel || !purpose || !notification || !micros ||
       !in.empty()) {
@@ -169,12 +143,12 @@ absl::StatusOr<UnsubscribeClaim> UnsubscribeLinks::Verify(absl::string_view toke
       !type::Purpose_IsValid(static_cast<int>(*purpose))) {
     return Malformed();
   }
-  claim.tenant = *std::move(tenant);
-  claim.customer = *std::move(customer);
-  claim.email = *std::move(email);
+  claim.tenant = std::string(*tenant);
+  claim.customer = std::string(*customer);
+  claim.email = std::string(*email);
   claim.channel = static_cast<type::Channel>(*channel);
   claim.purpose = static_cast<type::Purpose>(*purpose);
-  claim.notification = *std::move(notification);
+  claim.notification = std::string(*notification);
   claim.issue_time = absl::FromUnixMicros(static_cast<int64_t>(*micros));
   return claim;
 }
