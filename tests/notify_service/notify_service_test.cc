@@ -700,20 +700,10 @@ TEST_F(NotifyServiceTest, DeliversEmailAndRecordsItOnTheCustomersTimeline) {
   const std::string name = sent->notification().name();
 
   // The dispatcher delivers by email (first in the template's order).
-  v1::GetNotificationRequest get;
-  get.set_name(name);
-  absl::StatusOr<v1::GetNotificationResponse> got;
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  do {
-    absl::SleepFor(absl::Milliseconds(50));
-    got = NOTIFY(GetNotification, get);
-    ASSERT_TRUE(got.ok()) << got.status();
-  } while (got->notification().state() != v1::Notification::STATE_DELIVERED &&
-           absl::Now() < deadline);
-  ASSERT_EQ(got->notification().state(), v1::Notification::STATE_DELIVERED)
-      << got->notification().DebugString();
-  ASSERT_GE(got->notification().attempts_size(), 1);
-  EXPECT_EQ(got->notification().attempts(0).channel(), type::CHANNEL_EMAIL);
+  const v1::Notification delivered = AwaitDelivery(name);
+  ASSERT_EQ(delivered.state(), v1::Notification::STATE_DELIVERED) << delivered.DebugString();
+  ASSERT_GE(delivered.attempts_size(), 1);
+  EXPECT_EQ(delivered.attempts(0).channel(), type::CHANNEL_EMAIL);
 
   // What the SMTP server received.
   const std::string eml = cxp::notify::delivery::testing::ReadFile(mail_dir_ + "/1.eml");
@@ -723,6 +713,7 @@ TEST_F(NotifyServiceTest, DeliversEmailAndRecordsItOnTheCustomersTimeline) {
 
   // And the customer's timeline in context_service shows it.
   bool on_timeline = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (!on_timeline && absl::Now() < deadline) {
     ctx::ListInteractionsRequest list;
     list.set_parent("customers/kim");
