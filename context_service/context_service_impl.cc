@@ -1,5 +1,6 @@
 #include "context_service/context_service_impl.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/server/unary_call.h"
 #include "common/server/unary_rpc_macros.h"
 #include "context_service/export_customer_reactor.h"
@@ -21,6 +22,7 @@ CXP_UNARY_WRITE_RPC(ContextServiceImpl, RemoveIdentity)
 CXP_UNARY_READ_RPC(ContextServiceImpl, ResolveCustomer)
 CXP_UNARY_WRITE_RPC(ContextServiceImpl, AppendInteraction)
 CXP_UNARY_WRITE_RPC(ContextServiceImpl, BatchAppendInteractions)
+CXP_UNARY_WRITE_RPC(ContextServiceImpl, BulkAppendInteractions)
 CXP_UNARY_READ_RPC(ContextServiceImpl, ListInteractions)
 CXP_UNARY_READ_RPC(ContextServiceImpl, GetConsent)
 CXP_UNARY_WRITE_RPC(ContextServiceImpl, UpdateConsent)
@@ -38,27 +40,50 @@ CXP_UNARY_WRITE_RPC(ContextServiceImpl, MergeCustomers)
 CXP_UNARY_WRITE_RPC(ContextServiceImpl, UnmergeCustomers)
 CXP_UNARY_READ_RPC(ContextServiceImpl, GetMergeRecord)
 
-grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
+template <typename Request, typename Encode>
+grpc::ServerUnaryReactor* ContextServiceImpl::HandleEncodedRead(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
-    grpc::ByteBuffer* response) {
+    grpc::ByteBuffer* response, Encode encode) {
   // From memory on the reactor thread when possible (the usual case with a
   // block cache sized to the hot data), else on the pool.
   return server::HandleUnaryInlineFirst(
       context, pool_,
-      [this, request, response](const server::CallContext& call, bool may_block) -> absl::Status {
-        v1::GetCustomerContextRequest parsed;
+      [request, response, encode = std::move(encode)](const server::CallContext& call,
+                                                      bool may_block) -> absl::Status {
+        Request parsed;
         grpc::ByteBuffer copy(*request);  // shares the slices; deserializing consumes it
-        if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, v1::GetCustomerContextRequest>(
-                 &copy, &parsed)
-                 .ok()) {
-          return absl::InvalidArgumentError("request: not a GetCustomerContextRequest");
+        if (!grpc::GenericDeserialize<grpc::ProtoBufferReader, Request>(&copy, &parsed).ok()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("request: not a ", Request::descriptor()->name()));
         }
-        absl::StatusOr<std::string> encoded = core_.GetCustomerContextEncoded(
-            call.tenant, parsed, may_block ? store::ReadTier::kAny : store::ReadTier::kMemoryOnly);
+        absl::StatusOr<std::string> encoded =
+            encode(call, parsed, may_block ? store::ReadTier::kAny : store::ReadTier::kMemoryOnly);
         if (!encoded.ok()) return encoded.status();
         grpc::Slice slice(*encoded);
         *response = grpc::ByteBuffer(&slice, 1);
         return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ContextServiceImpl::GetCustomerContext(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return HandleEncodedRead<v1::GetCustomerContextRequest>(
+      context, request, response,
+      [this](const server::CallContext& call, const v1::GetCustomerContextRequest& parsed,
+             store::ReadTier tier) {
+        return core_.GetCustomerContextEncoded(call.tenant, parsed, tier);
+      });
+}
+
+grpc::ServerUnaryReactor* ContextServiceImpl::BatchGetCustomerContexts(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return HandleEncodedRead<v1::BatchGetCustomerContextsRequest>(
+      context, request, response,
+      [this](const server::CallContext& call, const v1::BatchGetCustomerContextsRequest& parsed,
+             store::ReadTier tier) {
+        return core_.BatchGetCustomerContextsEncoded(call.tenant, parsed, tier);
       });
 }
 

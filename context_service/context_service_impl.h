@@ -21,12 +21,14 @@
 
 namespace cxp::context {
 
-// GetCustomerContext is a raw method: its response is assembled from stored
-// wire bytes (ContextCore::GetCustomerContextEncoded) instead of being parsed
-// and re-serialized, since it is the platform's hottest read.
+// GetCustomerContext and BatchGetCustomerContexts are raw methods: their
+// responses are assembled from stored wire bytes
+// (ContextCore::GetCustomerContextEncoded) instead of being parsed and
+// re-serialized, since they are the platform's hottest reads.
 class ContextServiceImpl final
     : public v1::ContextService::WithRawCallbackMethod_GetCustomerContext<
-          v1::ContextService::CallbackService> {
+          v1::ContextService::WithRawCallbackMethod_BatchGetCustomerContexts<
+              v1::ContextService::CallbackService>> {
  public:
   ContextServiceImpl(const server::ServerOptions& options, ContextCore& core,
                      const ChangeFeed& changes)
@@ -69,6 +71,9 @@ class ContextServiceImpl final
   grpc::ServerUnaryReactor* BatchAppendInteractions(
       grpc::CallbackServerContext* context, const v1::BatchAppendInteractionsRequest* request,
       v1::BatchAppendInteractionsResponse* response) override;
+  grpc::ServerUnaryReactor* BulkAppendInteractions(
+      grpc::CallbackServerContext* context, const v1::BulkAppendInteractionsRequest* request,
+      v1::BulkAppendInteractionsResponse* response) override;
   grpc::ServerUnaryReactor* ListInteractions(grpc::CallbackServerContext* context,
                                              const v1::ListInteractionsRequest* request,
                                              v1::ListInteractionsResponse* response) override;
@@ -120,8 +125,19 @@ class ContextServiceImpl final
   grpc::ServerUnaryReactor* GetCustomerContext(grpc::CallbackServerContext* context,
                                                const grpc::ByteBuffer* request,
                                                grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* BatchGetCustomerContexts(grpc::CallbackServerContext* context,
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) override;
 
  private:
+  // A raw read answered from memory when it can (see GetCustomerContext):
+  // parses `request` as Request, then `encode(call, parsed, tier)` gives
+  // the serialized response.
+  template <typename Request, typename Encode>
+  grpc::ServerUnaryReactor* HandleEncodedRead(grpc::CallbackServerContext* context,
+                                              const grpc::ByteBuffer* request,
+                                              grpc::ByteBuffer* response, Encode encode);
+
   server::HandlerPool pool_;
   ContextCore& core_;
   const ChangeFeed& changes_;

@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<ContextClient>> ContextClient::Create(ContextClie
   // Reads are safe to retry within their deadline; writes are not retried
   // here (their callers retry with a request_id).
   channel.idempotent_methods = {"/cxp.context.v1.ContextService/GetCustomerContext",
+                                "/cxp.context.v1.ContextService/BatchGetCustomerContexts",
                                 "/cxp.context.v1.ContextService/GetCustomer",
                                 "/cxp.context.v1.ContextService/GetConsent",
                                 "/cxp.context.v1.ContextService/GetContactPreferences"};

@@ -880,6 +880,28 @@ absl::Status ContextCore::BatchAppendInteractions(const Tenant& tenant,
                 });
 }
 
+absl::Status ContextCore::BulkAppendInteractions(const Tenant& tenant,
+                                                 const v1::BulkAppendInteractionsRequest& request,
+                                                 v1::BulkAppendInteractionsResponse& response) {
+  if (request.requests().empty()) return InvalidArgument("requests", "give at least one request");
+  if (request.requests_size() > kMaxBulk) {
+    return InvalidArgument(
+        "requests", absl::StrCat("at most ", kMaxBulk, " per call, got ", request.requests_size()));
+  }
+  for (int i = 0; i < request.requests_size(); ++i) {
+    v1::AppendInteractionOutcome& outcome = *response.add_outcomes();
+    v1::AppendInteractionResponse appended;
+    const absl::Status status = AppendInteraction(tenant, request.requests(i), appended);
+    if (status.ok()) {
+      *outcome.mutable_response() = std::move(appended);
+      continue;
+    }
+    outcome.set_code(static_cast<int32_t>(status.code()));
+    outcome.set_message(absl::StrCat("requests[", i, "].", status.message()));
+  }
+  return absl::OkStatus();
+}
+
 // The field naming interaction `index` of an append: "interaction" for a
 // single one, "interactions[i]" in a batch.
 static std::string InteractionField(absl::string_view prefix, size_t index, size_t count,
@@ -2256,6 +2278,58 @@ absl::Status ContextCore::GetCustomerContext(const Tenant& tenant,
     return absl::DataLossError("corrupt customer context");
   }
   return absl::OkStatus();
+}
+
+// Rewrites the field a single request's error names ("customer...",
+// "interaction...") as the batch's item ("customers[3]...").
+static std::string ItemMessage(absl::string_view message, absl::string_view single_field,
+                               absl::string_view item_field) {
+  if (absl::StartsWith(message, single_field)) {
+    return absl::StrCat(item_field, message.substr(single_field.size()));
+  }
+  return absl::StrCat(item_field, ": ", message);
+}
+
+absl::StatusOr<std::string> ContextCore::BatchGetCustomerContextsEncoded(
+    const Tenant& tenant, const v1::BatchGetCustomerContextsRequest& request,
+    store::ReadTier tier) {
+  if (request.customers().empty()) {
+    return InvalidArgument("customers", "give at least one customer");
+  }
+  if (request.customers_size() > kMaxBulk) {
+    return InvalidArgument("customers", absl::StrCat("at most ", kMaxBulk, " per call, got ",
+                                                     request.customers_size()));
+  }
+  if (request.interaction_limit() < 0) {
+    return InvalidArgument("interaction_limit", "must not be negative");
+  }
+  std::string encoded;
+  google::protobuf::io::StringOutputStream stream(&encoded);
+  google::protobuf::io::CodedOutputStream output(&stream);
+  v1::GetCustomerContextRequest single;
+  single.set_interaction_limit(request.interaction_limit());
+  for (int i = 0; i < request.customers_size(); ++i) {
+    *single.mutable_customer() = request.customers(i);
+    absl::StatusOr<std::string> answer = GetCustomerContextEncoded(tenant, single, tier);
+    if (answer.ok()) {
+      // A GetCustomerContextResponse is an OK CustomerContextOutcome: both
+      // carry the context as field 1.
+      WriteField(output, 1, *answer);
+      continue;
+    }
+    if (IsWouldBlock(answer.status()) || absl::IsDataLoss(answer.status()) ||
+        absl::IsInternal(answer.status())) {
+      return answer.status();  // the store's trouble, not this item's
+    }
+    v1::CustomerContextOutcome failed;
+    failed.set_code(static_cast<int32_t>(answer.status().code()));
+    failed.set_message(
+        ItemMessage(answer.status().message(), "customer", absl::StrCat("customers[", i, "]")));
+    WriteField(output, 1, failed.SerializeAsString());
+  }
+  output.Trim();
+  if (output.HadError()) return absl::InternalError("encoding BatchGetCustomerContextsResponse");
+  return encoded;
 }
 
 // -------------------------------------------------------------------- export

@@ -96,6 +96,13 @@ class ContextCore {
                                        const v1::BatchAppendInteractionsRequest& request,
                                        v1::BatchAppendInteractionsResponse& response);
   static constexpr int kMaxBatchAppend = 100;
+  // Up to kMaxBulk independent AppendInteraction requests, each with its
+  // own outcome ("requests[i]." prefixes its error's field); fails only
+  // when the batch itself is malformed.
+  absl::Status BulkAppendInteractions(const Tenant& tenant,
+                                      const v1::BulkAppendInteractionsRequest& request,
+                                      v1::BulkAppendInteractionsResponse& response);
+  static constexpr int kMaxBulk = 100;
   absl::Status ListInteractions(const Tenant& tenant, const v1::ListInteractionsRequest& request,
                                 v1::ListInteractionsResponse& response);
   absl::Status GetConsent(const Tenant& tenant, const v1::GetConsentRequest& request,
@@ -180,6 +187,13 @@ class ContextCore {
   // handler pool); with a warm ContextCache it reads no storage at all.
   absl::StatusOr<std::string> GetCustomerContextEncoded(
       const Tenant& tenant, const v1::GetCustomerContextRequest& request,
+      store::ReadTier tier = store::ReadTier::kAny);
+  // A serialized BatchGetCustomerContextsResponse: GetCustomerContextEncoded
+  // for each customer (up to kMaxBulk), a failed lookup being an outcome
+  // with its code and a message naming "customers[i]". WouldBlock as above
+  // when any lookup would read storage with kMemoryOnly.
+  absl::StatusOr<std::string> BatchGetCustomerContextsEncoded(
+      const Tenant& tenant, const v1::BatchGetCustomerContextsRequest& request,
       store::ReadTier tier = store::ReadTier::kAny);
 
   // Calls `done` once everything written before this call is durable.

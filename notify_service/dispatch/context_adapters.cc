@@ -1,9 +1,12 @@
 #include "notify_service/dispatch/context_adapters.h"
 
+#include <algorithm>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <utility>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 
@@ -13,6 +16,45 @@ namespace {
 namespace ctx = ::cxp::context::v1;
 using Async = client::ContextClient::Service::StubInterface::async_interface;
 
+// Blocks for `client`'s answer to `request` within `timeout` and a margin
+// (the call's own deadline ends it; the margin covers a late callback).
+template <typename Request, typename Response>
+absl::StatusOr<Response> CallWithin(const client::ContextClient& client, const std::string& tenant,
+                                    client::ContextClient::AsyncMethod<Request, Response> method,
+                                    const Request& request, absl::Duration timeout) {
+  // Shared with the callback, which may outlive this call when the wait
+  // below gives up first.
+  struct Result {
+    absl::Notification done;
+    absl::StatusOr<Response> response;
+  };
+  auto result = std::make_shared<Result>();
+  client.Call<Request, Response>(
+      tenant, method, request,
+      [result](absl::StatusOr<Response> response) {
+        result->response = std::move(response);
+        result->done.Notify();
+      },
+      timeout);
+  if (!result->done.WaitForNotificationWithTimeout(timeout + absl::Seconds(1))) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("context_service: no answer to ", Request::descriptor()->name()));
+  }
+  return std::move(result->response);
+}
+
+// The view for an answer about `customer` (see ContextCustomerSource).
+CustomerView ViewOf(const absl::StatusOr<ctx::GetCustomerContextResponse>& answer,
+                    const cxp::type::v1::CustomerRef& customer) {
+  if (std::optional<CustomerView> view = CustomerView::FromAnswer(answer, customer)) {
+    return *std::move(view);
+  }
+  if (absl::IsNotFound(answer.status())) {
+    return CustomerView();  // answered: a customer with no contact points
+  }
+  return CustomerView::Unanswered();
+}
+
 }  // namespace
 
 absl::StatusOr<ctx::GetCustomerContextResponse> GetCustomerContextWithin(
@@ -21,44 +63,120 @@ absl::StatusOr<ctx::GetCustomerContextResponse> GetCustomerContextWithin(
   ctx::GetCustomerContextRequest request;
   *request.mutable_customer() = customer;
   request.set_interaction_limit(1);
-  // Shared with the callback, which may outlive this call when the wait
-  // below gives up first.
-  struct Result {
-    absl::Notification done;
-    absl::StatusOr<ctx::GetCustomerContextResponse> response;
-  };
-  auto result = std::make_shared<Result>();
-  client.Call<ctx::GetCustomerContextRequest, ctx::GetCustomerContextResponse>(
-      tenant, &Async::GetCustomerContext, request,
-      [result](absl::StatusOr<ctx::GetCustomerContextResponse> response) {
-        result->response = std::move(response);
-        result->done.Notify();
-      },
-      timeout);
-  // The call's own deadline ends it; the margin covers a late callback.
-  if (!result->done.WaitForNotificationWithTimeout(timeout + absl::Seconds(1))) {
-    return absl::DeadlineExceededError("context_service: no answer to GetCustomerContext");
-  }
-  return std::move(result->response);
+  return CallWithin<ctx::GetCustomerContextRequest, ctx::GetCustomerContextResponse>(
+      client, tenant, &Async::GetCustomerContext, request, timeout);
 }
 
 CustomerView ContextCustomerSource::Lookup(const std::string& tenant,
                                            const cxp::notify::v1::Notification& notification) {
-  cxp::type::v1::CustomerRef customer;
+  PendingLookup mine;
   if (!notification.resolved_customer().empty()) {
-    customer.set_customer(notification.resolved_customer());
+    mine.customer.set_customer(notification.resolved_customer());
   } else {
-    customer = notification.customer();
+    mine.customer = notification.customer();
   }
-  const absl::StatusOr<ctx::GetCustomerContextResponse> answer =
-      GetCustomerContextWithin(client_, tenant, customer, timeout_);
-  if (std::optional<CustomerView> view = CustomerView::FromAnswer(answer, customer)) {
-    return *std::move(view);
+  if (batch_unsupported_.load(std::memory_order_relaxed)) {
+    return FetchOne(tenant, mine.customer);
   }
-  if (absl::IsNotFound(answer.status())) {
-    return CustomerView();  // answered: a customer with no contact points
+  mu_.Lock();
+  TenantLookups& lookups = lookups_[tenant];
+  lookups.waiting.push_back(&mine);
+  while (true) {
+    auto ready = [&mine, &lookups]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return mine.done || !lookups.in_flight; };
+    mu_.Await(absl::Condition(&ready));
+    if (mine.done) break;
+    // Nothing in flight: this thread asks for everyone waiting (oldest
+    // first, up to a call's worth).
+    const size_t take = std::min<size_t>(lookups.waiting.size(), kMaxLookupBatch);
+    std::vector<PendingLookup*> batch(lookups.waiting.begin(), lookups.waiting.begin() + take);
+    lookups.waiting.erase(lookups.waiting.begin(), lookups.waiting.begin() + take);
+    lookups.in_flight = true;
+    mu_.Unlock();
+    std::vector<CustomerView> views = Fetch(tenant, batch);
+    mu_.Lock();
+    for (size_t i = 0; i < batch.size(); ++i) {
+      batch[i]->view = std::move(views[i]);
+      batch[i]->done = true;
+    }
+    lookups.in_flight = false;
   }
-  return CustomerView::Unanswered();
+  mu_.Unlock();
+  return std::move(mine.view);
+}
+
+std::vector<CustomerView> ContextCustomerSource::Fetch(const std::string& tenant,
+                                                       const std::vector<PendingLookup*>& batch) {
+  std::vector<CustomerView> views;
+  views.reserve(batch.size());
+  if (!batch_unsupported_.load(std::memory_order_relaxed)) {
+    ctx::BatchGetCustomerContextsRequest request;
+    for (const PendingLookup* lookup : batch) *request.add_customers() = lookup->customer;
+    request.set_interaction_limit(1);
+    absl::StatusOr<ctx::BatchGetCustomerContextsResponse> answer =
+        CallWithin<ctx::BatchGetCustomerContextsRequest, ctx::BatchGetCustomerContextsResponse>(
+            client_, tenant, &Async::BatchGetCustomerContexts, request, timeout_);
+    if (answer.ok() && answer->outcomes_size() == static_cast<int>(batch.size())) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        ctx::CustomerContextOutcome& outcome = *answer->mutable_outcomes(static_cast<int>(i));
+        absl::StatusOr<ctx::GetCustomerContextResponse> one;
+        if (outcome.code() == 0) {
+          one.emplace();
+          *one->mutable_customer_context() = std::move(*outcome.mutable_customer_context());
+        } else {
+          one = absl::Status(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
+        }
+        views.push_back(ViewOf(one, batch[i]->customer));
+      }
+      return views;
+    }
+    if (!absl::IsUnimplemented(answer.status())) {
+      views.assign(batch.size(), CustomerView::Unanswered());
+      return views;
+    }
+    batch_unsupported_.store(true, std::memory_order_relaxed);
+  }
+  for (const PendingLookup* lookup : batch) views.push_back(FetchOne(tenant, lookup->customer));
+  return views;
+}
+
+CustomerView ContextCustomerSource::FetchOne(const std::string& tenant,
+                                             const cxp::type::v1::CustomerRef& customer) {
+  return ViewOf(GetCustomerContextWithin(client_, tenant, customer, timeout_), customer);
+}
+
+void TimelineSink::AppendAll(const std::string& tenant,
+                             std::vector<ctx::AppendInteractionRequest> requests,
+                             absl::AnyInvocable<void(std::vector<absl::Status>) &&> done) {
+  struct Gather {
+    absl::Mutex mu;
+    std::vector<absl::Status> answers ABSL_GUARDED_BY(mu);
+    size_t left ABSL_GUARDED_BY(mu);
+    absl::AnyInvocable<void(std::vector<absl::Status>) &&> done;
+  };
+  if (requests.empty()) {
+    std::move(done)({});
+    return;
+  }
+  auto gather = std::make_shared<Gather>();
+  {
+    absl::MutexLock lock(&gather->mu);
+    gather->answers.resize(requests.size());
+    gather->left = requests.size();
+  }
+  gather->done = std::move(done);
+  for (size_t i = 0; i < requests.size(); ++i) {
+    Append(tenant, requests[i], [gather, i](absl::Status status) {
+      std::vector<absl::Status> answers;
+      {
+        absl::MutexLock lock(&gather->mu);
+        gather->answers[i] = std::move(status);
+        if (--gather->left > 0) return;
+        answers = std::move(gather->answers);
+      }
+      std::move(gather->done)(std::move(answers));
+    });
+  }
 }
 
 void ContextTimelineSink::Append(const std::string& tenant,
@@ -70,6 +188,81 @@ void ContextTimelineSink::Append(const std::string& tenant,
         std::move(done)(response.status());
       },
       timeout_);
+}
+
+void ContextTimelineSink::AppendAll(const std::string& tenant,
+                                    std::vector<ctx::AppendInteractionRequest> requests,
+                                    absl::AnyInvocable<void(std::vector<absl::Status>) &&> done) {
+  if (bulk_unsupported_.load(std::memory_order_relaxed) || requests.size() <= 1) {
+    TimelineSink::AppendAll(tenant, std::move(requests), std::move(done));
+    return;
+  }
+  // One call per chunk; `done` once every chunk has answered.
+  struct Gather {
+    absl::Mutex mu;
+    std::vector<absl::Status> answers ABSL_GUARDED_BY(mu);
+    size_t chunks_left ABSL_GUARDED_BY(mu) = 0;
+    absl::AnyInvocable<void(std::vector<absl::Status>) &&> done;
+  };
+  auto gather = std::make_shared<Gather>();
+  const size_t count = requests.size();
+  const size_t chunks = (count + kMaxAppendBatch - 1) / kMaxAppendBatch;
+  {
+    absl::MutexLock lock(&gather->mu);
+    gather->answers.resize(count);
+    gather->chunks_left = chunks;
+  }
+  gather->done = std::move(done);
+  for (size_t chunk = 0; chunk < chunks; ++chunk) {
+    const size_t begin = chunk * kMaxAppendBatch;
+    const size_t end = std::min(count, begin + kMaxAppendBatch);
+    auto bulk = std::make_shared<ctx::BulkAppendInteractionsRequest>();
+    for (size_t i = begin; i < end; ++i) *bulk->add_requests() = std::move(requests[i]);
+    client_.Call<ctx::BulkAppendInteractionsRequest, ctx::BulkAppendInteractionsResponse>(
+        tenant, &Async::BulkAppendInteractions, *bulk,
+        [this, tenant, gather, begin,
+         bulk](absl::StatusOr<ctx::BulkAppendInteractionsResponse> response) mutable {
+          const size_t size = static_cast<size_t>(bulk->requests_size());
+          auto settle = [gather, begin](std::vector<absl::Status> answers) {
+            std::vector<absl::Status> all;
+            {
+              absl::MutexLock lock(&gather->mu);
+              for (size_t i = 0; i < answers.size(); ++i) {
+                gather->answers[begin + i] = std::move(answers[i]);
+              }
+              if (--gather->chunks_left > 0) return;
+              all = std::move(gather->answers);
+            }
+            std::move(gather->done)(std::move(all));
+          };
+          if (absl::IsUnimplemented(response.status())) {
+            // An older context_service: one call each from now on.
+            bulk_unsupported_.store(true, std::memory_order_relaxed);
+            std::vector<ctx::AppendInteractionRequest> singles(
+                std::make_move_iterator(bulk->mutable_requests()->begin()),
+                std::make_move_iterator(bulk->mutable_requests()->end()));
+            TimelineSink::AppendAll(tenant, std::move(singles), std::move(settle));
+            return;
+          }
+          std::vector<absl::Status> answers(size, response.status());
+          if (response.ok()) {
+            if (response->outcomes_size() != static_cast<int>(size)) {
+              answers.assign(size, absl::InternalError(absl::StrCat(
+                                       "context_service: BulkAppendInteractions answered ",
+                                       response->outcomes_size(), " outcomes for ", size)));
+            } else {
+              for (size_t i = 0; i < size; ++i) {
+                const ctx::AppendInteractionOutcome& outcome =
+                    response->outcomes(static_cast<int>(i));
+                answers[i] =
+                    absl::Status(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
+              }
+            }
+          }
+          settle(std::move(answers));
+        },
+        timeout_);
+  }
 }
 
 }  // namespace cxp::notify::dispatch

@@ -4,14 +4,19 @@
 // client::ContextClient:
 //
 //   CustomerSource  the customer's current view for a delivery
-//                   (GetCustomerContext, with a deadline). No answer in time
+//                   (BatchGetCustomerContexts, with a deadline: concurrent
+//                   lookups of a tenant share one call). No answer in time
 //                   (or any error but NOT_FOUND) gives
 //                   CustomerView::Unanswered(): NotifyCore then waits
 //                   context_retry_delay without counting an attempt.
-//   TimelineSink    appends a delivered notification to the customer's
-//                   timeline (AppendInteraction; the request carries its own
-//                   request_id, so a retry never adds a second entry within
-//                   context_service's 24 h idempotency window).
+//   TimelineSink    appends delivered notifications to their customers'
+//                   timelines (BulkAppendInteractions; each request carries
+//                   its own request_id, so a retry never adds a second entry
+//                   within context_service's 24 h idempotency window).
+//
+// Against a context_service without the batch methods (UNIMPLEMENTED, an
+// older version during a rolling upgrade) both fall back to one call per
+// customer (GetCustomerContext, AppendInteraction) for good.
 //
 // Threading: both are called concurrently from several threads. Ownership:
 // the Context* implementations borrow the client, which must outlive them.
@@ -19,10 +24,15 @@
 #ifndef CXP_NOTIFY_SERVICE_DISPATCH_CONTEXT_ADAPTERS_H_
 #define CXP_NOTIFY_SERVICE_DISPATCH_CONTEXT_ADAPTERS_H_
 
+#include <atomic>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/node_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/client/context_client.h"
 #include "cxp/context/v1/context_service.pb.h"
@@ -57,12 +67,22 @@ class TimelineSink {
   virtual void Append(const std::string& tenant,
                       const cxp::context::v1::AppendInteractionRequest& request,
                       absl::AnyInvocable<void(absl::Status) &&> done) = 0;
+  // Starts several appends of one tenant together; `done` runs exactly once
+  // with one answer per request, in order, under the same rules as
+  // Append's. By default each goes through Append.
+  virtual void AppendAll(const std::string& tenant,
+                         std::vector<cxp::context::v1::AppendInteractionRequest> requests,
+                         absl::AnyInvocable<void(std::vector<absl::Status>) &&> done);
 };
 
-// GetCustomerContext through `client` within `timeout`. NOT_FOUND: for an
-// identity, CustomerView::ForUnmatchedIdentity (the notification goes to
-// that identity alone); for a customer name (erased since), an answered
-// view without contact points (nothing may be sent).
+// BatchGetCustomerContexts through `client` within `timeout`. Lookups of
+// one tenant coalesce: while a call is in flight, the lookups that arrive
+// wait, and the first of them then asks for all of them (up to 100) in the
+// next call, so batches grow with the load and an idle source adds no
+// delay. NOT_FOUND: for an identity, CustomerView::ForUnmatchedIdentity
+// (the notification goes to that identity alone); for a customer name
+// (erased since), an answered view without contact points (nothing may be
+// sent).
 class ContextCustomerSource : public CustomerSource {
  public:
   ContextCustomerSource(const client::ContextClient& client, absl::Duration timeout)
@@ -71,21 +91,48 @@ class ContextCustomerSource : public CustomerSource {
                       const cxp::notify::v1::Notification& notification) override;
 
  private:
+  static constexpr size_t kMaxLookupBatch = 100;  // BatchGetCustomerContexts' limit
+  struct PendingLookup {
+    cxp::type::v1::CustomerRef customer;
+    CustomerView view;
+    bool done = false;
+  };
+  struct TenantLookups {
+    std::vector<PendingLookup*> waiting;
+    bool in_flight = false;
+  };
+  // One call for `batch` (GetCustomerContext each when the batch method is
+  // missing); one view per entry.
+  std::vector<CustomerView> Fetch(const std::string& tenant,
+                                  const std::vector<PendingLookup*>& batch);
+  CustomerView FetchOne(const std::string& tenant, const cxp::type::v1::CustomerRef& customer);
+
   const client::ContextClient& client_;
   const absl::Duration timeout_;
+  std::atomic<bool> batch_unsupported_ = false;
+  absl::Mutex mu_;
+  // Entries are never erased (tenants are few), so references stay valid.
+  absl::node_hash_map<std::string, TenantLookups> lookups_ ABSL_GUARDED_BY(mu_);
 };
 
-// AppendInteraction through `client` within `timeout`.
+// AppendInteraction / BulkAppendInteractions through `client` within
+// `timeout`.
 class ContextTimelineSink : public TimelineSink {
  public:
   ContextTimelineSink(const client::ContextClient& client, absl::Duration timeout)
       : client_(client), timeout_(timeout) {}
   void Append(const std::string& tenant, const cxp::context::v1::AppendInteractionRequest& request,
               absl::AnyInvocable<void(absl::Status) &&> done) override;
+  // BulkAppendInteractions, 100 requests per call.
+  void AppendAll(const std::string& tenant,
+                 std::vector<cxp::context::v1::AppendInteractionRequest> requests,
+                 absl::AnyInvocable<void(std::vector<absl::Status>) &&> done) override;
 
  private:
   const client::ContextClient& client_;
   const absl::Duration timeout_;
+  static constexpr size_t kMaxAppendBatch = 100;  // BulkAppendInteractions' limit
+  std::atomic<bool> bulk_unsupported_ = false;
 };
 
 }  // namespace cxp::notify::dispatch

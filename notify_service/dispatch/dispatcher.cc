@@ -262,23 +262,29 @@ void Dispatcher::StartTimelineAppends(const std::string& tenant, size_t budget) 
                               claims.status().ToString()));
     return;
   }
-  for (TimelineClaim& claim : *claims) {
-    {
-      absl::MutexLock lock(&mu_);
-      ++timeline_in_flight_;
-    }
-    const cxp::context::v1::AppendInteractionRequest request = claim.request;
-    timeline_->Append(tenant, request,
-                      [this, tenant, claim = std::move(claim)](absl::Status status) mutable {
-                        absl::MutexLock lock(&mu_);
-                        timeline_results_.push_back({tenant, std::move(claim), std::move(status)});
-                        --timeline_in_flight_;
-                        // Settle the answers together, once the appends
-                        // started together are all in (else at the next
-                        // round, within max_idle).
-                        if (timeline_in_flight_ == 0) wake_ = true;
-                      });
+  if (claims->empty()) return;
+  std::vector<cxp::context::v1::AppendInteractionRequest> requests;
+  requests.reserve(claims->size());
+  for (const TimelineClaim& claim : *claims) requests.push_back(claim.request);
+  {
+    absl::MutexLock lock(&mu_);
+    timeline_in_flight_ += claims->size();
   }
+  timeline_->AppendAll(
+      tenant, std::move(requests),
+      [this, tenant, claims = *std::move(claims)](std::vector<absl::Status> answers) mutable {
+        absl::MutexLock lock(&mu_);
+        for (size_t i = 0; i < claims.size(); ++i) {
+          absl::Status status = i < answers.size()
+                                    ? std::move(answers[i])
+                                    : absl::InternalError("timeline sink: no answer");
+          timeline_results_.push_back({tenant, std::move(claims[i]), std::move(status)});
+        }
+        timeline_in_flight_ -= claims.size();
+        // Settle the answers together, once the appends started together
+        // are all in (else at the next round, within max_idle).
+        if (timeline_in_flight_ == 0) wake_ = true;
+      });
 }
 
 void Dispatcher::SettleTimelineResults() {

@@ -16,9 +16,10 @@
 //                               once (then Send again under the same claim)
 //
 // Timeline: each DELIVERED notification has a timeline append row
-// (NotifyCore); the loop leases due rows and calls the TimelineSink
-// asynchronously (at most max_timeline_in_flight at once; their answers
-// are settled together when the last of them is in, or at the next round),
+// (NotifyCore); the loop leases due rows and hands them to the
+// TimelineSink together (AppendAll, asynchronous; at most
+// max_timeline_in_flight at once; their answers are settled together when
+// the last of them is in, or at the next round),
 // then deletes a row once context_service took it (or refused it for good: NOT_FOUND,
 // INVALID_ARGUMENT; logged), else retries it later with a delay that
 // doubles with the entry's age (timeline_retry_base .. timeline_retry_cap),

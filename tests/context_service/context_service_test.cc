@@ -910,6 +910,75 @@ TEST_F(ContextServiceTest, BatchAppendInteractionsStoresATranscriptAtOnce) {
   EXPECT_THAT(after, SizeIs(5));
 }
 
+TEST_F(ContextServiceTest, BulkAppendAndBatchGetServeManyCustomersInOneCall) {
+  Create(kAcme, NewCustomer("bulk-1", {Phone("010-5100-0401")}));
+  Create(kAcme, NewCustomer("bulk-2"));
+  const absl::Time when = NowSeconds() - absl::Minutes(2);
+  v1::BulkAppendInteractionsRequest bulk;
+  *bulk.add_requests() =
+      AppendTo(ByName(Name("bulk-1")),
+               MakeInteraction(type::CHANNEL_SMS, Interaction::DIRECTION_OUTBOUND, when),
+               "5b1c0a52-4444-4000-8000-0000000b0b01");
+  *bulk.add_requests() =
+      AppendTo(ByName(Name("bulk-gone")),
+               MakeInteraction(type::CHANNEL_SMS, Interaction::DIRECTION_OUTBOUND, when), "");
+  *bulk.add_requests() =
+      AppendTo(ByName(Name("bulk-2")),
+               MakeInteraction(type::CHANNEL_WEB, Interaction::DIRECTION_OUTBOUND, when), "");
+  ASSERT_OK_AND_ASSIGN(appended, CALL(client(), BulkAppendInteractions, kAcme, bulk));
+  ASSERT_EQ(appended.outcomes_size(), 3);
+  EXPECT_EQ(appended.outcomes(0).code(), 0) << appended.outcomes(0).message();
+  EXPECT_EQ(appended.outcomes(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ(appended.outcomes(2).code(), 0) << appended.outcomes(2).message();
+  // Acknowledged means stored: both timelines show their append.
+  ASSERT_OK_AND_ASSIGN(first, ListAllInteractions(kAcme, Name("bulk-1")));
+  ASSERT_THAT(first, SizeIs(1));
+  EXPECT_EQ(first[0].name(), appended.outcomes(0).response().interaction().name());
+  ASSERT_OK_AND_ASSIGN(second, ListAllInteractions(kAcme, Name("bulk-2")));
+  ASSERT_THAT(second, SizeIs(1));
+  // A retry of the whole call adds nothing (request_id), the others are
+  // the caller's to retry.
+  v1::BulkAppendInteractionsRequest retry;
+  *retry.add_requests() = bulk.requests(0);
+  ASSERT_OK_AND_ASSIGN(retried, CALL(client(), BulkAppendInteractions, kAcme, retry));
+  EXPECT_EQ(retried.outcomes(0).response().interaction().name(),
+            appended.outcomes(0).response().interaction().name());
+  ASSERT_OK_AND_ASSIGN(still, ListAllInteractions(kAcme, Name("bulk-1")));
+  EXPECT_THAT(still, SizeIs(1));
+  EXPECT_ERROR(CALL(client(), BulkAppendInteractions, kAcme, v1::BulkAppendInteractionsRequest()),
+               absl::StatusCode::kInvalidArgument, "requests");
+
+  v1::BatchGetCustomerContextsRequest lookup;
+  *lookup.add_customers() = ByIdentity(Phone("01051000401"));
+  *lookup.add_customers() = ByName(Name("bulk-gone"));
+  *lookup.add_customers() = ByName(Name("bulk-2"));
+  ASSERT_OK_AND_ASSIGN(contexts, CALL(client(), BatchGetCustomerContexts, kAcme, lookup));
+  ASSERT_EQ(contexts.outcomes_size(), 3);
+  EXPECT_EQ(contexts.outcomes(0).code(), 0) << contexts.outcomes(0).message();
+  EXPECT_EQ(contexts.outcomes(0).customer_context().customer().name(), Name("bulk-1"));
+  ASSERT_EQ(contexts.outcomes(0).customer_context().recent_interactions_size(), 1);
+  EXPECT_EQ(contexts.outcomes(0).customer_context().recent_interactions(0).channel(),
+            type::CHANNEL_SMS);
+  EXPECT_EQ(contexts.outcomes(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(contexts.outcomes(1).message(), ::testing::StartsWith("customers[1]"));
+  EXPECT_EQ(contexts.outcomes(2).customer_context().customer().name(), Name("bulk-2"));
+  // Each answer is GetCustomerContext's.
+  ASSERT_OK_AND_ASSIGN(
+      single, CALL(client(), GetCustomerContext, kAcme, ContextRequest(ByName(Name("bulk-2")))));
+  EXPECT_EQ(single.customer_context().customer().etag(),
+            contexts.outcomes(2).customer_context().customer().etag());
+  EXPECT_EQ(single.customer_context().recent_interactions_size(),
+            contexts.outcomes(2).customer_context().recent_interactions_size());
+  // Another tenant sees none of these customers.
+  ASSERT_OK_AND_ASSIGN(foreign, CALL(client(), BatchGetCustomerContexts, kGlobex, lookup));
+  for (const v1::CustomerContextOutcome& outcome : foreign.outcomes()) {
+    EXPECT_EQ(outcome.code(), static_cast<int>(absl::StatusCode::kNotFound));
+  }
+  EXPECT_ERROR(
+      CALL(client(), BatchGetCustomerContexts, kAcme, v1::BatchGetCustomerContextsRequest()),
+      absl::StatusCode::kInvalidArgument, "customers");
+}
+
 TEST_F(ContextServiceTest, AppendInteractionRequestIdRetryIsStoredOnce) {
   Create(kAcme, NewCustomer("app-retry"));
   const v1::AppendInteractionRequest request =

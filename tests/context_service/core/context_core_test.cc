@@ -897,8 +897,7 @@ TEST_F(ContextCoreTest, BatchAppendIsAllOrNothingNumberedInOrderWithAnEventEach)
   v1::BatchAppendInteractionsRequest other_customer = ChatTranscript("c1", 2, now_);
   other_customer.mutable_interactions(0)->set_journey("customers/c2/journeys/k1");
   expect_refused(other_customer, absl::StatusCode::kInvalidArgument, "interactions[0].journey");
-  expect_refused(ChatTranscript("c1", 0, now_), absl::StatusCode::kInvalidArgument,
-                 "interactions");
+  expect_refused(ChatTranscript("c1", 0, now_), absl::StatusCode::kInvalidArgument, "interactions");
   expect_refused(ChatTranscript("c1", ContextCore::kMaxBatchAppend + 1, now_),
                  absl::StatusCode::kInvalidArgument, "at most 100");
   expect_refused(ChatTranscript("c404", 2, now_), absl::StatusCode::kNotFound, "c404");
@@ -2085,6 +2084,134 @@ TEST_F(MergeTest, VerifiedIdentityMergesAutomaticallyWhereTurnedOn) {
   ASSERT_TRUE(core_->GetCustomer(kTenant, get, got).ok());
   EXPECT_EQ(got.customer().merged_into(), "customers/known");
   EXPECT_TRUE(got.customer().identities().empty());
+}
+
+TEST_F(ContextCoreTest, BulkAppendGivesEachRequestItsOwnOutcome) {
+  Create("c1");
+  Create("c2");
+  auto append_to = [&](const std::string& customer, const std::string& request_id) {
+    v1::AppendInteractionRequest request;
+    request.mutable_customer()->set_customer(customer);
+    request.set_request_id(request_id);
+    v1::Interaction& interaction = *request.mutable_interaction();
+    interaction.set_channel(cxp::type::v1::CHANNEL_SMS);
+    interaction.set_direction(v1::Interaction::DIRECTION_OUTBOUND);
+    interaction.set_type("notification");
+    *interaction.mutable_occur_time() =
+        TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now_ - absl::Minutes(1)));
+    return request;
+  };
+  v1::BulkAppendInteractionsRequest bulk;
+  *bulk.add_requests() = append_to("customers/c1", "7d3c1a52-9e0b-4f55-8a41-0c2b6f1d9e01");
+  *bulk.add_requests() = append_to("customers/nobody", "");
+  *bulk.add_requests() = append_to("customers/c2", "");
+  bulk.mutable_requests(2)->mutable_interaction()->clear_channel();
+  *bulk.add_requests() = append_to("customers/c2", "");
+
+  v1::BulkAppendInteractionsResponse response;
+  ASSERT_TRUE(core_->BulkAppendInteractions(kTenant, bulk, response).ok());
+  ASSERT_EQ(response.outcomes_size(), 4);
+  EXPECT_EQ(response.outcomes(0).code(), 0) << response.outcomes(0).message();
+  EXPECT_TRUE(absl::StartsWith(response.outcomes(0).response().interaction().name(),
+                               "customers/c1/interactions/"));
+  EXPECT_EQ(response.outcomes(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_THAT(response.outcomes(1).message(), HasSubstr("customers/nobody"));
+  EXPECT_FALSE(response.outcomes(1).has_response());
+  EXPECT_EQ(response.outcomes(2).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(absl::StartsWith(response.outcomes(2).message(), "requests[2].interaction.channel"))
+      << response.outcomes(2).message();
+  EXPECT_EQ(response.outcomes(3).code(), 0) << response.outcomes(3).message();
+  EXPECT_TRUE(absl::StartsWith(response.outcomes(3).response().interaction().name(),
+                               "customers/c2/interactions/"));
+  cxp::type::v1::CustomerRef c1;
+  c1.set_customer("customers/c1");
+  cxp::type::v1::CustomerRef c2;
+  c2.set_customer("customers/c2");
+  EXPECT_EQ(Context(c1).recent_interactions_size(), 1);
+  EXPECT_EQ(Context(c2).recent_interactions_size(), 1);
+
+  // A retried request_id answers the first append again and adds nothing.
+  v1::BulkAppendInteractionsRequest retry;
+  *retry.add_requests() = bulk.requests(0);
+  v1::BulkAppendInteractionsResponse retried;
+  ASSERT_TRUE(core_->BulkAppendInteractions(kTenant, retry, retried).ok());
+  ASSERT_EQ(retried.outcomes_size(), 1);
+  EXPECT_EQ(retried.outcomes(0).response().interaction().name(),
+            response.outcomes(0).response().interaction().name());
+  EXPECT_EQ(Context(c1).recent_interactions_size(), 1);
+
+  // A malformed batch fails as a whole and appends nothing.
+  v1::BulkAppendInteractionsResponse unused;
+  absl::Status empty = core_->BulkAppendInteractions(kTenant, {}, unused);
+  EXPECT_TRUE(absl::IsInvalidArgument(empty)) << empty;
+  EXPECT_THAT(std::string(empty.message()), HasSubstr("requests"));
+  v1::BulkAppendInteractionsRequest too_many;
+  for (int i = 0; i < ContextCore::kMaxBulk + 1; ++i) {
+    *too_many.add_requests() = append_to("customers/c2", "");
+  }
+  absl::Status oversized = core_->BulkAppendInteractions(kTenant, too_many, unused);
+  EXPECT_TRUE(absl::IsInvalidArgument(oversized)) << oversized;
+  EXPECT_THAT(std::string(oversized.message()), HasSubstr("at most 100"));
+  EXPECT_EQ(Context(c2).recent_interactions_size(), 1);
+}
+
+TEST_F(ContextCoreTest, BatchGetCustomerContextsAnswersEachCustomerAsGetWould) {
+  Create("c1", {Phone("+821012345678")});
+  Create("c2");
+  ASSERT_TRUE(Append("customers/c2", cxp::type::v1::CHANNEL_CHAT, now_ - absl::Hours(1)).ok());
+  ASSERT_TRUE(Append("customers/c2", cxp::type::v1::CHANNEL_VOICE, now_ - absl::Minutes(5)).ok());
+  cxp::type::v1::CustomerRef c1;
+  c1.set_customer("customers/c1");
+  cxp::type::v1::CustomerRef nobody;
+  nobody.set_customer("customers/nobody");
+  cxp::type::v1::CustomerRef c2;
+  c2.set_customer("customers/c2");
+  cxp::type::v1::CustomerRef c1_by_phone;
+  *c1_by_phone.mutable_identity() = Phone("+821012345678");
+  cxp::type::v1::CustomerRef unset;
+
+  v1::BatchGetCustomerContextsRequest request;
+  for (const cxp::type::v1::CustomerRef* ref : {&c1, &nobody, &c2, &c1_by_phone, &unset}) {
+    *request.add_customers() = *ref;
+  }
+  request.set_interaction_limit(1);
+  absl::StatusOr<std::string> encoded = core_->BatchGetCustomerContextsEncoded(kTenant, request);
+  ASSERT_TRUE(encoded.ok()) << encoded.status();
+  v1::BatchGetCustomerContextsResponse response;
+  ASSERT_TRUE(response.ParseFromString(*encoded));
+  ASSERT_EQ(response.outcomes_size(), 5);
+
+  using google::protobuf::util::MessageDifferencer;
+  EXPECT_EQ(response.outcomes(0).code(), 0) << response.outcomes(0).message();
+  EXPECT_TRUE(MessageDifferencer::Equals(response.outcomes(0).customer_context(), Context(c1, 1)));
+  EXPECT_EQ(response.outcomes(1).code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_TRUE(absl::StartsWith(response.outcomes(1).message(), "customers[1]"))
+      << response.outcomes(1).message();
+  EXPECT_FALSE(response.outcomes(1).has_customer_context());
+  EXPECT_EQ(response.outcomes(2).code(), 0);
+  const v1::CustomerContext& second = response.outcomes(2).customer_context();
+  EXPECT_EQ(second.customer().name(), "customers/c2");
+  ASSERT_EQ(second.recent_interactions_size(), 1);  // the limit holds
+  EXPECT_EQ(second.recent_interactions(0).channel(), cxp::type::v1::CHANNEL_VOICE);
+  EXPECT_EQ(response.outcomes(3).code(), 0);
+  EXPECT_EQ(response.outcomes(3).customer_context().customer().name(), "customers/c1");
+  EXPECT_EQ(response.outcomes(4).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_TRUE(absl::StartsWith(response.outcomes(4).message(), "customers[4]"))
+      << response.outcomes(4).message();
+
+  // A malformed batch fails as a whole.
+  absl::StatusOr<std::string> empty = core_->BatchGetCustomerContextsEncoded(kTenant, {});
+  EXPECT_TRUE(absl::IsInvalidArgument(empty.status())) << empty.status();
+  v1::BatchGetCustomerContextsRequest negative;
+  *negative.add_customers() = c1;
+  negative.set_interaction_limit(-1);
+  absl::StatusOr<std::string> bad_limit = core_->BatchGetCustomerContextsEncoded(kTenant, negative);
+  EXPECT_TRUE(absl::IsInvalidArgument(bad_limit.status())) << bad_limit.status();
+  EXPECT_THAT(std::string(bad_limit.status().message()), HasSubstr("interaction_limit"));
+  v1::BatchGetCustomerContextsRequest too_many;
+  for (int i = 0; i < ContextCore::kMaxBulk + 1; ++i) *too_many.add_customers() = c1;
+  EXPECT_TRUE(
+      absl::IsInvalidArgument(core_->BatchGetCustomerContextsEncoded(kTenant, too_many).status()));
 }
 
 }  // namespace
