@@ -6,6 +6,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status/status_macros.h"
@@ -191,6 +192,30 @@ class NotifyStore::DueIndex {
   absl::btree_map<std::string, TenantRows> tenants ABSL_GUARDED_BY(mu);
 };
 
+class NotifyStore::HotRows {
+ public:
+  // tenant, '\0', id
+  static std::string NotificationKey(std::string_view tenant, std::string_view id) {
+    std::string key;
+    key.reserve(tenant.size() + 1 + id.size());
+    key.append(tenant);
+    key.push_back('\0');
+    key.append(id);
+    return key;
+  }
+  absl::Mutex mu;
+  absl::flat_hash_map<std::string, std::shared_ptr<const v1::Notification>> sending
+      ABSL_GUARDED_BY(mu);
+  // (tenant '\0' template id) -> version -> template
+  absl::flat_hash_map<std::string,
+                      absl::flat_hash_map<int64_t, std::shared_ptr<const v1::Template>>>
+      templates ABSL_GUARDED_BY(mu);
+  size_t template_versions ABSL_GUARDED_BY(mu) = 0;
+  // Moves on with every template change: a version read from RocksDB is
+  // held only if no change committed while it was read.
+  uint64_t template_epoch ABSL_GUARDED_BY(mu) = 0;
+};
+
 std::vector<std::string> NotifyStore::ColumnFamilies() {
   return {std::string(kConfigFamily), std::string(kMessagesFamily), std::string(kOutboxFamily),
           kRequestsFamily};
@@ -204,6 +229,7 @@ absl::StatusOr<NotifyStore> NotifyStore::Attach(store::RocksStore& rocks) {
   ASSIGN_OR_RETURN(store.outbox_, rocks.ColumnFamily(kOutboxFamily));
   ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily(kRequestsFamily));
   store.due_index_ = std::make_shared<DueIndex>();
+  store.hot_rows_ = std::make_shared<HotRows>();
   RETURN_IF_ERROR(store.LoadDueIndex());
   return store;
 }
@@ -250,6 +276,7 @@ void NotifyStore::Batch::PutTemplate(const std::string& tenant, const v1::Templa
   const std::string bytes = latest.SerializeAsString();
   batch_.Put(store_->config_, Key(tenant, kTemplateKind, id), bytes);
   batch_.Put(store_->config_, VersionKey(tenant, id, latest.version()), bytes);
+  hot_changes_.push_back({.tenant = tenant, .id = std::string(id), .template_row = true});
 }
 
 void NotifyStore::Batch::DeleteTemplate(const std::string& tenant, const std::string& template_name,
@@ -259,6 +286,7 @@ void NotifyStore::Batch::DeleteTemplate(const std::string& tenant, const std::st
   // Versions are 1..latest: one range delete instead of a row each.
   batch_.DeleteRange(store_->config_, VersionKey(tenant, id, 1),
                      VersionKey(tenant, id, latest_version + 1));
+  hot_changes_.push_back({.tenant = tenant, .id = std::string(id), .template_row = true});
 }
 
 void NotifyStore::Batch::PutTriggerRule(const std::string& tenant, const v1::TriggerRule& rule) {
@@ -285,6 +313,11 @@ void NotifyStore::Batch::PutNotification(const std::string& tenant, const v1::No
                                          const v1::Notification* previous) {
   batch_.Put(store_->messages_, Key(tenant, kNotificationKind, ResourceIdOf(current.name())),
              current.SerializeAsString());
+  hot_changes_.push_back({.tenant = tenant,
+                          .id = std::string(ResourceIdOf(current.name())),
+                          .sending = current.state() == v1::Notification::STATE_SENDING
+                                         ? std::make_shared<const v1::Notification>(current)
+                                         : nullptr});
   if (previous == nullptr) {
     batch_.Put(store_->messages_, NewestKey(tenant, current), "");
     if (!current.resolved_customer().empty()) {
@@ -376,6 +409,7 @@ void NotifyStore::Batch::PutStoredResponse(const std::string& tenant, const std:
 absl::Status NotifyStore::Commit(Batch& batch) const {
   if (batch.empty()) return absl::OkStatus();
   RETURN_IF_ERROR(store_->WriteUnsynced(&batch.batch_));
+  ApplyHotRowChanges(batch);
   if (batch.due_changes_.empty()) return absl::OkStatus();
   absl::MutexLock lock(&due_index_->mu);
   // In the batch's order: a delete and a put of the same row leave it, as
@@ -400,14 +434,60 @@ absl::Status NotifyStore::Commit(Batch& batch) const {
   return absl::OkStatus();
 }
 
+void NotifyStore::ApplyHotRowChanges(Batch& batch) const {
+  if (batch.hot_changes_.empty()) return;
+  HotRows& hot = *hot_rows_;
+  absl::MutexLock lock(&hot.mu);
+  for (Batch::HotRowChange& change : batch.hot_changes_) {
+    const std::string key = HotRows::NotificationKey(change.tenant, change.id);
+    if (change.template_row) {
+      // Versions are immutable while the template lives; a delete (and a
+      // later template of the same id) starts over.
+      ++hot.template_epoch;
+      if (auto at = hot.templates.find(key); at != hot.templates.end()) {
+        hot.template_versions -= at->second.size();
+        hot.templates.erase(at);
+      }
+    } else if (change.sending == nullptr) {
+      hot.sending.erase(key);
+    } else if (hot.sending.size() < kMaxHotNotifications || hot.sending.contains(key)) {
+      hot.sending[key] = std::move(change.sending);
+    }
+  }
+  batch.hot_changes_.clear();
+}
+
 absl::StatusOr<std::optional<v1::Template>> NotifyStore::GetTemplate(const std::string& tenant,
                                                                      const std::string& name,
                                                                      int64_t version) const {
   const std::string_view id = ResourceIdOf(name);
   if (version == 0)
     return GetRow<v1::Template>(*store_, config_, Key(tenant, kTemplateKind, id), "template");
-  return GetRow<v1::Template>(*store_, config_, VersionKey(tenant, id, version),
-                              "template version");
+  HotRows& hot = *hot_rows_;
+  const std::string key = HotRows::NotificationKey(tenant, id);
+  uint64_t epoch = 0;
+  {
+    absl::MutexLock lock(&hot.mu);
+    if (auto at = hot.templates.find(key); at != hot.templates.end()) {
+      if (auto held = at->second.find(version); held != at->second.end()) return *held->second;
+    }
+    epoch = hot.template_epoch;
+  }
+  ASSIGN_OR_RETURN(
+      std::optional<v1::Template> stored,
+      GetRow<v1::Template>(*store_, config_, VersionKey(tenant, id, version), "template version"));
+  if (stored) {
+    absl::MutexLock lock(&hot.mu);
+    if (hot.template_epoch != epoch) return stored;  // a template changed meanwhile
+    if (hot.template_versions >= kMaxHotTemplateVersions) {
+      hot.templates.clear();
+      hot.template_versions = 0;
+    }
+    auto [at, inserted] =
+        hot.templates[key].try_emplace(version, std::make_shared<const v1::Template>(*stored));
+    if (inserted) ++hot.template_versions;
+  }
+  return stored;
 }
 
 absl::Status NotifyStore::ScanTemplates(const std::string& tenant, const std::string& after_name,
@@ -453,6 +533,14 @@ absl::StatusOr<std::optional<absl::Time>> NotifyStore::GetTriggerLastSent(
 
 absl::StatusOr<std::optional<v1::Notification>> NotifyStore::GetNotification(
     const std::string& tenant, const std::string& name) const {
+  {
+    HotRows& hot = *hot_rows_;
+    absl::MutexLock lock(&hot.mu);
+    if (auto at = hot.sending.find(HotRows::NotificationKey(tenant, ResourceIdOf(name)));
+        at != hot.sending.end()) {
+      return *at->second;
+    }
+  }
   return GetRow<v1::Notification>(
       *store_, messages_, Key(tenant, kNotificationKind, ResourceIdOf(name)), "notification");
 }

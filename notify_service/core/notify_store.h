@@ -50,6 +50,15 @@
 // must therefore be written only through Batch (never with RocksStore
 // directly), and one NotifyStore (or copies of it) per RocksStore.
 //
+// Hot rows: the notifications being sent (SENDING) and template versions
+// are also kept in memory, so a delivery does not read them back from
+// RocksDB on each step: every Commit() that writes a notification puts the
+// new version there while it is SENDING (at most kMaxHotNotifications; past
+// that, RocksDB answers) and drops it otherwise; template versions never
+// change, and a Commit() that deletes a template or writes a version drops
+// what is held for it. GetNotification and GetTemplate(version > 0) answer
+// from memory when they can.
+//
 // Writes: a Batch collects one decision's rows and Commit() applies them
 // atomically; AfterDurable() (RocksStore) reports when they are in the
 // fsynced WAL — acknowledge to a client only then. A notification's state
@@ -150,13 +159,25 @@ class NotifyStore {
       int64_t due_micros = 0;
       std::string id;
     };
+    // A notification written (its new version while SENDING, else
+    // nullptr) or a template written or deleted, for the hot rows.
+    struct HotRowChange {
+      std::string tenant;
+      std::string id;
+      std::shared_ptr<const cxp::notify::v1::Notification> sending;
+      bool template_row = false;  // else a notification
+    };
     explicit Batch(const NotifyStore* store) : store_(store) {}
     const NotifyStore* store_;
     rocksdb::WriteBatch batch_;
     std::vector<DueRowChange> due_changes_;  // in the batch's order
+    std::vector<HotRowChange> hot_changes_;  // in the batch's order
   };
 
   Batch NewBatch() const { return Batch(this); }
+  // Most SENDING notifications held in memory (see the header).
+  static constexpr size_t kMaxHotNotifications = 4096;
+  static constexpr size_t kMaxHotTemplateVersions = 1024;
   // Applies the batch atomically (visible at once; durable once
   // store::RocksStore::AfterDurable says so), then its outbox and timeline
   // rows to the due-work index. Two batches that change the same row must
@@ -267,11 +288,15 @@ class NotifyStore {
       absl::FunctionRef<bool(const std::string& key, const cxp::notify::v1::Notification&)> visit)
       const;
   class DueIndex;  // notify_store.cc
+  class HotRows;   // notify_store.cc
+  // Brings hot_rows_ in step with a committed batch.
+  void ApplyHotRowChanges(Batch& batch) const;
   // Fills due_index_ from the outbox family and the timeline rows.
   absl::Status LoadDueIndex();
   store::RocksStore* store_ = nullptr;
   // Shared by copies of this store (they write the same RocksDB).
   std::shared_ptr<DueIndex> due_index_;
+  std::shared_ptr<HotRows> hot_rows_;
   rocksdb::ColumnFamilyHandle* config_ = nullptr;
   rocksdb::ColumnFamilyHandle* messages_ = nullptr;
   rocksdb::ColumnFamilyHandle* outbox_ = nullptr;

@@ -42,7 +42,9 @@ ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
           "Connect timeout of every provider call (unless --providers_config sets one).");
 ABSL_FLAG(absl::Duration, delivery_timeout, absl::Seconds(30),
           "Total timeout of one provider call (unless --providers_config sets one).");
-ABSL_FLAG(int, dispatch_workers, 8, "Deliveries in flight at once (blocking provider calls).");
+ABSL_FLAG(int, dispatch_workers, 32,
+          "Deliveries in flight at once (blocking provider calls). More workers also mean "
+          "larger batches of recipient lookups and timeline appends to context_service.");
 ABSL_FLAG(absl::Duration, dispatch_stop_timeout, absl::Seconds(10),
           "On shutdown, how long in-flight deliveries may finish; unfinished ones are delivered "
           "after the restart once their lease expires (same webhook-id). Keep below "

@@ -85,6 +85,57 @@ TEST_F(NotifyStoreTest, TemplatesKeepEveryVersion) {
   EXPECT_FALSE((*store_->GetTemplate(kTenant, "templates/reminder", 1)).has_value());
 }
 
+// Sending notifications and template versions are answered from memory:
+// every commit keeps that memory in step, whichever copy of the store
+// commits, so a read never sees an older version than RocksDB holds.
+TEST_F(NotifyStoreTest, HotRowsFollowEveryCommit) {
+  const NotifyStore other_copy = *store_;
+  v1::Template reminder;
+  reminder.set_name("templates/reminder");
+  reminder.set_display_name("first");
+  reminder.set_version(1);
+  NotifyStore::Batch create = store_->NewBatch();
+  create.PutTemplate(kTenant, reminder);
+  Commit(create);
+  EXPECT_EQ((*store_->GetTemplate(kTenant, "templates/reminder", 1))->display_name(), "first");
+  EXPECT_EQ((*store_->GetTemplate(kTenant, "templates/reminder", 1))->display_name(), "first");
+  NotifyStore::Batch remove = other_copy.NewBatch();
+  remove.DeleteTemplate(kTenant, "templates/reminder", 1);
+  ASSERT_TRUE(other_copy.Commit(remove).ok());
+  EXPECT_FALSE((*store_->GetTemplate(kTenant, "templates/reminder", 1)).has_value());
+  // A new template with the same id starts again at version 1.
+  reminder.set_display_name("second");
+  NotifyStore::Batch again = store_->NewBatch();
+  again.PutTemplate(kTenant, reminder);
+  Commit(again);
+  EXPECT_EQ((*store_->GetTemplate(kTenant, "templates/reminder", 1))->display_name(), "second");
+
+  v1::Notification notification = Notification("n1", kNow, "customers/kim");
+  NotifyStore::Batch queued = store_->NewBatch();
+  queued.PutNotification(kTenant, notification, nullptr);
+  Commit(queued);
+  const v1::Notification before = notification;
+  notification.set_state(v1::Notification::STATE_SENDING);
+  NotifyStore::Batch claimed = store_->NewBatch();
+  claimed.PutNotification(kTenant, notification, &before);
+  Commit(claimed);
+  EXPECT_EQ((*other_copy.GetNotification(kTenant, "notifications/n1"))->state(),
+            v1::Notification::STATE_SENDING);
+  const v1::Notification sending = notification;
+  notification.set_state(v1::Notification::STATE_DELIVERED);
+  NotifyStore::Batch delivered = other_copy.NewBatch();
+  delivered.PutNotification(kTenant, notification, &sending);
+  ASSERT_TRUE(other_copy.Commit(delivered).ok());
+  EXPECT_EQ((*store_->GetNotification(kTenant, "notifications/n1"))->state(),
+            v1::Notification::STATE_DELIVERED);
+  // The same tenant-less id elsewhere is another notification.
+  EXPECT_FALSE((*store_->GetNotification("globex", "notifications/n1")).has_value());
+  Reopen();
+  EXPECT_EQ((*store_->GetNotification(kTenant, "notifications/n1"))->state(),
+            v1::Notification::STATE_DELIVERED);
+  EXPECT_EQ((*store_->GetTemplate(kTenant, "templates/reminder", 1))->display_name(), "second");
+}
+
 TEST_F(NotifyStoreTest, NotificationsAreFoundByEveryIndex) {
   NotifyStore::Batch batch = store_->NewBatch();
   const v1::Notification a = Notification("a", kNow, "customers/kim");
