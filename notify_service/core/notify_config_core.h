@@ -20,9 +20,13 @@
 //
 // References: a trigger rule names a template that exists (NOT_FOUND on
 // create and on an update that names another template); a template that a
-// rule names cannot be deleted (FAILED_PRECONDITION naming the rules). Both
-// checks run under the tenant's configuration lock, so a rule cannot be
-// created for a template being deleted.
+// rule names cannot be deleted (FAILED_PRECONDITION naming the rules), nor
+// one that a notification not yet terminal (SCHEDULED, HELD_QUIET_HOURS,
+// QUEUED, SENDING) uses (FAILED_PRECONDITION with how many and a few
+// names; NotifyStore's template-use rows). Both checks run under the
+// tenant's configuration lock, so a rule cannot be created for a template
+// being deleted; a send does not take that lock, so one accepted while the
+// template is being deleted ends FAILED "NO_TEMPLATE_CONTENT" at delivery.
 //
 // Trigger matching: Matcher() hands the trigger consumer the tenant's
 // enabled rules compiled (trigger_matcher.h), rebuilt from the store after
@@ -137,6 +141,10 @@ class NotifyConfigCore {
                                    absl::string_view field) const;
   // FAILED_PRECONDITION naming the rules that send `template_name`.
   absl::Status CheckTemplateUnused(const Tenant& tenant, const std::string& template_name) const;
+  // FAILED_PRECONDITION counting (and naming a few of) the notifications not
+  // yet terminal that use `template_name`.
+  absl::Status CheckNoPendingNotifications(const Tenant& tenant,
+                                           const std::string& template_name) const;
 
   const NotifyStore& store_;
   const NotifyConfigCoreOptions options_;

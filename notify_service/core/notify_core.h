@@ -294,6 +294,19 @@ class NotifyCore {
   absl::StatusOr<std::optional<absl::Time>> NextDue(const Tenant& tenant) const;
   absl::StatusOr<std::vector<std::string>> Tenants() const;
 
+  // Retention (retention.h): deletes the terminal notifications of `tenant`
+  // (DELIVERED, FAILED, DEAD_LETTERED, CANCELLED, EXPIRED, REPLACED) last
+  // changed (update_time) before `cutoff`, each with its index rows and the
+  // idempotency-key, replace-key and provider-message-id rows that still
+  // name it, in one batch under the locks a send or a receipt takes. A
+  // DELIVERED one whose timeline append is still pending stays. Examines at
+  // most `max_rows` notifications created before `cutoff`, from
+  // `resume_key` ("" for the first call); `resume_key` becomes where the
+  // next call goes on, "" once the scan reached the end. Returns how many
+  // it deleted. Does not tell the change sink (nothing changed state).
+  absl::StatusOr<size_t> PurgeTerminalBefore(const Tenant& tenant, absl::Time cutoff,
+                                             size_t max_rows, std::string& resume_key);
+
   // Replaces the change sink (nullptr: none), e.g. for WatchNotifications.
   void SetChangeSink(ChangeSink sink);
 
