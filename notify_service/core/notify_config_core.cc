@@ -200,8 +200,8 @@ absl::Status NotifyConfigCore::CheckTemplateUnused(const Tenant& tenant,
                    listed, "; delete them or point them at another template first"));
 }
 
-absl::Status NotifyConfigCore::CheckNoPendingNotifications(
-    const Tenant& tenant, const std::string& template_name) const {
+absl::Status NotifyConfigCore::CheckNoPendingNotifications(const Tenant& tenant,
+                                                           const std::string& template_name) const {
   ASSIGN_OR_RETURN(const std::vector<std::string> users,
                    store_.TemplateUsers(tenant, template_name, kMaxUsersCounted));
   if (users.empty()) return absl::OkStatus();
@@ -212,10 +212,10 @@ absl::Status NotifyConfigCore::CheckNoPendingNotifications(
   const std::string count = users.size() == kMaxUsersCounted
                                 ? absl::StrCat("at least ", users.size())
                                 : absl::StrCat(users.size());
-  return absl::FailedPreconditionError(absl::StrCat(
-      "name: ", template_name, " is used by ", count, " pending notification",
-      users.size() == 1 ? "" : "s", " (", listed,
-      "); cancel them or wait until they are delivered, failed or expired"));
+  return absl::FailedPreconditionError(
+      absl::StrCat("name: ", template_name, " is used by ", count, " pending notification",
+                   users.size() == 1 ? "" : "s", " (", listed,
+                   "); cancel them or wait until they are delivered, failed or expired"));
 }
 
 // Templates.

@@ -593,8 +593,8 @@ absl::Status NotifyStore::ScanNotificationsCreatedBefore(
                                 .AddFixedBytes(kNewestKind)
                                 .AddInt64Descending(absl::ToUnixMicros(created_before))
                                 .key();
-  return ScanIndex(tenant, KindPrefix(tenant, kNewestKind),
-                   resume_key.empty() ? start : resume_key, max_rows, visit);
+  return ScanIndex(tenant, KindPrefix(tenant, kNewestKind), resume_key.empty() ? start : resume_key,
+                   max_rows, visit);
 }
 
 absl::StatusOr<std::vector<std::string>> NotifyStore::TemplateUsers(
