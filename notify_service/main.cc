@@ -135,6 +135,14 @@ int main(int argc, char** argv) {
          }
          ASSIGN_OR_RETURN(std::shared_ptr<cxp::notify::NotifyCore> core,
                           cxp::notify::NotifyCore::Create(*store, std::move(core_options)));
+         // Notifications stored before the template-use rows existed get
+         // theirs (once), so DeleteTemplate sees every pending one.
+         ASSIGN_OR_RETURN(const size_t indexed, core->IndexTemplateUses());
+         if (indexed > 0) {
+           cxp::server::LogEvent(
+               "info", "notify_service",
+               absl::StrCat("indexed the templates of ", indexed, " pending notifications"));
+         }
          // Retention: old terminal notifications and cooldown rows are
          // purged in the background (none when --notification_retention=0).
          std::shared_ptr<cxp::notify::NotifyRetention> retention_thread;

@@ -1,6 +1,7 @@
 #include "notify_service/core/notify_core.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -1151,6 +1152,37 @@ absl::StatusOr<size_t> NotifyCore::PurgeTerminalBefore(const Tenant& tenant, abs
   }
   RETURN_IF_ERROR(store_.Commit(batch));
   return purged;
+}
+
+absl::StatusOr<size_t> NotifyCore::IndexTemplateUses() {
+  constexpr size_t kBatchRows = 1000;
+  size_t written = 0;
+  for (const std::string& tenant : store_.TenantsWithDueWork()) {
+    ASSIGN_OR_RETURN(const bool indexed, store_.TemplateUsesIndexed(tenant));
+    if (indexed) continue;
+    // Every notification not yet terminal has an outbox row.
+    ASSIGN_OR_RETURN(
+        const std::vector<NotifyStore::DueWork> rows,
+        store_.ScanDue(tenant, absl::InfiniteFuture(), std::numeric_limits<size_t>::max()));
+    for (size_t start = 0; start == 0 || start < rows.size(); start += kBatchRows) {
+      std::vector<std::string> names;
+      for (size_t i = start; i < std::min(rows.size(), start + kBatchRows); ++i) {
+        names.push_back(rows[i].notification_name);
+      }
+      store::ScopedStripeLock lock(locks_, names);
+      NotifyStore::Batch batch = store_.NewBatch();
+      for (const std::string& name : names) {
+        ASSIGN_OR_RETURN(std::optional<v1::Notification> stored,
+                         store_.GetNotification(tenant, name));
+        if (!stored || !IsActive(stored->state())) continue;  // a stale row
+        batch.PutTemplateUse(tenant, *stored);
+        ++written;
+      }
+      if (start + kBatchRows >= rows.size()) batch.MarkTemplateUsesIndexed(tenant);
+      RETURN_IF_ERROR(store_.Commit(batch));
+    }
+  }
+  return written;
 }
 
 absl::StatusOr<std::vector<TimelineClaim>> NotifyCore::ClaimTimelineAppends(const Tenant& tenant,

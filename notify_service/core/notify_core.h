@@ -307,6 +307,12 @@ class NotifyCore {
   absl::StatusOr<size_t> PurgeTerminalBefore(const Tenant& tenant, absl::Time cutoff,
                                              size_t max_rows, std::string& resume_key);
 
+  // Writes the template-use rows (notify_store.h) of the notifications not
+  // yet terminal that were stored before those rows existed, once per
+  // tenant (each tenant with due work and no "indexed" mark): call it at
+  // start-up, before DeleteTemplate is served. Returns how many it wrote.
+  absl::StatusOr<size_t> IndexTemplateUses();
+
   // Replaces the change sink (nullptr: none), e.g. for WatchNotifications.
   void SetChangeSink(ChangeSink sink);
 

@@ -43,6 +43,7 @@ constexpr std::string_view kDeadLetterKind = "d";
 constexpr std::string_view kProviderMessageKind = "m";
 constexpr std::string_view kTimelineKind = "a";
 constexpr std::string_view kTemplateUseKind = "w";
+constexpr std::string_view kTemplateUsesIndexedKind = "x";
 
 std::string Key(const std::string& tenant, std::string_view kind, std::string_view id) {
   return KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
@@ -340,6 +341,10 @@ void NotifyStore::Batch::DeleteTemplateUse(const std::string& tenant,
   batch_.Delete(store_->messages_, TemplateUseKey(tenant, notification));
 }
 
+void NotifyStore::Batch::MarkTemplateUsesIndexed(const std::string& tenant) {
+  batch_.Put(store_->messages_, KindPrefix(tenant, kTemplateUsesIndexedKind), "");
+}
+
 void NotifyStore::Batch::PutIdempotencyKey(const std::string& tenant, const std::string& key,
                                            const std::string& notification_name) {
   batch_.Put(store_->messages_, Key(tenant, kIdempotencyKind, key), notification_name);
@@ -611,6 +616,12 @@ absl::StatusOr<std::vector<std::string>> NotifyStore::TemplateUsers(
   }
   RETURN_IF_ERROR(IteratorStatus(*it, "template use scan"));
   return users;
+}
+
+absl::StatusOr<bool> NotifyStore::TemplateUsesIndexed(const std::string& tenant) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> row,
+                   store_->Get(messages_, KindPrefix(tenant, kTemplateUsesIndexedKind)));
+  return row.has_value();
 }
 
 absl::Status NotifyStore::ScanDeadLetters(

@@ -29,6 +29,10 @@
 //                                                  terminal (SCHEDULED, HELD_QUIET_HOURS,
 //                                                  QUEUED, SENDING) that uses the template
 //                                                  (DeleteTemplate refuses while there is one)
+//                    (tenant, "x")                              -> ""  the tenant's "w" rows
+//                                                  are complete (written by
+//                                                  NotifyCore::IndexTemplateUses for data
+//                                                  from before they existed)
 //   notify_outbox    (tenant, due micros, id)                   -> ""  due work, oldest first
 //   notify_requests  (tenant, method, request_id)               -> idempotency::StoredResponse
 //
@@ -143,6 +147,7 @@ class NotifyStore {
                         const cxp::notify::v1::Notification& notification);
     void DeleteTemplateUse(const std::string& tenant,
                            const cxp::notify::v1::Notification& notification);
+    void MarkTemplateUsesIndexed(const std::string& tenant);
     // The provider's id for an attempt, so its delivery receipts find it.
     void PutProviderMessageId(const std::string& tenant, const std::string& provider,
                               const std::string& provider_message_id,
@@ -258,6 +263,8 @@ class NotifyStore {
   absl::StatusOr<std::vector<std::string>> TemplateUsers(const std::string& tenant,
                                                          const std::string& template_name,
                                                          size_t max) const;
+  // Whether MarkTemplateUsesIndexed was committed for `tenant`.
+  absl::StatusOr<bool> TemplateUsesIndexed(const std::string& tenant) const;
   // DEAD_LETTERED notifications, oldest first; as above.
   absl::Status ScanDeadLetters(
       const std::string& tenant, const std::string& resume_key, size_t max_rows,
