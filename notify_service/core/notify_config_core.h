@@ -71,10 +71,11 @@ struct NotifyConfigCoreOptions {
   std::string page_token_key;
   // How long a request_id's answer is replayed.
   absl::Duration request_id_ttl = absl::Hours(24);
-  // Optional. Whether notifications still need `template_name` (NotifyCore
-  // knows): OK, or FAILED_PRECONDITION naming them, which DeleteTemplate
-  // returns as is. Called under the tenant's configuration lock: it must
-  // not call back into this core.
+  // Optional: a further check of whether `template_name` is still needed,
+  // after the store's own (trigger rules, pending notifications): OK, or
+  // FAILED_PRECONDITION naming the users, which DeleteTemplate returns as
+  // is. Called under the tenant's configuration lock: it must not call
+  // back into this core.
   std::function<absl::Status(const std::string& tenant, const std::string& template_name)>
       check_template_unused;
 };

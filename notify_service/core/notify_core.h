@@ -43,6 +43,14 @@
 // Redrive: a redriven notification gets fresh retries; a RESULT_SKIPPED
 // attempt with error_code "REDRIVEN" marks where they start in its history.
 //
+// Template use: a notification not yet terminal (SCHEDULED,
+// HELD_QUIET_HOURS, QUEUED, SENDING) has a template-use row, put and
+// deleted by the change that starts or ends that, so DeleteTemplate
+// (NotifyConfigCore) can refuse while one uses the template.
+//
+// Retention: PurgeTerminalBefore deletes old terminal notifications with
+// every row that finds them (retention.h runs it in the background).
+//
 // Idempotency: a send's idempotency_key returns the first notification for
 // idempotency_key_ttl and writes nothing. Concurrency: read-modify-write
 // sequences hold striped locks on what they touch (the notification; a
@@ -331,7 +339,8 @@ class NotifyCore {
     const cxp::notify::v1::Notification* before;  // nullptr for a new one
     cxp::notify::v1::Notification after;
   };
-  // Puts `change` (record, index rows, outbox rows) into `batch`.
+  // Puts `change` (record, index rows, outbox, template-use and timeline
+  // rows) into `batch`.
   void Stage(const Tenant& tenant, const Change& change, NotifyStore::Batch& batch) const;
   // Commits the batch, then tells the change sink.
   absl::Status CommitAndPublish(const Tenant& tenant, NotifyStore::Batch& batch,
