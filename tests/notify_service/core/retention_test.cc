@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -152,6 +153,7 @@ class RetentionTest : public testing::NotifyStoreFixture {
   std::vector<std::string> ListNames(const std::string& filter = "") {
     v1::ListNotificationsRequest request;
     request.set_filter(filter);
+    request.set_page_size(1000);
     v1::ListNotificationsResponse response;
     const absl::Status status = core_->ListNotifications(kTenant, request, response);
     EXPECT_TRUE(status.ok()) << status;
@@ -321,6 +323,41 @@ TEST_F(RetentionTest, PurgesInBoundedBatches) {
   EXPECT_EQ(PurgeOnce().notifications, 7);
   EXPECT_THAT(ListNames(), ElementsAre(pending.name()));
   for (const std::string& name : names) EXPECT_EQ(GetCode(name), absl::StatusCode::kNotFound);
+}
+
+// Sends that take old idempotency keys over while the purge deletes the old
+// notifications: the purge never deletes a key row once it names the new
+// notification.
+TEST_F(RetentionTest, KeysTakenOverDuringThePurgeStay) {
+  batch_rows_ = 5;
+  Restart();
+  constexpr int kKeys = 100;
+  for (int i = 0; i < kKeys; ++i) {
+    v1::SendNotificationRequest keyed = ReminderToKim();
+    keyed.set_idempotency_key("key-" + std::to_string(i));
+    Cancel(Send(keyed));
+  }
+  now_ += kRetention + absl::Hours(1);
+  std::vector<std::string> resent(kKeys);
+  std::thread sender([&] {
+    for (int i = kKeys - 1; i >= 0; --i) {
+      v1::SendNotificationRequest keyed = ReminderToKim();
+      keyed.set_idempotency_key("key-" + std::to_string(i));
+      resent[i] = Send(keyed).name();
+    }
+  });
+  int64_t purged = 0;
+  while (purged < kKeys) {
+    const NotifyRetention::Purged pass = PurgeOnce();
+    ASSERT_GE(pass.notifications, 0);
+    purged += pass.notifications;
+  }
+  sender.join();
+  for (int i = 0; i < kKeys; ++i) {
+    EXPECT_EQ(store_->FindByIdempotencyKey(kTenant, "key-" + std::to_string(i)).value(), resent[i])
+        << i;
+  }
+  EXPECT_EQ(ListNames().size(), static_cast<size_t>(kKeys));
 }
 
 TEST_F(RetentionTest, LastSentRowsGoOnceNeitherRetentionNorCooldownNeedsThem) {
