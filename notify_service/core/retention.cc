@@ -31,6 +31,7 @@ absl::StatusOr<NotifyRetention::Purged> NotifyRetention::PurgeOnce() const {
   Purged purged;
   ASSIGN_OR_RETURN(const std::vector<std::string> tenants, store_.Tenants());
   for (const std::string& tenant : tenants) {
+    if (stopping_) break;
     const absl::Time now = options_.clock();
     const absl::Time cutoff = now - options_.retention;
     std::string resume;
@@ -38,7 +39,7 @@ absl::StatusOr<NotifyRetention::Purged> NotifyRetention::PurgeOnce() const {
       ASSIGN_OR_RETURN(const size_t batch,
                        core_.PurgeTerminalBefore(tenant, cutoff, options_.batch_rows, resume));
       purged.notifications += static_cast<int64_t>(batch);
-    } while (!resume.empty());
+    } while (!resume.empty() && !stopping_);
     ASSIGN_OR_RETURN(const int64_t rows, PurgeLastSent(tenant, now));
     purged.last_sent_rows += rows;
   }
@@ -67,7 +68,7 @@ absl::StatusOr<int64_t> NotifyRetention::PurgeLastSent(const std::string& tenant
     ASSIGN_OR_RETURN(const size_t deleted,
                      store_.PurgeTriggerLastSent(tenant, options_.batch_rows, resume, expired));
     total += static_cast<int64_t>(deleted);
-  } while (resume.has_value());
+  } while (resume.has_value() && !stopping_);
   return total;
 }
 

@@ -18,13 +18,15 @@
 // for a purged notification is NOT_FOUND).
 //
 // Threading: the constructor starts the thread, Stop() (or the destructor)
-// ends and joins it; PurgeOnce may also be called from any thread.
+// ends and joins it, a pass in progress stopping after its batch; PurgeOnce
+// may also be called from any thread (before Stop()).
 // Ownership: borrows the store and the core, which must outlive Stop().
 // Errors are logged through `log` and retried next interval.
 
 #ifndef CXP_NOTIFY_SERVICE_CORE_RETENTION_H_
 #define CXP_NOTIFY_SERVICE_CORE_RETENTION_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -63,7 +65,11 @@ class NotifyRetention {
   // One full pass over every tenant, now, on the caller's thread.
   absl::StatusOr<Purged> PurgeOnce() const;
 
-  void Stop() { worker_.Stop(); }
+  // A pass in progress ends after its current batch.
+  void Stop() {
+    stopping_ = true;
+    worker_.Stop();
+  }
 
  private:
   absl::StatusOr<int64_t> PurgeLastSent(const std::string& tenant, absl::Time now) const;
@@ -72,6 +78,7 @@ class NotifyRetention {
   const NotifyStore& store_;
   NotifyCore& core_;
   const NotifyRetentionOptions options_;
+  std::atomic<bool> stopping_ = false;
   server::PeriodicWorker worker_;  // last: starts once the rest is set
 };
 
