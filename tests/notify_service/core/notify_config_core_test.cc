@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -468,8 +469,10 @@ TEST_F(NotifyConfigCoreTest, DeleteTemplateChecksEtagRulesAndNotifications) {
 class PendingSends {
  public:
   PendingSends(const NotifyStore& store, const absl::Time& now) {
-    auto core =
-        NotifyCore::Create(store, {.clock = [&now] { return now; }, .record_timeline = false});
+    // One attempt per channel: a temporary failure dead-letters at once.
+    auto core = NotifyCore::Create(store, {.clock = [&now] { return now; },
+                                           .backoff = {.max_attempts = 1},
+                                           .record_timeline = false});
     EXPECT_TRUE(core.ok()) << core.status();
     core_ = *std::move(core);
     context::CustomerContext customer;
@@ -510,15 +513,24 @@ class PendingSends {
     return claims.ok() ? *claims : std::vector<Claim>();
   }
 
-  // Sends the claimed notification: as it ends.
-  v1::Notification Deliver(const Claim& claim) {
+  // Sends the claimed notification with `result`: as it ends.
+  v1::Notification Deliver(
+      const Claim& claim,
+      delivery::DeliveryResult result = delivery::DeliveryResult::Delivered("", "HTTP 201")) {
     absl::StatusOr<DeliveryOrder> order = core_->BeginAttempt(kTenant, claim, kim_);
     EXPECT_TRUE(order.ok() && order->send) << order.status();
     absl::StatusOr<DeliveryOrder> next = core_->RecordAttempt(
-        kTenant, *order,
-        {.provider = "sms-a", .result = delivery::DeliveryResult::Delivered("", "HTTP 201")}, kim_);
+        kTenant, *order, {.provider = "sms-a", .result = std::move(result)}, kim_);
     EXPECT_TRUE(next.ok()) << next.status();
     return next.ok() ? next->notification : v1::Notification();
+  }
+
+  void Redrive(const std::string& name) {
+    v1::RedriveNotificationRequest request;
+    request.set_name(name);
+    v1::RedriveNotificationResponse response;
+    const absl::Status status = core_->RedriveNotification(kTenant, request, response);
+    EXPECT_TRUE(status.ok()) << status;
   }
 
  private:
@@ -556,6 +568,24 @@ TEST_F(NotifyConfigCoreTest, DeleteTemplateRefusesWhileNotificationsUseIt) {
                    "); cancel them or wait until they are delivered, failed or "
                    "expired")));
   EXPECT_EQ(sends.Deliver(claims[0]).state(), v1::Notification::STATE_DELIVERED);
+  EXPECT_TRUE(DeleteTemplate("templates/reminder").ok());
+}
+
+TEST_F(NotifyConfigCoreTest, ARedrivenNotificationUsesItsTemplateAgain) {
+  CreateTemplate("reminder", SmsTemplate("Reminder", "See you at {{time}}"));
+  PendingSends sends(*store_, now_);
+  const v1::Notification sent = sends.Send();
+  const std::vector<Claim> claims = sends.ClaimDue();
+  ASSERT_EQ(claims.size(), 1u);
+  ASSERT_EQ(sends.Deliver(claims[0], delivery::DeliveryResult::Transient("HTTP 503")).state(),
+            v1::Notification::STATE_DEAD_LETTERED);
+  sends.Redrive(sent.name());
+  EXPECT_TRUE(HasError(
+      DeleteTemplate("templates/reminder"), absl::StatusCode::kFailedPrecondition,
+      absl::StrCat("name: templates/reminder is used by 1 pending notification (", sent.name(),
+                   "); cancel them or wait until they are delivered, failed or "
+                   "expired")));
+  sends.Cancel(sent.name());
   EXPECT_TRUE(DeleteTemplate("templates/reminder").ok());
 }
 
