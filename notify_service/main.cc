@@ -18,6 +18,7 @@
 #include "notify_service/core/notify_config_core.h"
 #include "notify_service/core/notify_core.h"
 #include "notify_service/core/notify_store.h"
+#include "notify_service/core/retention.h"
 #include "notify_service/core/trigger_processor.h"
 #include "notify_service/dispatch/channel_senders.h"
 #include "notify_service/dispatch/context_adapters.h"
@@ -61,6 +62,15 @@ ABSL_FLAG(std::string, unsubscribe_base_url, "",
           "Public https URL of the unsubscribe endpoint that links in email use, e.g. "
           "https://notify.example.com/unsubscribe (behind an ingress it differs from "
           "--unsubscribe_listen).");
+
+ABSL_FLAG(absl::Duration, notification_retention, absl::Hours(24 * 90),
+          "How long terminal notifications (DELIVERED, FAILED, DEAD_LETTERED, CANCELLED, EXPIRED, "
+          "REPLACED) are kept after their last change; older ones are purged in the background "
+          "with their idempotency-key, replace-key and provider-message-id rows, and so are "
+          "trigger last-sent rows older than both this and their rule's cooldown. 0 keeps "
+          "everything. At least the idempotency-key TTL (24h).");
+ABSL_FLAG(absl::Duration, retention_interval, absl::Hours(1),
+          "How often the --notification_retention purge runs.");
 
 int main(int argc, char** argv) {
   using cxp::server::ServerOptions;
@@ -111,8 +121,41 @@ int main(int argc, char** argv) {
                             cxp::notify::ParseTenantFrequencyPolicies(
                                 content.str(), "tenant_frequency_caps_file"));
          }
+         const absl::Duration retention = absl::GetFlag(FLAGS_notification_retention);
+         const absl::Duration retention_interval = absl::GetFlag(FLAGS_retention_interval);
+         if (retention != absl::ZeroDuration() && retention < core_options.idempotency_key_ttl) {
+           return absl::InvalidArgumentError(
+               absl::StrCat("notification_retention: must be 0 (keep everything) or at least the "
+                            "idempotency-key TTL (",
+                            absl::FormatDuration(core_options.idempotency_key_ttl), "), got ",
+                            absl::FormatDuration(retention)));
+         }
+         if (retention_interval <= absl::ZeroDuration()) {
+           return absl::InvalidArgumentError("retention_interval: must be a positive duration");
+         }
          ASSIGN_OR_RETURN(std::shared_ptr<cxp::notify::NotifyCore> core,
                           cxp::notify::NotifyCore::Create(*store, std::move(core_options)));
+         // Notifications stored before the template-use rows existed get
+         // theirs (once), so DeleteTemplate sees every pending one.
+         ASSIGN_OR_RETURN(const size_t indexed, core->IndexTemplateUses());
+         if (indexed > 0) {
+           cxp::server::LogEvent(
+               "info", "notify_service",
+               absl::StrCat("indexed the templates of ", indexed, " pending notifications"));
+         }
+         // Retention: old terminal notifications and cooldown rows are
+         // purged in the background (none when --notification_retention=0).
+         std::shared_ptr<cxp::notify::NotifyRetention> retention_thread;
+         if (retention > absl::ZeroDuration()) {
+           retention_thread = std::make_shared<cxp::notify::NotifyRetention>(
+               *store, *core,
+               cxp::notify::NotifyRetentionOptions{.retention = retention,
+                                                   .interval = retention_interval,
+                                                   .log = [](const std::string& line) {
+                                                     cxp::server::LogEvent("info", "notify_service",
+                                                                           line);
+                                                   }});
+         }
          auto config = std::make_shared<cxp::notify::NotifyConfigCore>(
              *store, cxp::notify::NotifyConfigCoreOptions{.page_token_key = token_key});
          ASSIGN_OR_RETURN(auto keys,
@@ -221,7 +264,8 @@ int main(int argc, char** argv) {
          // Watchers reconnect to the next instance; draining need not wait.
          // Deliveries in flight get --dispatch_stop_timeout; what they leave
          // is claimed again after a restart, once its lease expires.
-         set.on_shutdown = [notify, dispatcher, triggers, unsubscribe_server] {
+         set.on_shutdown = [notify, dispatcher, triggers, unsubscribe_server, retention_thread] {
+           if (retention_thread != nullptr) retention_thread->Stop();
            if (unsubscribe_server != nullptr) unsubscribe_server->Stop();
            notify->EndStreams();
            if (triggers != nullptr) triggers->Stop();
@@ -229,7 +273,8 @@ int main(int argc, char** argv) {
          };
          set.on_drained = [rocks, store, core, config, context, watchers, dispatcher, senders,
                            customers, timeline, trigger_processor, triggers, unsubscribe_links,
-                           unsubscribe_server] {
+                           unsubscribe_server, retention_thread] {
+           if (retention_thread != nullptr) retention_thread->Stop();
            if (unsubscribe_server != nullptr) unsubscribe_server->Stop();
            if (triggers != nullptr) triggers->Stop();
            if (dispatcher != nullptr) dispatcher->Stop();

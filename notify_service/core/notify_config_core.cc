@@ -1,5 +1,6 @@
 #include "notify_service/core/notify_config_core.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -33,6 +34,10 @@ using google::protobuf::util::TimeUtil;
 
 // A FAILED_PRECONDITION lists at most this many rules by name.
 constexpr size_t kMaxRulesNamed = 10;
+// DeleteTemplate's refusal names at most this many pending notifications,
+// and counts at most kMaxUsersCounted of them.
+constexpr size_t kMaxUsersNamed = 5;
+constexpr size_t kMaxUsersCounted = 1000;
 
 google::protobuf::Timestamp Ts(absl::Time time) {
   return TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(time));
@@ -195,6 +200,24 @@ absl::Status NotifyConfigCore::CheckTemplateUnused(const Tenant& tenant,
                    listed, "; delete them or point them at another template first"));
 }
 
+absl::Status NotifyConfigCore::CheckNoPendingNotifications(const Tenant& tenant,
+                                                           const std::string& template_name) const {
+  ASSIGN_OR_RETURN(const std::vector<std::string> users,
+                   store_.TemplateUsers(tenant, template_name, kMaxUsersCounted));
+  if (users.empty()) return absl::OkStatus();
+  const std::vector<std::string> named(users.begin(),
+                                       users.begin() + std::min(users.size(), kMaxUsersNamed));
+  std::string listed = absl::StrJoin(named, ", ");
+  if (users.size() > named.size()) absl::StrAppend(&listed, ", ...");
+  const std::string count = users.size() == kMaxUsersCounted
+                                ? absl::StrCat("at least ", users.size())
+                                : absl::StrCat(users.size());
+  return absl::FailedPreconditionError(
+      absl::StrCat("name: ", template_name, " is used by ", count, " pending notification",
+                   users.size() == 1 ? "" : "s", " (", listed,
+                   "); cancel them or wait until they are delivered, failed or expired"));
+}
+
 // Templates.
 
 absl::Status NotifyConfigCore::CreateTemplate(const Tenant& tenant,
@@ -294,6 +317,7 @@ absl::Status NotifyConfigCore::DeleteTemplate(const Tenant& tenant,
   if (!stored) return DoesNotExist("name", name);
   RETURN_IF_ERROR(CheckEtag(request.etag(), stored->etag(), name, "etag"));
   RETURN_IF_ERROR(CheckTemplateUnused(tenant, name));
+  RETURN_IF_ERROR(CheckNoPendingNotifications(tenant, name));
   if (options_.check_template_unused) {
     RETURN_IF_ERROR(options_.check_template_unused(tenant, name));
   }

@@ -20,9 +20,13 @@
 //
 // References: a trigger rule names a template that exists (NOT_FOUND on
 // create and on an update that names another template); a template that a
-// rule names cannot be deleted (FAILED_PRECONDITION naming the rules). Both
-// checks run under the tenant's configuration lock, so a rule cannot be
-// created for a template being deleted.
+// rule names cannot be deleted (FAILED_PRECONDITION naming the rules), nor
+// one that a notification not yet terminal (SCHEDULED, HELD_QUIET_HOURS,
+// QUEUED, SENDING) uses (FAILED_PRECONDITION with how many and a few
+// names; NotifyStore's template-use rows). Both checks run under the
+// tenant's configuration lock, so a rule cannot be created for a template
+// being deleted; a send does not take that lock, so one accepted while the
+// template is being deleted ends FAILED "NO_TEMPLATE_CONTENT" at delivery.
 //
 // Trigger matching: Matcher() hands the trigger consumer the tenant's
 // enabled rules compiled (trigger_matcher.h), rebuilt from the store after
@@ -67,10 +71,11 @@ struct NotifyConfigCoreOptions {
   std::string page_token_key;
   // How long a request_id's answer is replayed.
   absl::Duration request_id_ttl = absl::Hours(24);
-  // Optional. Whether notifications still need `template_name` (NotifyCore
-  // knows): OK, or FAILED_PRECONDITION naming them, which DeleteTemplate
-  // returns as is. Called under the tenant's configuration lock: it must
-  // not call back into this core.
+  // Optional: a further check of whether `template_name` is still needed,
+  // after the store's own (trigger rules, pending notifications): OK, or
+  // FAILED_PRECONDITION naming the users, which DeleteTemplate returns as
+  // is. Called under the tenant's configuration lock: it must not call
+  // back into this core.
   std::function<absl::Status(const std::string& tenant, const std::string& template_name)>
       check_template_unused;
 };
@@ -137,6 +142,10 @@ class NotifyConfigCore {
                                    absl::string_view field) const;
   // FAILED_PRECONDITION naming the rules that send `template_name`.
   absl::Status CheckTemplateUnused(const Tenant& tenant, const std::string& template_name) const;
+  // FAILED_PRECONDITION counting (and naming a few of) the notifications not
+  // yet terminal that use `template_name`.
+  absl::Status CheckNoPendingNotifications(const Tenant& tenant,
+                                           const std::string& template_name) const;
 
   const NotifyStore& store_;
   const NotifyConfigCoreOptions options_;

@@ -1,6 +1,7 @@
 #include "notify_service/core/notify_core.h"
 
 #include <algorithm>
+#include <limits>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -25,6 +26,7 @@ namespace v1 = ::cxp::notify::v1;
 namespace ctx = ::cxp::context::v1;
 namespace type = ::cxp::type::v1;
 using cxp::validation::InvalidField;
+using cxp::validation::ResourceIdOf;
 using google::protobuf::util::TimeUtil;
 using Attempt = v1::DeliveryAttempt;
 
@@ -58,6 +60,16 @@ bool IsPending(v1::Notification::State state) {
   return state == v1::Notification::STATE_SCHEDULED ||
          state == v1::Notification::STATE_HELD_QUIET_HOURS ||
          state == v1::Notification::STATE_QUEUED;
+}
+
+// Not yet terminal: pending or SENDING. Such a notification has an outbox
+// row and a template-use row.
+bool IsActive(v1::Notification::State state) {
+  return IsPending(state) || state == v1::Notification::STATE_SENDING;
+}
+
+bool IsTerminal(v1::Notification::State state) {
+  return state != v1::Notification::STATE_UNSPECIFIED && !IsActive(state);
 }
 
 // A notification in SENDING whose last attempt was accepted by a provider
@@ -313,6 +325,12 @@ void NotifyCore::Stage(const Tenant& tenant, const Change& change,
   if (std::optional<absl::Time> due = OutboxDue(change.after)) {
     batch.PutOutbox(tenant, *due, change.after.name());
   }
+  // The template-use row lives while the notification is not terminal
+  // (DeleteTemplate refuses meanwhile); a redrive brings it back.
+  const bool was_active = change.before != nullptr && IsActive(change.before->state());
+  const bool is_active = IsActive(change.after.state());
+  if (was_active && !is_active) batch.DeleteTemplateUse(tenant, *change.before);
+  if (is_active && !was_active) batch.PutTemplateUse(tenant, change.after);
   // DELIVERED is terminal: this is the one change that delivers it.
   if (options_.record_timeline && change.after.state() == v1::Notification::STATE_DELIVERED &&
       (change.before == nullptr || change.before->state() != v1::Notification::STATE_DELIVERED)) {
@@ -826,6 +844,113 @@ absl::Status NotifyCore::ReportDeliveryStatus(const Tenant& tenant,
   RETURN_IF_ERROR(CommitAndPublish(tenant, batch, {after}));
   *response.mutable_notification() = std::move(after);
   return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> NotifyCore::PurgeTerminalBefore(const Tenant& tenant, absl::Time cutoff,
+                                                       size_t max_rows, std::string& resume_key) {
+  // A DELIVERED notification waits for its timeline append.
+  const std::vector<std::string> appending_ids = store_.TimelineAppendIds(tenant);
+  const absl::flat_hash_set<std::string> appending(appending_ids.begin(), appending_ids.end());
+  auto purgeable = [&](const v1::Notification& notification) {
+    return IsTerminal(notification.state()) && ToTime(notification.update_time()) < cutoff &&
+           !appending.contains(std::string(ResourceIdOf(notification.name())));
+  };
+  // update_time >= create_time: what may go was created before the cutoff.
+  std::vector<v1::Notification> candidates;
+  size_t examined = 0;
+  std::string last_key;
+  RETURN_IF_ERROR(store_.ScanNotificationsCreatedBefore(
+      tenant, cutoff, resume_key, max_rows,
+      [&](const std::string& key, const v1::Notification& notification) {
+        ++examined;
+        last_key = key;
+        if (purgeable(notification)) candidates.push_back(notification);
+        return true;
+      }));
+  resume_key = examined < max_rows ? "" : last_key;
+  if (candidates.empty()) return 0;
+
+  // The locks of whatever may change these rows: the notification (redrive,
+  // receipts), its idempotency key and its recipient's replace keys (sends).
+  std::vector<std::string> lock_keys;
+  for (const v1::Notification& candidate : candidates) {
+    lock_keys.push_back(candidate.name());
+    if (!candidate.idempotency_key().empty()) {
+      lock_keys.push_back(absl::StrCat("idempotency:", candidate.idempotency_key()));
+    }
+    if (!candidate.replace_key().empty()) {
+      lock_keys.push_back(absl::StrCat(
+          "recipient:", RecipientKey(candidate.customer(), candidate.resolved_customer())));
+    }
+  }
+  store::ScopedStripeLock lock(locks_, lock_keys);
+  NotifyStore::Batch batch = store_.NewBatch();
+  size_t purged = 0;
+  for (const v1::Notification& candidate : candidates) {
+    ASSIGN_OR_RETURN(std::optional<v1::Notification> stored,
+                     store_.GetNotification(tenant, candidate.name()));
+    if (!stored || !purgeable(*stored)) continue;  // changed since the scan (a redrive)
+    const std::string& name = stored->name();
+    batch.DeleteNotification(tenant, *stored);
+    // The lookup rows go only while they still name this notification: a
+    // later send may have taken the key over.
+    if (const std::string& key = stored->idempotency_key(); !key.empty()) {
+      ASSIGN_OR_RETURN(std::optional<std::string> named, store_.FindByIdempotencyKey(tenant, key));
+      if (named == name) batch.DeleteIdempotencyKey(tenant, key);
+    }
+    if (!stored->replace_key().empty()) {
+      const std::string key =
+          absl::StrCat(RecipientKey(stored->customer(), stored->resolved_customer()), "\n",
+                       stored->replace_key());
+      ASSIGN_OR_RETURN(std::optional<std::string> named, store_.FindByReplaceKey(tenant, key));
+      if (named == name) batch.DeleteReplaceKey(tenant, key);
+    }
+    absl::flat_hash_set<std::pair<std::string, std::string>> seen;
+    for (const Attempt& attempt : stored->attempts()) {
+      if (attempt.provider().empty() || attempt.provider_message_id().empty()) continue;
+      if (!seen.emplace(attempt.provider(), attempt.provider_message_id()).second) continue;
+      ASSIGN_OR_RETURN(std::optional<std::string> named,
+                       store_.FindByProviderMessageId(tenant, attempt.provider(),
+                                                      attempt.provider_message_id()));
+      if (named == name) {
+        batch.DeleteProviderMessageId(tenant, attempt.provider(), attempt.provider_message_id());
+      }
+    }
+    ++purged;
+  }
+  RETURN_IF_ERROR(store_.Commit(batch));
+  return purged;
+}
+
+absl::StatusOr<size_t> NotifyCore::IndexTemplateUses() {
+  constexpr size_t kBatchRows = 1000;
+  size_t written = 0;
+  for (const std::string& tenant : store_.TenantsWithDueWork()) {
+    ASSIGN_OR_RETURN(const bool indexed, store_.TemplateUsesIndexed(tenant));
+    if (indexed) continue;
+    // Every notification not yet terminal has an outbox row.
+    ASSIGN_OR_RETURN(
+        const std::vector<NotifyStore::DueWork> rows,
+        store_.ScanDue(tenant, absl::InfiniteFuture(), std::numeric_limits<size_t>::max()));
+    for (size_t start = 0; start == 0 || start < rows.size(); start += kBatchRows) {
+      std::vector<std::string> names;
+      for (size_t i = start; i < std::min(rows.size(), start + kBatchRows); ++i) {
+        names.push_back(rows[i].notification_name);
+      }
+      store::ScopedStripeLock lock(locks_, names);
+      NotifyStore::Batch batch = store_.NewBatch();
+      for (const std::string& name : names) {
+        ASSIGN_OR_RETURN(std::optional<v1::Notification> stored,
+                         store_.GetNotification(tenant, name));
+        if (!stored || !IsActive(stored->state())) continue;  // a stale row
+        batch.PutTemplateUse(tenant, *stored);
+        ++written;
+      }
+      if (start + kBatchRows >= rows.size()) batch.MarkTemplateUsesIndexed(tenant);
+      RETURN_IF_ERROR(store_.Commit(batch));
+    }
+  }
+  return written;
 }
 
 absl::StatusOr<std::vector<Claim>> NotifyCore::ClaimDue(const Tenant& tenant, size_t max) {

@@ -43,6 +43,14 @@
 // Redrive: a redriven notification gets fresh retries; a RESULT_SKIPPED
 // attempt with error_code "REDRIVEN" marks where they start in its history.
 //
+// Template use: a notification not yet terminal (SCHEDULED,
+// HELD_QUIET_HOURS, QUEUED, SENDING) has a template-use row, put and
+// deleted by the change that starts or ends that, so DeleteTemplate
+// (NotifyConfigCore) can refuse while one uses the template.
+//
+// Retention: PurgeTerminalBefore deletes old terminal notifications with
+// every row that finds them (retention.h runs it in the background).
+//
 // Idempotency: a send's idempotency_key returns the first notification for
 // idempotency_key_ttl and writes nothing. Concurrency: read-modify-write
 // sequences hold striped locks on what they touch (the notification; a
@@ -294,6 +302,25 @@ class NotifyCore {
   absl::StatusOr<std::optional<absl::Time>> NextDue(const Tenant& tenant) const;
   absl::StatusOr<std::vector<std::string>> Tenants() const;
 
+  // Retention (retention.h): deletes the terminal notifications of `tenant`
+  // (DELIVERED, FAILED, DEAD_LETTERED, CANCELLED, EXPIRED, REPLACED) last
+  // changed (update_time) before `cutoff`, each with its index rows and the
+  // idempotency-key, replace-key and provider-message-id rows that still
+  // name it, in one batch under the locks a send or a receipt takes. A
+  // DELIVERED one whose timeline append is still pending stays. Examines at
+  // most `max_rows` notifications created before `cutoff`, from
+  // `resume_key` ("" for the first call); `resume_key` becomes where the
+  // next call goes on, "" once the scan reached the end. Returns how many
+  // it deleted. Does not tell the change sink (nothing changed state).
+  absl::StatusOr<size_t> PurgeTerminalBefore(const Tenant& tenant, absl::Time cutoff,
+                                             size_t max_rows, std::string& resume_key);
+
+  // Writes the template-use rows (notify_store.h) of the notifications not
+  // yet terminal that were stored before those rows existed, once per
+  // tenant (each tenant with due work and no "indexed" mark): call it at
+  // start-up, before DeleteTemplate is served. Returns how many it wrote.
+  absl::StatusOr<size_t> IndexTemplateUses();
+
   // Replaces the change sink (nullptr: none), e.g. for WatchNotifications.
   void SetChangeSink(ChangeSink sink);
 
@@ -312,7 +339,8 @@ class NotifyCore {
     const cxp::notify::v1::Notification* before;  // nullptr for a new one
     cxp::notify::v1::Notification after;
   };
-  // Puts `change` (record, index rows, outbox rows) into `batch`.
+  // Puts `change` (record, index rows, outbox, template-use and timeline
+  // rows) into `batch`.
   void Stage(const Tenant& tenant, const Change& change, NotifyStore::Batch& batch) const;
   // Commits the batch, then tells the change sink.
   absl::Status CommitAndPublish(const Tenant& tenant, NotifyStore::Batch& batch,

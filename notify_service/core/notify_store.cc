@@ -43,6 +43,8 @@ constexpr std::string_view kReplaceKind = "p";
 constexpr std::string_view kDeadLetterKind = "d";
 constexpr std::string_view kProviderMessageKind = "m";
 constexpr std::string_view kTimelineKind = "a";
+constexpr std::string_view kTemplateUseKind = "w";
+constexpr std::string_view kTemplateUsesIndexedKind = "x";
 
 std::string Key(const std::string& tenant, std::string_view kind, std::string_view id) {
   return KeyBuilder(tenant).AddFixedBytes(kind).AddString(id).key();
@@ -96,6 +98,21 @@ std::string DeadLetterKey(const std::string& tenant, const v1::Notification& not
   return KeyBuilder(tenant)
       .AddFixedBytes(kDeadLetterKind)
       .AddInt64(TimeUtil::TimestampToMicroseconds(notification.update_time()))
+      .AddString(ResourceIdOf(notification.name()))
+      .key();
+}
+
+std::string TemplateUsePrefix(const std::string& tenant, std::string_view template_name) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kTemplateUseKind)
+      .AddString(ResourceIdOf(template_name))
+      .key();
+}
+
+std::string TemplateUseKey(const std::string& tenant, const v1::Notification& notification) {
+  return KeyBuilder(tenant)
+      .AddFixedBytes(kTemplateUseKind)
+      .AddString(ResourceIdOf(notification.template_()))
       .AddString(ResourceIdOf(notification.name()))
       .key();
 }
@@ -230,6 +247,7 @@ absl::StatusOr<NotifyStore> NotifyStore::Attach(store::RocksStore& rocks) {
   ASSIGN_OR_RETURN(store.requests_, rocks.ColumnFamily(kRequestsFamily));
   store.due_index_ = std::make_shared<DueIndex>();
   store.hot_rows_ = std::make_shared<HotRows>();
+  store.last_sent_mu_ = std::make_shared<absl::Mutex>();
   RETURN_IF_ERROR(store.LoadDueIndex());
   return store;
 }
@@ -307,6 +325,7 @@ void NotifyStore::Batch::PutTriggerLastSent(const std::string& tenant, const std
                                             const std::string& customer_name, absl::Time sent) {
   batch_.Put(store_->config_, LastSentKey(tenant, rule_name, customer_name),
              EncodeSequence(static_cast<uint64_t>(absl::ToUnixMicros(sent))));
+  writes_last_sent_ = true;
 }
 
 void NotifyStore::Batch::PutNotification(const std::string& tenant, const v1::Notification& current,
@@ -332,6 +351,35 @@ void NotifyStore::Batch::PutNotification(const std::string& tenant, const v1::No
   if (is_dead) batch_.Put(store_->messages_, DeadLetterKey(tenant, current), "");
 }
 
+void NotifyStore::Batch::DeleteNotification(const std::string& tenant,
+                                            const v1::Notification& notification) {
+  batch_.Delete(store_->messages_,
+                Key(tenant, kNotificationKind, ResourceIdOf(notification.name())));
+  batch_.Delete(store_->messages_, NewestKey(tenant, notification));
+  if (!notification.resolved_customer().empty()) {
+    batch_.Delete(store_->messages_, CustomerKey(tenant, notification));
+  }
+  if (notification.state() == v1::Notification::STATE_DEAD_LETTERED) {
+    batch_.Delete(store_->messages_, DeadLetterKey(tenant, notification));
+  }
+  hot_changes_.push_back(
+      {.tenant = tenant, .id = std::string(ResourceIdOf(notification.name())), .sending = nullptr});
+}
+
+void NotifyStore::Batch::PutTemplateUse(const std::string& tenant,
+                                        const v1::Notification& notification) {
+  batch_.Put(store_->messages_, TemplateUseKey(tenant, notification), "");
+}
+
+void NotifyStore::Batch::DeleteTemplateUse(const std::string& tenant,
+                                           const v1::Notification& notification) {
+  batch_.Delete(store_->messages_, TemplateUseKey(tenant, notification));
+}
+
+void NotifyStore::Batch::MarkTemplateUsesIndexed(const std::string& tenant) {
+  batch_.Put(store_->messages_, KindPrefix(tenant, kTemplateUsesIndexedKind), "");
+}
+
 void NotifyStore::Batch::PutIdempotencyKey(const std::string& tenant, const std::string& key,
                                            const std::string& notification_name) {
   batch_.Put(store_->messages_, Key(tenant, kIdempotencyKind, key), notification_name);
@@ -346,12 +394,22 @@ void NotifyStore::Batch::DeleteReplaceKey(const std::string& tenant, const std::
   batch_.Delete(store_->messages_, Key(tenant, kReplaceKind, key));
 }
 
+void NotifyStore::Batch::DeleteIdempotencyKey(const std::string& tenant, const std::string& key) {
+  batch_.Delete(store_->messages_, Key(tenant, kIdempotencyKind, key));
+}
+
 void NotifyStore::Batch::PutProviderMessageId(const std::string& tenant,
                                               const std::string& provider,
                                               const std::string& provider_message_id,
                                               const std::string& notification_name) {
   batch_.Put(store_->messages_, ProviderMessageKey(tenant, provider, provider_message_id),
              notification_name);
+}
+
+void NotifyStore::Batch::DeleteProviderMessageId(const std::string& tenant,
+                                                 const std::string& provider,
+                                                 const std::string& provider_message_id) {
+  batch_.Delete(store_->messages_, ProviderMessageKey(tenant, provider, provider_message_id));
 }
 
 void NotifyStore::Batch::PutOutbox(const std::string& tenant, absl::Time due,
@@ -408,7 +466,12 @@ void NotifyStore::Batch::PutStoredResponse(const std::string& tenant, const std:
 
 absl::Status NotifyStore::Commit(Batch& batch) const {
   if (batch.empty()) return absl::OkStatus();
-  RETURN_IF_ERROR(store_->WriteUnsynced(&batch.batch_));
+  if (batch.writes_last_sent_) {
+    absl::MutexLock lock(last_sent_mu_.get());
+    RETURN_IF_ERROR(store_->WriteUnsynced(&batch.batch_));
+  } else {
+    RETURN_IF_ERROR(store_->WriteUnsynced(&batch.batch_));
+  }
   ApplyHotRowChanges(batch);
   if (batch.due_changes_.empty()) return absl::OkStatus();
   absl::MutexLock lock(&due_index_->mu);
@@ -531,6 +594,52 @@ absl::StatusOr<std::optional<absl::Time>> NotifyStore::GetTriggerLastSent(
   return absl::FromUnixMicros(static_cast<int64_t>(micros));
 }
 
+absl::StatusOr<size_t> NotifyStore::PurgeTriggerLastSent(
+    const std::string& tenant, size_t max_rows, std::optional<LastSentRow>& resume,
+    absl::FunctionRef<bool(const std::string& rule_id, const std::string& customer_id,
+                           absl::Time sent)>
+        expired) const {
+  const std::string prefix = KindPrefix(tenant, kLastSentKind);
+  absl::MutexLock lock(last_sent_mu_.get());
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(config_, {.lower_bound = prefix,
+                                                 .upper_bound = store::PrefixSuccessor(prefix)}));
+  if (resume) {
+    const std::string after = LastSentKey(tenant, resume->rule_id, resume->customer_id);
+    it->Seek(after);
+    if (it->Valid() && it->key().ToStringView() == after) it->Next();
+  } else {
+    it->Seek(prefix);
+  }
+  rocksdb::WriteBatch batch;
+  size_t rows = 0;
+  std::optional<LastSentRow> last;
+  for (; it->Valid() && rows < max_rows; it->Next(), ++rows) {
+    KeyReader reader(it->key().ToStringView());
+    ASSIGN_OR_RETURN(std::string key_tenant, reader.ReadString());
+    (void)key_tenant;
+    ASSIGN_OR_RETURN(std::string_view kind, reader.ReadFixedBytes(1));
+    (void)kind;
+    ASSIGN_OR_RETURN(std::string rule_id, reader.ReadString());
+    ASSIGN_OR_RETURN(std::string customer_id, reader.ReadString());
+    const std::string_view bytes = it->value().ToStringView();
+    if (bytes.size() != 8) return absl::DataLossError("corrupt trigger last-sent row");
+    uint64_t micros = 0;
+    for (unsigned char byte : bytes) micros = (micros << 8) | byte;
+    if (expired(rule_id, customer_id, absl::FromUnixMicros(static_cast<int64_t>(micros)))) {
+      batch.Delete(config_, it->key());
+    }
+    last = LastSentRow{std::move(rule_id), std::move(customer_id)};
+  }
+  RETURN_IF_ERROR(IteratorStatus(*it, "trigger last-sent scan"));
+  const bool more = it->Valid();
+  it.reset();
+  const size_t deleted = static_cast<size_t>(batch.Count());
+  if (deleted > 0) RETURN_IF_ERROR(store_->WriteUnsynced(&batch));
+  resume = more ? last : std::nullopt;
+  return deleted;
+}
+
 absl::StatusOr<std::optional<v1::Notification>> NotifyStore::GetNotification(
     const std::string& tenant, const std::string& name) const {
   {
@@ -568,6 +677,41 @@ absl::Status NotifyStore::ScanNotificationsNewestFirst(
   return ScanIndex(
       tenant, customer.empty() ? KindPrefix(tenant, kNewestKind) : CustomerPrefix(tenant, customer),
       resume_key, max_rows, visit);
+}
+
+absl::Status NotifyStore::ScanNotificationsCreatedBefore(
+    const std::string& tenant, absl::Time created_before, const std::string& resume_key,
+    size_t max_rows,
+    absl::FunctionRef<bool(const std::string& key, const v1::Notification&)> visit) const {
+  // Newest first: rows created before `created_before` follow this key.
+  const std::string start = KeyBuilder(tenant)
+                                .AddFixedBytes(kNewestKind)
+                                .AddInt64Descending(absl::ToUnixMicros(created_before))
+                                .key();
+  return ScanIndex(tenant, KindPrefix(tenant, kNewestKind), resume_key.empty() ? start : resume_key,
+                   max_rows, visit);
+}
+
+absl::StatusOr<std::vector<std::string>> NotifyStore::TemplateUsers(
+    const std::string& tenant, const std::string& template_name, size_t max) const {
+  const std::string prefix = TemplateUsePrefix(tenant, template_name);
+  ASSIGN_OR_RETURN(std::unique_ptr<rocksdb::Iterator> it,
+                   store_->NewIterator(messages_, {.lower_bound = prefix,
+                                                   .upper_bound = store::PrefixSuccessor(prefix)}));
+  std::vector<std::string> users;
+  for (it->Seek(prefix); it->Valid() && users.size() < max; it->Next()) {
+    KeyReader reader(it->key().ToStringView().substr(prefix.size()));
+    ASSIGN_OR_RETURN(std::string id, reader.ReadString());
+    users.push_back(absl::StrCat("notifications/", id));
+  }
+  RETURN_IF_ERROR(IteratorStatus(*it, "template use scan"));
+  return users;
+}
+
+absl::StatusOr<bool> NotifyStore::TemplateUsesIndexed(const std::string& tenant) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> row,
+                   store_->Get(messages_, KindPrefix(tenant, kTemplateUsesIndexedKind)));
+  return row.has_value();
 }
 
 absl::Status NotifyStore::ScanDeadLetters(
@@ -663,6 +807,15 @@ absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextTimelineDue(
   auto at = due_index_->tenants.find(tenant);
   if (at == due_index_->tenants.end() || at->second.timeline.empty()) return std::nullopt;
   return absl::FromUnixMicros(at->second.timeline.begin()->first);
+}
+
+std::vector<std::string> NotifyStore::TimelineAppendIds(const std::string& tenant) const {
+  std::vector<std::string> ids;
+  absl::MutexLock lock(&due_index_->mu);
+  auto at = due_index_->tenants.find(tenant);
+  if (at == due_index_->tenants.end()) return ids;
+  for (const auto& [due_micros, id] : at->second.timeline) ids.push_back(id);
+  return ids;
 }
 
 absl::StatusOr<std::vector<std::string>> NotifyStore::Tenants() const {

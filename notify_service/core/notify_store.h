@@ -25,6 +25,14 @@
 //                                                  AppendInteractionRequest: the timeline
 //                                                  append of a DELIVERED notification, due work
 //                                                  of its own (below)
+//                    (tenant, "w", template id, id)             -> ""  a notification not yet
+//                                                  terminal (SCHEDULED, HELD_QUIET_HOURS,
+//                                                  QUEUED, SENDING) that uses the template
+//                                                  (DeleteTemplate refuses while there is one)
+//                    (tenant, "x")                              -> ""  the tenant's "w" rows
+//                                                  are complete (written by
+//                                                  NotifyCore::IndexTemplateUses for data
+//                                                  from before they existed)
 //   notify_outbox    (tenant, due micros, id)                   -> ""  due work, oldest first
 //   notify_requests  (tenant, method, request_id)               -> idempotency::StoredResponse
 //
@@ -65,6 +73,12 @@
 // change and its outbox row move in the same batch, so the outbox never
 // names a notification in another state than the one it was queued for.
 //
+// Retention: DeleteNotification and the Delete* of the lookup rows let
+// NotifyCore purge old terminal notifications whole, in bounded batches.
+// Trigger last-sent rows are purged by PurgeTriggerLastSent, which decides
+// and deletes under a lock that Commit also takes for batches writing such
+// rows, so a row rewritten meanwhile is never deleted.
+//
 // Threading: all methods are thread-safe (RocksDB is); a Batch belongs to
 // one thread. Ownership: borrows the RocksStore, which must outlive it.
 // Errors: absent rows are std::nullopt; a row that does not parse is
@@ -83,6 +97,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/idempotency/stored_response.pb.h"
 #include "common/store/rocks_store.h"
@@ -130,10 +145,24 @@ class NotifyStore {
     void PutReplaceKey(const std::string& tenant, const std::string& key,
                        const std::string& notification_name);
     void DeleteReplaceKey(const std::string& tenant, const std::string& key);
+    void DeleteIdempotencyKey(const std::string& tenant, const std::string& key);
+    // The notification's record with its newest-first, per-customer and
+    // dead-letter rows (the lookup rows by key are the caller's: they may
+    // name a later notification).
+    void DeleteNotification(const std::string& tenant,
+                            const cxp::notify::v1::Notification& notification);
+    // The row saying that a non-terminal notification uses its template.
+    void PutTemplateUse(const std::string& tenant,
+                        const cxp::notify::v1::Notification& notification);
+    void DeleteTemplateUse(const std::string& tenant,
+                           const cxp::notify::v1::Notification& notification);
+    void MarkTemplateUsesIndexed(const std::string& tenant);
     // The provider's id for an attempt, so its delivery receipts find it.
     void PutProviderMessageId(const std::string& tenant, const std::string& provider,
                               const std::string& provider_message_id,
                               const std::string& notification_name);
+    void DeleteProviderMessageId(const std::string& tenant, const std::string& provider,
+                                 const std::string& provider_message_id);
     // Due work: the notification needs the dispatcher at `due`.
     void PutOutbox(const std::string& tenant, absl::Time due, const std::string& notification_name);
     void DeleteOutbox(const std::string& tenant, absl::Time due,
@@ -172,6 +201,7 @@ class NotifyStore {
     rocksdb::WriteBatch batch_;
     std::vector<DueRowChange> due_changes_;  // in the batch's order
     std::vector<HotRowChange> hot_changes_;  // in the batch's order
+    bool writes_last_sent_ = false;          // Commit takes the last-sent lock
   };
 
   Batch NewBatch() const { return Batch(this); }
@@ -197,6 +227,21 @@ class NotifyStore {
   absl::Status ScanTriggerRules(
       const std::string& tenant, const std::string& after_name,
       absl::FunctionRef<bool(const cxp::notify::v1::TriggerRule&)> visit) const;
+  // Deletes, in one batch, the trigger last-sent rows of `tenant` for which
+  // expired(rule id, customer id, last sent) is true, examining at most
+  // `max_rows` rows from `resume` (a rule id and customer id pair; empty
+  // pair: from the first). `resume` becomes the last row examined, or
+  // empty once the scan reached the end. Holds the last-sent lock (see the
+  // header) throughout: keep `expired` cheap. Returns how many it deleted.
+  struct LastSentRow {
+    std::string rule_id;
+    std::string customer_id;
+  };
+  absl::StatusOr<size_t> PurgeTriggerLastSent(
+      const std::string& tenant, size_t max_rows, std::optional<LastSentRow>& resume,
+      absl::FunctionRef<bool(const std::string& rule_id, const std::string& customer_id,
+                             absl::Time sent)>
+          expired) const;
   // 0 before the first event was processed.
   absl::StatusOr<uint64_t> GetTriggerSequence(const std::string& tenant) const;
   // When rule `rule_name` last sent to `customer_name`, if it ever did.
@@ -227,6 +272,20 @@ class NotifyStore {
       size_t max_rows,
       absl::FunctionRef<bool(const std::string& key, const cxp::notify::v1::Notification&)> visit)
       const;
+  // Notifications created before `created_before`, newest first (from the
+  // newest-first rows); as above, `resume_key` "" starts at created_before.
+  absl::Status ScanNotificationsCreatedBefore(
+      const std::string& tenant, absl::Time created_before, const std::string& resume_key,
+      size_t max_rows,
+      absl::FunctionRef<bool(const std::string& key, const cxp::notify::v1::Notification&)> visit)
+      const;
+  // Up to `max` non-terminal notifications (names) that use the template
+  // `template_name` ("templates/{id}"), by id.
+  absl::StatusOr<std::vector<std::string>> TemplateUsers(const std::string& tenant,
+                                                         const std::string& template_name,
+                                                         size_t max) const;
+  // Whether MarkTemplateUsesIndexed was committed for `tenant`.
+  absl::StatusOr<bool> TemplateUsesIndexed(const std::string& tenant) const;
   // DEAD_LETTERED notifications, oldest first; as above.
   absl::Status ScanDeadLetters(
       const std::string& tenant, const std::string& resume_key, size_t max_rows,
@@ -259,6 +318,9 @@ class NotifyStore {
                                          const std::string& notification_name) const;
   // The earliest timeline append of `tenant`, if any.
   absl::StatusOr<std::optional<absl::Time>> NextTimelineDue(const std::string& tenant) const;
+  // Ids of the notifications of `tenant` with a timeline append row (from
+  // the due-work index).
+  std::vector<std::string> TimelineAppendIds(const std::string& tenant) const;
 
   // Every tenant that has an outbox row, a template, a trigger rule or a
   // notification (timeline appends included), for the dispatcher and the
@@ -297,6 +359,8 @@ class NotifyStore {
   // Shared by copies of this store (they write the same RocksDB).
   std::shared_ptr<DueIndex> due_index_;
   std::shared_ptr<HotRows> hot_rows_;
+  // Orders commits that write trigger last-sent rows with their purge.
+  std::shared_ptr<absl::Mutex> last_sent_mu_;
   rocksdb::ColumnFamilyHandle* config_ = nullptr;
   rocksdb::ColumnFamilyHandle* messages_ = nullptr;
   rocksdb::ColumnFamilyHandle* outbox_ = nullptr;

@@ -465,5 +465,20 @@ TEST(NotifyLeaseFlagTest, RefusesToStartWithALeaseShorterThanAnAttempt) {
                                ::testing::HasSubstr("--dispatch_lease=3s")));
 }
 
+// A retention shorter than the idempotency-key TTL would purge keys that
+// must still deduplicate retries.
+TEST(NotifyRetentionFlagTest, RefusesARetentionShorterThanTheIdempotencyKeyTtl) {
+  const std::string dir = MakeTempDir("notify_retention_flag_test_");
+  const std::vector<std::string> flags = {"--data_dir=" + dir + "/notify", "--listen=127.0.0.1:0",
+                                          "--metrics_listen=off",
+                                          "--context_service=", "--notification_retention=1h"};
+  const cxp::testing::ProcessResult refused =
+      cxp::testing::RunToCompletion(BinaryPath("notify_service/notify_service"), flags);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_THAT(refused.stderr_output,
+              ::testing::HasSubstr("notification_retention: must be 0 (keep everything) or at "
+                                   "least the idempotency-key TTL (24h), got 1h"));
+}
+
 }  // namespace
 }  // namespace cxp::notify

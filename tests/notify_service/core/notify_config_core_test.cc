@@ -3,8 +3,10 @@
 // call is checked to have changed nothing.
 #include "notify_service/core/notify_config_core.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,7 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
+#include "notify_service/core/notify_core.h"
 #include "tests/notify_service/core/notify_store_fixture.h"
 
 namespace cxp::notify {
@@ -460,6 +463,142 @@ TEST_F(NotifyConfigCoreTest, DeleteTemplateChecksEtagRulesAndNotifications) {
   EXPECT_EQ(again.etag(), "1");
   EXPECT_TRUE(HasError(GetTemplate("templates/reminder", 2).status(), absl::StatusCode::kNotFound,
                        "version: templates/reminder has no version 2 (current: 1)"));
+}
+
+// NotifyCore on the same store, sending SMS to one customer.
+class PendingSends {
+ public:
+  PendingSends(const NotifyStore& store, const absl::Time& now) {
+    // One attempt per channel: a temporary failure dead-letters at once.
+    auto core = NotifyCore::Create(store, {.clock = [&now] { return now; },
+                                           .backoff = {.max_attempts = 1},
+                                           .record_timeline = false});
+    EXPECT_TRUE(core.ok()) << core.status();
+    core_ = *std::move(core);
+    context::CustomerContext customer;
+    customer.mutable_customer()->set_name("customers/kim");
+    context::CustomerIdentity& phone = *customer.mutable_customer()->add_identities();
+    phone.mutable_identity()->set_kind(cxp::type::v1::IDENTITY_KIND_PHONE);
+    phone.mutable_identity()->set_value("+821012345678");
+    kim_ = CustomerView::FromContext(customer);
+  }
+
+  // A send of templates/reminder, at `send_time` (unset: now).
+  v1::Notification Send(std::optional<absl::Time> send_time = std::nullopt) {
+    v1::SendNotificationRequest request;
+    request.mutable_customer()->set_customer("customers/kim");
+    request.set_template_("templates/reminder");
+    request.set_purpose(cxp::type::v1::PURPOSE_SERVICE);
+    (*request.mutable_variables())["time"] = "10:00";
+    if (send_time) {
+      *request.mutable_send_time() =
+          TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(*send_time));
+    }
+    v1::SendNotificationResponse response;
+    const absl::Status status = core_->SendNotification(kTenant, request, kim_, response);
+    EXPECT_TRUE(status.ok()) << status;
+    return response.notification();
+  }
+
+  void Cancel(const std::string& name) {
+    v1::CancelNotificationRequest request;
+    request.set_name(name);
+    v1::CancelNotificationResponse response;
+    EXPECT_TRUE(core_->CancelNotification(kTenant, request, response).ok());
+  }
+
+  std::vector<Claim> ClaimDue() {
+    absl::StatusOr<std::vector<Claim>> claims = core_->ClaimDue(kTenant, 100);
+    EXPECT_TRUE(claims.ok()) << claims.status();
+    return claims.ok() ? *claims : std::vector<Claim>();
+  }
+
+  // Sends the claimed notification with `result`: as it ends.
+  v1::Notification Deliver(
+      const Claim& claim,
+      delivery::DeliveryResult result = delivery::DeliveryResult::Delivered("", "HTTP 201")) {
+    absl::StatusOr<DeliveryOrder> order = core_->BeginAttempt(kTenant, claim, kim_);
+    EXPECT_TRUE(order.ok() && order->send) << order.status();
+    absl::StatusOr<DeliveryOrder> next = core_->RecordAttempt(
+        kTenant, *order, {.provider = "sms-a", .result = std::move(result)}, kim_);
+    EXPECT_TRUE(next.ok()) << next.status();
+    return next.ok() ? next->notification : v1::Notification();
+  }
+
+  void Redrive(const std::string& name) {
+    v1::RedriveNotificationRequest request;
+    request.set_name(name);
+    v1::RedriveNotificationResponse response;
+    const absl::Status status = core_->RedriveNotification(kTenant, request, response);
+    EXPECT_TRUE(status.ok()) << status;
+  }
+
+ private:
+  std::unique_ptr<NotifyCore> core_;
+  CustomerView kim_;
+};
+
+TEST_F(NotifyConfigCoreTest, DeleteTemplateRefusesWhileNotificationsUseIt) {
+  CreateTemplate("reminder", SmsTemplate("Reminder", "See you at {{time}}"));
+  CreateTemplate("other", SmsTemplate("Other", "See you at {{time}}"));
+  PendingSends sends(*store_, now_);
+  const v1::Notification scheduled = sends.Send(now_ + absl::Hours(1));
+  ASSERT_EQ(scheduled.state(), v1::Notification::STATE_SCHEDULED);
+  const v1::Notification queued = sends.Send();
+  ASSERT_EQ(queued.state(), v1::Notification::STATE_QUEUED);
+  std::vector<std::string> names = {scheduled.name(), queued.name()};
+  std::sort(names.begin(), names.end());
+  EXPECT_TRUE(HasError(DeleteTemplate("templates/reminder"), absl::StatusCode::kFailedPrecondition,
+                       absl::StrCat("name: templates/reminder is used by 2 pending notifications (",
+                                    names[0], ", ", names[1],
+                                    "); cancel them or wait until they are delivered, failed or "
+                                    "expired")));
+  ASSERT_TRUE(GetTemplate("templates/reminder").ok());  // nothing deleted
+  ASSERT_TRUE(DeleteTemplate("templates/other").ok());  // another template's sends do not count
+
+  // The scheduled one cancelled; the queued one SENDING still counts, and
+  // delivered no longer does.
+  sends.Cancel(scheduled.name());
+  const std::vector<Claim> claims = sends.ClaimDue();
+  ASSERT_EQ(claims.size(), 1u);
+  ASSERT_EQ(claims[0].notification.state(), v1::Notification::STATE_SENDING);
+  EXPECT_TRUE(HasError(
+      DeleteTemplate("templates/reminder"), absl::StatusCode::kFailedPrecondition,
+      absl::StrCat("name: templates/reminder is used by 1 pending notification (", queued.name(),
+                   "); cancel them or wait until they are delivered, failed or "
+                   "expired")));
+  EXPECT_EQ(sends.Deliver(claims[0]).state(), v1::Notification::STATE_DELIVERED);
+  EXPECT_TRUE(DeleteTemplate("templates/reminder").ok());
+}
+
+TEST_F(NotifyConfigCoreTest, ARedrivenNotificationUsesItsTemplateAgain) {
+  CreateTemplate("reminder", SmsTemplate("Reminder", "See you at {{time}}"));
+  PendingSends sends(*store_, now_);
+  const v1::Notification sent = sends.Send();
+  const std::vector<Claim> claims = sends.ClaimDue();
+  ASSERT_EQ(claims.size(), 1u);
+  ASSERT_EQ(sends.Deliver(claims[0], delivery::DeliveryResult::Transient("HTTP 503")).state(),
+            v1::Notification::STATE_DEAD_LETTERED);
+  sends.Redrive(sent.name());
+  EXPECT_TRUE(HasError(
+      DeleteTemplate("templates/reminder"), absl::StatusCode::kFailedPrecondition,
+      absl::StrCat("name: templates/reminder is used by 1 pending notification (", sent.name(),
+                   "); cancel them or wait until they are delivered, failed or "
+                   "expired")));
+  sends.Cancel(sent.name());
+  EXPECT_TRUE(DeleteTemplate("templates/reminder").ok());
+}
+
+TEST_F(NotifyConfigCoreTest, DeleteTemplateNamesAFewOfManyPendingNotifications) {
+  CreateTemplate("reminder", SmsTemplate("Reminder", "See you at {{time}}"));
+  PendingSends sends(*store_, now_);
+  for (int i = 0; i < 7; ++i) sends.Send(now_ + absl::Hours(1));
+  const absl::Status refused = DeleteTemplate("templates/reminder");
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(refused.message()),
+              ::testing::HasSubstr("is used by 7 pending notifications (notifications/"));
+  EXPECT_THAT(std::string(refused.message()), ::testing::HasSubstr(", ...); cancel them"));
+  EXPECT_EQ(std::count(refused.message().begin(), refused.message().end(), '/'), 6);
 }
 
 TEST_F(NotifyConfigCoreTest, TriggerRuleCrud) {

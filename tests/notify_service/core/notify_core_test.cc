@@ -5,6 +5,7 @@
 // delivery receipts.
 #include "notify_service/core/notify_core.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <thread>
@@ -1016,6 +1017,47 @@ TEST_F(NotifyCoreTest, ASentMessageWithoutReceiptCountsAsDeliveredAfterTheWait) 
 }
 
 // ---- changes ----
+
+TEST_F(NotifyCoreTest, PendingNotificationsFromBeforeTheTemplateUseRowsGetThemOnce) {
+  v1::SendNotificationRequest later = ReminderTo("customers/kim");
+  *later.mutable_send_time() = Ts(now_ + absl::Hours(1));
+  const v1::Notification scheduled = MustSend(later);
+  const v1::Notification queued = MustSend(ReminderTo("customers/kim"));
+  const v1::Notification cancelled = MustSend(later);
+  v1::CancelNotificationRequest cancel;
+  cancel.set_name(cancelled.name());
+  v1::CancelNotificationResponse response;
+  ASSERT_TRUE(core_->CancelNotification(kTenant, cancel, response).ok());
+  auto users = [&] {
+    absl::StatusOr<std::vector<std::string>> names =
+        store_->TemplateUsers(kTenant, "templates/reminder", 10);
+    EXPECT_TRUE(names.ok()) << names.status();
+    std::vector<std::string> sorted = names.ok() ? *names : std::vector<std::string>();
+    std::sort(sorted.begin(), sorted.end());
+    return sorted;
+  };
+  std::vector<std::string> pending = {scheduled.name(), queued.name()};
+  std::sort(pending.begin(), pending.end());
+  ASSERT_EQ(users(), pending);
+
+  // As stored by a version without template-use rows.
+  NotifyStore::Batch batch = store_->NewBatch();
+  batch.DeleteTemplateUse(kTenant, scheduled);
+  batch.DeleteTemplateUse(kTenant, queued);
+  ASSERT_TRUE(store_->Commit(batch).ok());
+  ASSERT_TRUE(users().empty());
+
+  Restart();
+  absl::StatusOr<size_t> indexed = core_->IndexTemplateUses();
+  ASSERT_TRUE(indexed.ok()) << indexed.status();
+  EXPECT_EQ(*indexed, 2u);
+  EXPECT_EQ(users(), pending);
+  // Once: the tenant is marked.
+  Restart();
+  indexed = core_->IndexTemplateUses();
+  ASSERT_TRUE(indexed.ok()) << indexed.status();
+  EXPECT_EQ(*indexed, 0u);
+}
 
 TEST_F(NotifyCoreTest, TheChangeSinkSeesEveryCommittedChange) {
   std::vector<std::pair<std::string, State::State>> seen;

@@ -3,6 +3,7 @@
 #include "notify_service/core/notify_store.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -300,6 +301,122 @@ TEST_F(NotifyStoreTest, TriggerSequenceAndRules) {
                                      })
                   .ok());
   EXPECT_THAT(rules, ElementsAre("triggerRules/rescheduled"));
+}
+
+TEST_F(NotifyStoreTest, DeleteNotificationTakesItsIndexRows) {
+  NotifyStore::Batch batch = store_->NewBatch();
+  v1::Notification a = Notification("a", kNow, "customers/kim");
+  const v1::Notification b = Notification("b", kNow + absl::Seconds(1), "customers/kim");
+  batch.PutNotification(kTenant, a, nullptr);
+  batch.PutNotification(kTenant, b, nullptr);
+  Commit(batch);
+  v1::Notification dead = a;
+  dead.set_state(v1::Notification::STATE_DEAD_LETTERED);
+  NotifyStore::Batch dead_letter = store_->NewBatch();
+  dead_letter.PutNotification(kTenant, dead, &a);
+  Commit(dead_letter);
+
+  NotifyStore::Batch remove = store_->NewBatch();
+  remove.DeleteNotification(kTenant, dead);
+  Commit(remove);
+  Reopen();
+  EXPECT_FALSE((*store_->GetNotification(kTenant, a.name())).has_value());
+  EXPECT_THAT(Newest(""), ElementsAre("notifications/b"));
+  EXPECT_THAT(Newest("customers/kim"), ElementsAre("notifications/b"));
+  size_t dead_letters = 0;
+  ASSERT_TRUE(store_
+                  ->ScanDeadLetters(kTenant, "", 10,
+                                    [&](const std::string&, const v1::Notification&) {
+                                      ++dead_letters;
+                                      return true;
+                                    })
+                  .ok());
+  EXPECT_EQ(dead_letters, 0u);
+  // Scanning from a time: only what was created before it.
+  std::vector<std::string> before;
+  ASSERT_TRUE(
+      store_
+          ->ScanNotificationsCreatedBefore(kTenant, kNow + absl::Seconds(1), "", 10,
+                                           [&](const std::string&, const v1::Notification& n) {
+                                             before.push_back(n.name());
+                                             return true;
+                                           })
+          .ok());
+  EXPECT_THAT(before, ElementsAre("notifications/b"));  // created at the bound: included
+  before.clear();
+  ASSERT_TRUE(
+      store_
+          ->ScanNotificationsCreatedBefore(kTenant, kNow, "", 10,
+                                           [&](const std::string&, const v1::Notification& n) {
+                                             before.push_back(n.name());
+                                             return true;
+                                           })
+          .ok());
+  EXPECT_TRUE(before.empty());
+}
+
+TEST_F(NotifyStoreTest, TemplateUseRowsArePerTemplate) {
+  v1::Notification a = Notification("a", kNow, "");
+  a.set_template_("templates/reminder");
+  v1::Notification b = Notification("b", kNow, "");
+  b.set_template_("templates/reminder");
+  v1::Notification c = Notification("c", kNow, "");
+  c.set_template_("templates/reminder-2");
+  NotifyStore::Batch batch = store_->NewBatch();
+  for (const v1::Notification* n : {&a, &b, &c}) batch.PutTemplateUse(kTenant, *n);
+  Commit(batch);
+  Reopen();
+  EXPECT_THAT(*store_->TemplateUsers(kTenant, "templates/reminder", 10),
+              ElementsAre("notifications/a", "notifications/b"));
+  EXPECT_THAT(*store_->TemplateUsers(kTenant, "templates/reminder", 1),
+              ElementsAre("notifications/a"));
+  EXPECT_THAT(*store_->TemplateUsers(kTenant, "templates/reminder-2", 10),
+              ElementsAre("notifications/c"));
+  EXPECT_TRUE(store_->TemplateUsers("globex", "templates/reminder", 10)->empty());
+  NotifyStore::Batch remove = store_->NewBatch();
+  remove.DeleteTemplateUse(kTenant, a);
+  Commit(remove);
+  EXPECT_THAT(*store_->TemplateUsers(kTenant, "templates/reminder", 10),
+              ElementsAre("notifications/b"));
+}
+
+TEST_F(NotifyStoreTest, LastSentRowsArePurgedInBoundedBatches) {
+  NotifyStore::Batch batch = store_->NewBatch();
+  for (int i = 0; i < 5; ++i) {
+    batch.PutTriggerLastSent(kTenant, "triggerRules/r", "customers/c" + std::to_string(i),
+                             kNow + absl::Seconds(i));
+  }
+  batch.PutTriggerLastSent("globex", "triggerRules/r", "customers/c0", kNow);
+  Commit(batch);
+  std::optional<NotifyStore::LastSentRow> resume;
+  std::vector<std::string> examined;
+  auto older_than_3s = [&](const std::string& rule_id, const std::string& customer_id,
+                           absl::Time sent) {
+    examined.push_back(rule_id + "/" + customer_id);
+    return sent < kNow + absl::Seconds(3);
+  };
+  auto deleted = store_->PurgeTriggerLastSent(kTenant, 2, resume, older_than_3s);
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(*deleted, 2u);
+  ASSERT_TRUE(resume.has_value());
+  EXPECT_EQ(resume->customer_id, "c1");
+  deleted = store_->PurgeTriggerLastSent(kTenant, 2, resume, older_than_3s);
+  EXPECT_EQ(*deleted, 1u);
+  ASSERT_TRUE(resume.has_value());
+  deleted = store_->PurgeTriggerLastSent(kTenant, 2, resume, older_than_3s);
+  EXPECT_EQ(*deleted, 0u);
+  EXPECT_FALSE(resume.has_value());  // the end
+  EXPECT_THAT(examined, ElementsAre("r/c0", "r/c1", "r/c2", "r/c3", "r/c4"));
+  Reopen();
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(
+        (*store_->GetTriggerLastSent(kTenant, "triggerRules/r", "customers/c" + std::to_string(i)))
+            .has_value(),
+        i >= 3)
+        << i;
+  }
+  EXPECT_TRUE(
+      (*store_->GetTriggerLastSent("globex", "triggerRules/r", "customers/c0")).has_value());
 }
 
 }  // namespace
