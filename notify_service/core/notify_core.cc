@@ -1190,19 +1190,19 @@ absl::StatusOr<std::vector<TimelineClaim>> NotifyCore::ClaimTimelineAppends(cons
                                                                             absl::Duration lease) {
   absl::MutexLock lock(&timeline_mu_);
   const absl::Time now = options_.clock();
+  absl::flat_hash_map<std::string, absl::Time>& leases = timeline_leases_[tenant];
+  absl::erase_if(leases, [now](const auto& entry) { return entry.second <= now; });
+  // Leased rows may come first: look far enough past them.
   ASSIGN_OR_RETURN(std::vector<NotifyStore::TimelineWork> due,
-                   store_.ScanTimelineDue(tenant, now, max));
-  if (due.empty()) return std::vector<TimelineClaim>();
-  NotifyStore::Batch batch = store_.NewBatch();
+                   store_.ScanTimelineDue(tenant, now, max + leases.size()));
   std::vector<TimelineClaim> claims;
   for (NotifyStore::TimelineWork& work : due) {
-    // A due time in the past that equals now + lease is impossible (lease >
-    // 0), so the delete and the put name different rows.
-    batch.DeleteTimelineAppend(tenant, work.due, work.notification_name);
-    batch.PutTimelineAppend(tenant, now + lease, work.notification_name, work.request);
-    claims.push_back({std::move(work.notification_name), std::move(work.request), now + lease});
+    if (claims.size() >= max) break;
+    if (leases.contains(work.notification_name)) continue;
+    leases[work.notification_name] = now + lease;
+    claims.push_back(
+        {std::move(work.notification_name), std::move(work.request), work.due, now + lease});
   }
-  RETURN_IF_ERROR(store_.Commit(batch));
   return claims;
 }
 
@@ -1210,32 +1210,60 @@ absl::Status NotifyCore::FinishTimelineAppend(const Tenant& tenant, const Timeli
   return FinishTimelineAppends(tenant, {&claim});
 }
 
+void NotifyCore::EndTimelineLease(const Tenant& tenant, const TimelineClaim& claim) {
+  auto at = timeline_leases_.find(tenant);
+  if (at == timeline_leases_.end()) return;
+  // Only the claim's own lease: a later claim of the row holds another.
+  auto held = at->second.find(claim.notification_name);
+  if (held != at->second.end() && held->second == claim.lease_until) at->second.erase(held);
+}
+
 absl::Status NotifyCore::FinishTimelineAppends(const Tenant& tenant,
                                                const std::vector<const TimelineClaim*>& claims) {
   absl::MutexLock lock(&timeline_mu_);
   NotifyStore::Batch batch = store_.NewBatch();
   for (const TimelineClaim* claim : claims) {
-    batch.DeleteTimelineAppend(tenant, claim->lease_until, claim->notification_name);
+    batch.DeleteTimelineAppend(tenant, claim->due, claim->notification_name);
   }
-  return store_.Commit(batch);
+  RETURN_IF_ERROR(store_.Commit(batch));
+  for (const TimelineClaim* claim : claims) EndTimelineLease(tenant, *claim);
+  return absl::OkStatus();
 }
 
 absl::Status NotifyCore::RetryTimelineAppend(const Tenant& tenant, const TimelineClaim& claim,
                                              absl::Time at) {
   absl::MutexLock lock(&timeline_mu_);
-  // Only a row still where the claim left it moves (a later claim of the
-  // same row owns it now).
+  // Only a row still where the claim found it moves.
   ASSIGN_OR_RETURN(const bool held,
-                   store_.HasTimelineAppend(tenant, claim.lease_until, claim.notification_name));
-  if (!held) return absl::OkStatus();
-  NotifyStore::Batch batch = store_.NewBatch();
-  batch.DeleteTimelineAppend(tenant, claim.lease_until, claim.notification_name);
-  batch.PutTimelineAppend(tenant, at, claim.notification_name, claim.request);
-  return store_.Commit(batch);
+                   store_.HasTimelineAppend(tenant, claim.due, claim.notification_name));
+  if (held) {
+    NotifyStore::Batch batch = store_.NewBatch();
+    batch.DeleteTimelineAppend(tenant, claim.due, claim.notification_name);
+    batch.PutTimelineAppend(tenant, at, claim.notification_name, claim.request);
+    RETURN_IF_ERROR(store_.Commit(batch));
+  }
+  EndTimelineLease(tenant, claim);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::optional<absl::Time>> NotifyCore::NextTimelineDue(const Tenant& tenant) const {
-  return store_.NextTimelineDue(tenant);
+  absl::MutexLock lock(&timeline_mu_);
+  auto at = timeline_leases_.find(tenant);
+  if (at == timeline_leases_.end() || at->second.empty()) return store_.NextTimelineDue(tenant);
+  const absl::flat_hash_map<std::string, absl::Time>& leases = at->second;
+  std::optional<absl::Time> next;
+  for (const auto& [name, lease_end] : leases) {
+    if (!next || lease_end < *next) next = lease_end;
+  }
+  // The first row no lease holds is among the first leases.size() + 1.
+  ASSIGN_OR_RETURN(const std::vector<NotifyStore::DueRow> rows,
+                   store_.FirstTimelineRows(tenant, leases.size() + 1));
+  for (const NotifyStore::DueRow& row : rows) {
+    if (leases.contains(row.notification_name)) continue;
+    if (!next || row.due < *next) next = row.due;
+    break;
+  }
+  return next;
 }
 
 absl::StatusOr<std::optional<absl::Time>> NotifyCore::NextDue(const Tenant& tenant) const {

@@ -37,8 +37,8 @@
 // receipts, a receipt, or the end of the receipt wait) gets a timeline
 // append row in the same batch (notify_store.h), holding the outbound
 // interaction TimelineAppendFor() makes of it. The dispatcher leases due rows
-// with ClaimTimelineAppends, sends them to context_service, and finishes or
-// retries them; delivery never waits for it.
+// with ClaimTimelineAppends (in memory), sends them to context_service, and
+// finishes or retries them; delivery never waits for it.
 //
 // Redrive: a redriven notification gets fresh retries; a RESULT_SKIPPED
 // attempt with error_code "REDRIVEN" marks where they start in its history.
@@ -204,7 +204,8 @@ cxp::context::v1::AppendInteractionRequest TimelineAppendFor(
 struct TimelineClaim {
   std::string notification_name;
   cxp::context::v1::AppendInteractionRequest request;
-  absl::Time lease_until;  // where the row is now; identifies the lease
+  absl::Time due;          // where the row is: identifies it
+  absl::Time lease_until;  // when the row may be claimed again
 };
 
 class NotifyCore {
@@ -281,12 +282,16 @@ class NotifyCore {
                                               const AttemptReport& report,
                                               const CustomerView& customer);
   // Timeline appends (see the header). ClaimTimelineAppends: up to `max`
-  // due rows of `tenant`, each moved to now + `lease` (due again then if the
-  // dispatcher never reports). FinishTimelineAppend removes a claimed row;
-  // RetryTimelineAppend moves it to `at`. Both are no-ops for a row that is
-  // no longer where the claim left it. Meant for one dispatcher: concurrent
-  // callers may claim the same row twice (harmless: the request_id makes
-  // the append idempotent).
+  // due rows of `tenant` that no claim holds, each leased until now +
+  // `lease` (claimable again then if the dispatcher never reports). The
+  // lease is kept in memory only, so a claim writes nothing: after a
+  // restart every row is due at its own time again, and the request_id
+  // keeps a repeated append single in context_service.
+  // FinishTimelineAppend removes a claimed row; RetryTimelineAppend moves it
+  // to `at`. Both are no-ops for a row that is no longer where the claim
+  // found it, and end the claim's lease. NextTimelineDue is the earliest
+  // time a row can be claimed: a due row that no claim holds, or the end of
+  // a lease. Meant for one dispatcher.
   absl::StatusOr<std::vector<TimelineClaim>> ClaimTimelineAppends(const Tenant& tenant, size_t max,
                                                                   absl::Duration lease);
   absl::Status FinishTimelineAppend(const Tenant& tenant, const TimelineClaim& claim);
@@ -394,8 +399,14 @@ class NotifyCore {
   const delivery::Backoff backoff_;
   const paging::PageTokenCodec tokens_;
   mutable store::StripedLocks locks_;
+  // Drops `claim`'s lease if it still holds the row.
+  void EndTimelineLease(const Tenant& tenant, const TimelineClaim& claim)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(timeline_mu_);
   // Serializes the timeline row moves (claim, finish, retry).
-  absl::Mutex timeline_mu_;
+  mutable absl::Mutex timeline_mu_;
+  // Leased timeline rows: tenant -> notification name -> lease end.
+  absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, absl::Time>> timeline_leases_
+      ABSL_GUARDED_BY(timeline_mu_);
   mutable absl::Mutex sink_mu_;
   ChangeSink sink_ ABSL_GUARDED_BY(sink_mu_);
 };

@@ -793,6 +793,19 @@ absl::StatusOr<std::vector<NotifyStore::TimelineWork>> NotifyStore::ScanTimeline
   return due;
 }
 
+absl::StatusOr<std::vector<NotifyStore::DueRow>> NotifyStore::FirstTimelineRows(
+    const std::string& tenant, size_t max_rows) const {
+  std::vector<DueRow> rows;
+  absl::MutexLock lock(&due_index_->mu);
+  auto at = due_index_->tenants.find(tenant);
+  if (at == due_index_->tenants.end()) return rows;
+  for (const auto& [due_micros, id] : at->second.timeline) {
+    if (rows.size() >= max_rows) break;
+    rows.push_back({absl::FromUnixMicros(due_micros), absl::StrCat("notifications/", id)});
+  }
+  return rows;
+}
+
 absl::StatusOr<bool> NotifyStore::HasTimelineAppend(const std::string& tenant, absl::Time due,
                                                     const std::string& notification_name) const {
   ASSIGN_OR_RETURN(

@@ -316,6 +316,14 @@ class NotifyStore {
   // Whether the timeline append row (due, notification) exists.
   absl::StatusOr<bool> HasTimelineAppend(const std::string& tenant, absl::Time due,
                                          const std::string& notification_name) const;
+  // The first `max_rows` timeline append rows of `tenant` (due or not), in
+  // (due, id) order, from the due-work index (no RocksDB read).
+  struct DueRow {
+    absl::Time due;
+    std::string notification_name;
+  };
+  absl::StatusOr<std::vector<DueRow>> FirstTimelineRows(const std::string& tenant,
+                                                        size_t max_rows) const;
   // The earliest timeline append of `tenant`, if any.
   absl::StatusOr<std::optional<absl::Time>> NextTimelineDue(const std::string& tenant) const;
   // Ids of the notifications of `tenant` with a timeline append row (from

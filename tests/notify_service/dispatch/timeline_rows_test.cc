@@ -213,10 +213,17 @@ TEST_F(TimelineRowsTest, ClaimLeasesFinishDeletesRetryMovesAndRowsSurviveRestart
   EXPECT_EQ(claim.notification_name, name);
   EXPECT_EQ(claim.lease_until, now_ + absl::Seconds(30));
   EXPECT_EQ(claim.request.request_id(), name);
-  // Leased: not due again until the lease ends.
+  // Leased in memory: the row stays where it is, and is not claimed again
+  // until the lease ends; meanwhile the next time to look is the lease's end.
+  ASSERT_EQ(Rows().size(), 1u);
+  EXPECT_EQ(Rows()[0].due, claim.due);
+  EXPECT_LE(claim.due, now_);
   claims = core_->ClaimTimelineAppends(kTenant, 10, absl::Seconds(30));
   ASSERT_TRUE(claims.ok());
   EXPECT_TRUE(claims->empty());
+  absl::StatusOr<std::optional<absl::Time>> leased_next = core_->NextTimelineDue(kTenant);
+  ASSERT_TRUE(leased_next.ok());
+  EXPECT_EQ(*leased_next, claim.lease_until);
 
   ASSERT_TRUE(core_->RetryTimelineAppend(kTenant, claim, now_ + absl::Seconds(5)).ok());
   ASSERT_EQ(Rows().size(), 1u);
@@ -231,13 +238,46 @@ TEST_F(TimelineRowsTest, ClaimLeasesFinishDeletesRetryMovesAndRowsSurviveRestart
   ASSERT_TRUE(core_->RetryTimelineAppend(kTenant, claim, now_ + absl::Hours(1)).ok());
   ASSERT_TRUE(core_->FinishTimelineAppend(kTenant, claim).ok());
   ASSERT_EQ(Rows().size(), 1u);
-  EXPECT_EQ(Rows()[0].due, claims->front().lease_until);
+  EXPECT_EQ(Rows()[0].due, claims->front().due);
 
   ASSERT_TRUE(core_->FinishTimelineAppend(kTenant, claims->front()).ok());
   EXPECT_TRUE(Rows().empty());
   absl::StatusOr<std::optional<absl::Time>> next = core_->NextTimelineDue(kTenant);
   ASSERT_TRUE(next.ok());
   EXPECT_FALSE(next->has_value());
+}
+
+// A lease the dispatcher never ends (it crashed, or lost the answer) runs
+// out, and the row is claimed again; a restart forgets every lease.
+TEST_F(TimelineRowsTest, LeasesRunOutAndDieWithTheProcess) {
+  Send();
+  now_ += absl::Seconds(1);
+  Deliver(delivery::DeliveryResult::Delivered("m-1", "SMTP 250"));
+  absl::StatusOr<std::vector<TimelineClaim>> first =
+      core_->ClaimTimelineAppends(kTenant, 10, absl::Seconds(30));
+  ASSERT_TRUE(first.ok());
+  ASSERT_EQ(first->size(), 1u);
+  now_ += absl::Seconds(31);
+  absl::StatusOr<std::vector<TimelineClaim>> second =
+      core_->ClaimTimelineAppends(kTenant, 10, absl::Seconds(30));
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->size(), 1u);
+  EXPECT_EQ(second->front().due, first->front().due);
+  // The first claim's late retry moves the row but does not end the second
+  // claim's lease.
+  ASSERT_TRUE(core_->RetryTimelineAppend(kTenant, first->front(), now_ + absl::Minutes(1)).ok());
+  absl::StatusOr<std::optional<absl::Time>> next = core_->NextTimelineDue(kTenant);
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(*next, second->front().lease_until);
+
+  Restart();
+  now_ += absl::Minutes(1);
+  absl::StatusOr<std::vector<TimelineClaim>> after_restart =
+      core_->ClaimTimelineAppends(kTenant, 10, absl::Seconds(30));
+  ASSERT_TRUE(after_restart.ok());
+  ASSERT_EQ(after_restart->size(), 1u);
+  ASSERT_TRUE(core_->FinishTimelineAppend(kTenant, after_restart->front()).ok());
+  EXPECT_TRUE(Rows().empty());
 }
 
 TEST_F(TimelineRowsTest, TenantsIncludeATenantWithOnlyTimelineRows) {
