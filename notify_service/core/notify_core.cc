@@ -1192,13 +1192,12 @@ absl::StatusOr<std::vector<TimelineClaim>> NotifyCore::ClaimTimelineAppends(cons
   const absl::Time now = options_.clock();
   absl::flat_hash_map<std::string, absl::Time>& leases = timeline_leases_[tenant];
   absl::erase_if(leases, [now](const auto& entry) { return entry.second <= now; });
-  // Leased rows may come first: look far enough past them.
   ASSIGN_OR_RETURN(std::vector<NotifyStore::TimelineWork> due,
-                   store_.ScanTimelineDue(tenant, now, max + leases.size()));
+                   store_.ScanTimelineDue(tenant, now, max, [&leases](const std::string& name) {
+                     return leases.contains(name);
+                   }));
   std::vector<TimelineClaim> claims;
   for (NotifyStore::TimelineWork& work : due) {
-    if (claims.size() >= max) break;
-    if (leases.contains(work.notification_name)) continue;
     leases[work.notification_name] = now + lease;
     claims.push_back(
         {std::move(work.notification_name), std::move(work.request), work.due, now + lease});

@@ -766,7 +766,8 @@ absl::StatusOr<std::optional<absl::Time>> NotifyStore::NextDue(const std::string
 }
 
 absl::StatusOr<std::vector<NotifyStore::TimelineWork>> NotifyStore::ScanTimelineDue(
-    const std::string& tenant, absl::Time now, size_t max_rows) const {
+    const std::string& tenant, absl::Time now, size_t max_rows,
+    absl::FunctionRef<bool(const std::string& notification_name)> skip) const {
   const int64_t now_micros = absl::ToUnixMicros(now);  // saturates for infinite times
   std::vector<std::pair<int64_t, std::string>> rows;
   {
@@ -775,6 +776,7 @@ absl::StatusOr<std::vector<NotifyStore::TimelineWork>> NotifyStore::ScanTimeline
     if (at != due_index_->tenants.end()) {
       for (const auto& row : at->second.timeline) {
         if (row.first > now_micros || rows.size() >= max_rows) break;
+        if (skip(absl::StrCat("notifications/", row.second))) continue;
         rows.push_back(row);
       }
     }

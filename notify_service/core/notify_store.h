@@ -311,8 +311,13 @@ class NotifyStore {
     std::string notification_name;
     cxp::context::v1::AppendInteractionRequest request;
   };
-  absl::StatusOr<std::vector<TimelineWork>> ScanTimelineDue(const std::string& tenant,
-                                                            absl::Time now, size_t max_rows) const;
+  // Rows for which `skip(notification name)` is true are passed over
+  // without reading them (and do not count towards max_rows).
+  absl::StatusOr<std::vector<TimelineWork>> ScanTimelineDue(
+      const std::string& tenant, absl::Time now, size_t max_rows,
+      absl::FunctionRef<bool(const std::string& notification_name)> skip = [](const std::string&) {
+        return false;
+      }) const;
   // Whether the timeline append row (due, notification) exists.
   absl::StatusOr<bool> HasTimelineAppend(const std::string& tenant, absl::Time due,
                                          const std::string& notification_name) const;
