@@ -82,16 +82,18 @@ CustomerView ContextCustomerSource::Lookup(const std::string& tenant,
   TenantLookups& lookups = lookups_[tenant];
   lookups.waiting.push_back(&mine);
   while (true) {
-    auto ready = [&mine, &lookups]()
-                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return mine.done || !lookups.in_flight; };
+    auto ready = [&mine, &lookups]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return mine.done || (!mine.taken && lookups.in_flight < kMaxLookupCallsInFlight);
+    };
     mu_.Await(absl::Condition(&ready));
     if (mine.done) break;
-    // Nothing in flight: this thread asks for everyone waiting (oldest
-    // first, up to a call's worth).
+    // A call is free: this thread asks for everyone waiting (oldest first,
+    // up to a call's worth).
     const size_t take = std::min<size_t>(lookups.waiting.size(), kMaxLookupBatch);
     std::vector<PendingLookup*> batch(lookups.waiting.begin(), lookups.waiting.begin() + take);
+    for (PendingLookup* lookup : batch) lookup->taken = true;
     lookups.waiting.erase(lookups.waiting.begin(), lookups.waiting.begin() + take);
-    lookups.in_flight = true;
+    ++lookups.in_flight;
     mu_.Unlock();
     std::vector<CustomerView> views = Fetch(tenant, batch);
     mu_.Lock();
@@ -99,7 +101,7 @@ CustomerView ContextCustomerSource::Lookup(const std::string& tenant,
       batch[i]->view = std::move(views[i]);
       batch[i]->done = true;
     }
-    lookups.in_flight = false;
+    --lookups.in_flight;
   }
   mu_.Unlock();
   return std::move(mine.view);

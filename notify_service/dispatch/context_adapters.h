@@ -76,10 +76,10 @@ class TimelineSink {
 };
 
 // BatchGetCustomerContexts through `client` within `timeout`. Lookups of
-// one tenant coalesce: while a call is in flight, the lookups that arrive
-// wait, and the first of them then asks for all of them (up to 100) in the
-// next call, so batches grow with the load and an idle source adds no
-// delay. NOT_FOUND: for an identity, CustomerView::ForUnmatchedIdentity
+// one tenant coalesce: while two calls are in flight, the lookups that
+// arrive wait, and the first of them then asks for all of them (up to 100)
+// in the next call, so batches grow with the load and an idle source adds
+// no delay. NOT_FOUND: for an identity, CustomerView::ForUnmatchedIdentity
 // (the notification goes to that identity alone); for a customer name
 // (erased since), an answered view without contact points (nothing may be
 // sent).
@@ -92,14 +92,17 @@ class ContextCustomerSource : public CustomerSource {
 
  private:
   static constexpr size_t kMaxLookupBatch = 100;  // BatchGetCustomerContexts' limit
+  // Two calls overlap: one is answered while the next batch gathers.
+  static constexpr int kMaxLookupCallsInFlight = 2;
   struct PendingLookup {
     cxp::type::v1::CustomerRef customer;
     CustomerView view;
+    bool taken = false;  // in a call
     bool done = false;
   };
   struct TenantLookups {
     std::vector<PendingLookup*> waiting;
-    bool in_flight = false;
+    int in_flight = 0;  // calls, at most kMaxLookupCallsInFlight
   };
   // One call for `batch` (GetCustomerContext each when the batch method is
   // missing); one view per entry.
