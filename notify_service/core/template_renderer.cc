@@ -4,10 +4,12 @@
 #include <set>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status/errors.h"
 #include "common/status/status_macros.h"
 #include "common/validation/text_rules.h"
@@ -53,12 +55,21 @@ std::string PlaceLabel(const TemplateLocale& locale, Channel channel) {
   return absl::StrCat(locale_label, ", channel ", ChannelLabel(channel));
 }
 
-// Fills `slots` with the texts of `content` (the output copy), parsing each.
+// Fills `slots` with the texts of `content` (the output copy), parsing
+// each, or taking them in order from `parsed` (an earlier collection of the
+// same content).
 class SlotCollector {
  public:
-  SlotCollector(const Template& tmpl, std::vector<TextSlot>* slots) : tmpl_(tmpl), slots_(slots) {}
+  SlotCollector(const Template& tmpl, std::vector<TextSlot>* slots,
+                const std::vector<TemplateText>* parsed)
+      : tmpl_(tmpl), slots_(slots), parsed_(parsed) {}
 
   absl::Status Add(std::string path, const TextFieldRule& rule, std::string* text) {
+    if (parsed_ != nullptr) {
+      if (next_parsed_ >= parsed_->size()) return absl::InternalError("parsed texts: too few");
+      slots_->push_back(TextSlot{std::move(path), &rule, (*parsed_)[next_parsed_++], text});
+      return absl::OkStatus();
+    }
     absl::StatusOr<TemplateText> parsed = validation::ParseTextField(*text, rule, path);
     if (!parsed.ok()) {
       return cxp::FailedPrecondition(
@@ -125,15 +136,69 @@ class SlotCollector {
  private:
   const Template& tmpl_;
   std::vector<TextSlot>* slots_;
+  const std::vector<TemplateText>* parsed_;
+  size_t next_parsed_ = 0;
 };
+
+// Parsed texts by content: a template version's content never changes, so
+// each is parsed once, not at every render. Keyed by the channel and the
+// content's bytes (two tenants' templates share an entry only when their
+// content is the same). Bounded: emptied when full.
+class ParsedTextCache {
+ public:
+  static ParsedTextCache& Get() {
+    static ParsedTextCache* const cache = new ParsedTextCache;
+    return *cache;
+  }
+  std::shared_ptr<const std::vector<TemplateText>> Find(const std::string& key) {
+    absl::MutexLock lock(&mu_);
+    auto at = entries_.find(key);
+    return at == entries_.end() ? nullptr : at->second;
+  }
+  void Insert(std::string key, std::vector<TemplateText> texts) {
+    auto entry = std::make_shared<const std::vector<TemplateText>>(std::move(texts));
+    absl::MutexLock lock(&mu_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_.try_emplace(std::move(key), std::move(entry));
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 512;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const std::vector<TemplateText>>> entries_
+      ABSL_GUARDED_BY(mu_);
+};
+
+std::string ContentKey(Channel channel, const google::protobuf::MessageLite& content) {
+  std::string key = absl::StrCat(static_cast<int>(channel), ":");
+  content.AppendToString(&key);
+  return key;
+}
 
 // The chosen locale's content for `channel`, copied into `rendered`, and the
 // slots pointing into that copy.
 absl::StatusOr<std::vector<TextSlot>> PrepareContent(const Template& tmpl,
                                                      const TemplateLocale& locale, Channel channel,
                                                      RenderedContent& rendered) {
+  const google::protobuf::MessageLite* content = nullptr;
+  switch (channel) {
+    case cxp::type::v1::CHANNEL_EMAIL:
+      content = &locale.email();
+      break;
+    case cxp::type::v1::CHANNEL_SMS:
+      content = &locale.sms();
+      break;
+    case cxp::type::v1::CHANNEL_PUSH:
+      content = &locale.push();
+      break;
+    default:  // CHAT, SOCIAL, WEB
+      content = &locale.webhook();
+      break;
+  }
+  std::string key = ContentKey(channel, *content);
+  const std::shared_ptr<const std::vector<TemplateText>> parsed = ParsedTextCache::Get().Find(key);
   std::vector<TextSlot> slots;
-  SlotCollector collector(tmpl, &slots);
+  SlotCollector collector(tmpl, &slots, parsed.get());
   switch (channel) {
     case cxp::type::v1::CHANNEL_EMAIL:
       RETURN_IF_ERROR(collector.AddEmail(rendered.content.emplace<EmailContent>(locale.email())));
@@ -149,6 +214,12 @@ absl::StatusOr<std::vector<TextSlot>> PrepareContent(const Template& tmpl,
       RETURN_IF_ERROR(collector.AddPayloadStruct(*webhook.mutable_payload(), "webhook.payload"));
       break;
     }
+  }
+  if (parsed == nullptr) {
+    std::vector<TemplateText> texts;
+    texts.reserve(slots.size());
+    for (const TextSlot& slot : slots) texts.push_back(slot.text);
+    ParsedTextCache::Get().Insert(std::move(key), std::move(texts));
   }
   return slots;
 }

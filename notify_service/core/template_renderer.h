@@ -35,7 +35,9 @@
 //   FAILED_PRECONDITION "templates/reminder version 3: stored content is
 //     invalid: ..." when a text does not parse.
 //
-// Pure functions over their arguments, thread-safe; results own their data.
+// Functions of their arguments, thread-safe; results own their data. Parsed
+// texts are kept in a bounded process-wide cache keyed by the content's
+// bytes, so each template version's texts are parsed once, not per render.
 
 #ifndef CXP_NOTIFY_SERVICE_CORE_TEMPLATE_RENDERER_H_
 #define CXP_NOTIFY_SERVICE_CORE_TEMPLATE_RENDERER_H_

@@ -360,5 +360,28 @@ TEST(CheckTemplateVariablesTest, ChecksEveryChannelWithContent) {
       CheckTemplateVariables(tmpl, {CHANNEL_PUSH}, "ko-KR", {{"appointment_time", "t"}}, {}).ok());
 }
 
+// Texts are parsed once per content and reused: each render still gets its
+// own values, and another template under the same name and version (another
+// tenant's) renders its own content.
+TEST(RenderTemplateTest, ReusedParsesRenderEachSendsOwnValuesAndContent) {
+  const Template tmpl = ReminderTemplate();
+  for (const std::string time : {"10:00", "11:30", "14:15"}) {
+    absl::StatusOr<RenderedContent> sms =
+        RenderTemplate(tmpl, CHANNEL_SMS, "", {{"appointment_time", time}}, {});
+    ASSERT_TRUE(sms.ok()) << sms.status();
+    EXPECT_EQ(std::get<SmsContent>(sms->content).text(), "Reminder: " + time);
+  }
+  Template other = ReminderTemplate();
+  other.mutable_locales(0)->mutable_sms()->set_text("Other tenant: {{appointment_time}}");
+  absl::StatusOr<RenderedContent> sms =
+      RenderTemplate(other, CHANNEL_SMS, "", {{"appointment_time", "09:00"}}, {});
+  ASSERT_TRUE(sms.ok()) << sms.status();
+  EXPECT_EQ(std::get<SmsContent>(sms->content).text(), "Other tenant: 09:00");
+  // A missing variable is still reported on a reused parse.
+  EXPECT_TRUE(IsInvalid(RenderTemplate(tmpl, CHANNEL_SMS, "", {}, {}),
+                        "variables: missing appointment_time (needed by templates/reminder "
+                        "version 3, default locale, channel SMS)"));
+}
+
 }  // namespace
 }  // namespace cxp::notify
