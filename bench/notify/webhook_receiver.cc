@@ -49,7 +49,7 @@
 #include "absl/synchronization/mutex.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:8089", "Address to listen on, host:port.");
-ABSL_FLAG(int, threads, 128,
+ABSL_FLAG(int, threads, 256,
           "Connection threads (each serves one keep-alive connection at a time).");
 ABSL_FLAG(int, status, 204, "HTTP status of every POST answer (2xx: delivered).");
 ABSL_FLAG(std::string, secret_file, "",

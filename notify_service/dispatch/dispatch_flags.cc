@@ -42,7 +42,7 @@ ABSL_FLAG(absl::Duration, delivery_connect_timeout, absl::Seconds(5),
           "Connect timeout of every provider call (unless --providers_config sets one).");
 ABSL_FLAG(absl::Duration, delivery_timeout, absl::Seconds(30),
           "Total timeout of one provider call (unless --providers_config sets one).");
-ABSL_FLAG(int, dispatch_workers, 64,
+ABSL_FLAG(int, dispatch_workers, 128,
           "Deliveries in flight at once (blocking provider calls). More workers also mean "
           "larger batches of recipient lookups and timeline appends to context_service.");
 ABSL_FLAG(absl::Duration, dispatch_stop_timeout, absl::Seconds(10),
