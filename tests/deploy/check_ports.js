@@ -1,0 +1,198 @@
+// Cross-checks rendered manifests against the services' own flags, so a port
+// changed in one place cannot silently break probes, Services, scraping or
+// NetworkPolicies:
+//  - each container's --listen and --metrics_listen are 0.0.0.0:PORT, and a
+//    non-loopback --listen comes with --api_keys_file on a mounted Secret;
+//  - every probe is a native gRPC probe on the --listen port;
+//  - the container ports named grpc / metrics are those ports;
+//  - the prometheus.io/port annotation is the --metrics_listen port;
+//  - each Service selects a workload and every targetPort is that
+//    container's --listen (port grpc) or --metrics_listen (port metrics) port;
+//  - --context_service names the context-service Service and its gRPC port;
+//  - NetworkPolicy ports for a service's pods are its gRPC/metrics ports;
+//  - --data_dir is on the volumeClaimTemplate; terminationGracePeriodSeconds
+//    covers --drain_timeout with at least 10 s of margin.
+//
+// Usage: node check_ports.js RENDERED.yaml...
+"use strict";
+const { readObjects, describe } = require("./k8s_lib.js");
+
+const problems = [];
+const fail = (where, message) => problems.push(`${where}: ${message}`);
+
+function flag(args, name) {
+  const prefix = `--${name}=`;
+  const found = (args || []).filter((a) => a.startsWith(prefix));
+  return found.length === 0 ? undefined : found[found.length - 1].slice(prefix.length);
+}
+
+function hostPort(value) {
+  const match = /^(.*):(\d+)$/.exec(value || "");
+  return match ? { host: match[1], port: Number(match[2]) } : undefined;
+}
+
+// Go-style duration of the flags ("20s", "1m30s", "500ms") in seconds.
+function seconds(duration) {
+  const units = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ms|h|m|s)/g;
+  let match;
+  let consumed = "";
+  while ((match = re.exec(duration)) !== null) {
+    total += Number(match[1]) * units[match[2]];
+    consumed += match[0];
+  }
+  if (consumed !== duration) throw new Error(`cannot read duration "${duration}"`);
+  return total;
+}
+
+function selects(selector, labels) {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  return Object.entries(selector).every(([k, v]) => labels && labels[k] === v);
+}
+
+function checkWorkload(entry, workloads) {
+  const { object } = entry;
+  const where = describe(entry);
+  const template = object.spec.template;
+  const pod = template.spec;
+  const labels = template.metadata.labels || {};
+  const annotations = template.metadata.annotations || {};
+  const volumes = Object.fromEntries((pod.volumes || []).map((v) => [v.name, v]));
+  const claims = new Set((object.spec.volumeClaimTemplates || []).map((c) => c.metadata.name));
+  for (const container of pod.containers) {
+    const at = `${where} container ${container.name}`;
+    const args = container.args || [];
+    const listen = hostPort(flag(args, "listen"));
+    const metrics = hostPort(flag(args, "metrics_listen"));
+    if (!listen) { fail(at, "no --listen=HOST:PORT argument"); continue; }
+    if (!metrics) { fail(at, "no --metrics_listen=HOST:PORT argument"); continue; }
+    if (listen.host !== "0.0.0.0") fail(at, `--listen host is ${listen.host}, want 0.0.0.0 (reachable from other pods)`);
+    if (metrics.host !== "0.0.0.0") fail(at, `--metrics_listen host is ${metrics.host}, want 0.0.0.0 (reachable by Prometheus)`);
+
+    const mountFor = (file) => (container.volumeMounts || []).find((m) => file.startsWith(m.mountPath.replace(/\/?$/, "/")));
+    const keys = flag(args, "api_keys_file");
+    if (!keys) {
+      fail(at, "non-loopback --listen without --api_keys_file: the service refuses to start");
+    } else {
+      const mount = mountFor(keys);
+      if (!mount || !volumes[mount.name] || !volumes[mount.name].secret) fail(at, `--api_keys_file ${keys} is not on a mounted Secret`);
+    }
+    for (const fileFlag of ["context_api_keys_file", "handoff_key_file", "smtp_password_file", "webhook_secret_file"]) {
+      const file = flag(args, fileFlag);
+      if (file === undefined) continue;
+      const mount = mountFor(file);
+      if (!mount || !volumes[mount.name] || !volumes[mount.name].secret) fail(at, `--${fileFlag} ${file} is not on a mounted Secret`);
+    }
+    const dataDir = flag(args, "data_dir");
+    const dataMount = dataDir && mountFor(dataDir + "/");
+    if (!dataMount || !claims.has(dataMount.name) || dataMount.readOnly) {
+      fail(at, `--data_dir ${dataDir} is not on a writable volumeClaimTemplate volume`);
+    }
+
+    for (const probeName of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+      const probe = container[probeName];
+      if (!probe) { if (probeName !== "startupProbe") fail(at, `no ${probeName}`); continue; }
+      if (!probe.grpc) { fail(at, `${probeName} is not a native gRPC probe`); continue; }
+      if (probe.grpc.port !== listen.port) fail(at, `${probeName} port ${probe.grpc.port} != --listen port ${listen.port}`);
+    }
+    const ports = Object.fromEntries((container.ports || []).map((p) => [p.name, p.containerPort]));
+    if (ports.grpc !== listen.port) fail(at, `container port grpc is ${ports.grpc}, --listen port is ${listen.port}`);
+    if (ports.metrics !== metrics.port) fail(at, `container port metrics is ${ports.metrics}, --metrics_listen port is ${metrics.port}`);
+    if (annotations["prometheus.io/scrape"] !== "true") fail(at, "pod lacks prometheus.io/scrape: \"true\"");
+    if (annotations["prometheus.io/port"] !== String(metrics.port)) {
+      fail(at, `prometheus.io/port is ${annotations["prometheus.io/port"]}, --metrics_listen port is ${metrics.port}`);
+    }
+
+    const drain = seconds(flag(args, "drain_timeout") || "20s");
+    const grace = pod.terminationGracePeriodSeconds === undefined ? 30 : pod.terminationGracePeriodSeconds;
+    if (grace < drain + 10) fail(at, `terminationGracePeriodSeconds ${grace} does not cover --drain_timeout ${drain}s + 10s margin`);
+
+    workloads.push({ where: at, name: labels["app.kubernetes.io/name"], labels, container, listen, metrics, ports, args });
+  }
+}
+
+function checkService(entry, workloads) {
+  const where = describe(entry);
+  const { spec } = entry.object;
+  const targets = workloads.filter((w) => selects(spec.selector, w.labels));
+  if (targets.length === 0) { fail(where, "selects no workload's pods"); return; }
+  for (const target of targets) {
+    for (const port of spec.ports || []) {
+      const want = port.name === "grpc" ? target.listen.port : port.name === "metrics" ? target.metrics.port : undefined;
+      if (want === undefined) { fail(where, `port ${port.name} is neither grpc nor metrics`); continue; }
+      const targetPort = port.targetPort === undefined ? port.port : port.targetPort;
+      const resolved = typeof targetPort === "string" ? target.ports[targetPort] : targetPort;
+      if (resolved !== want) fail(where, `port ${port.name} targetPort ${targetPort} != ${target.container.name}'s ${port.name === "grpc" ? "--listen" : "--metrics_listen"} port ${want}`);
+    }
+  }
+}
+
+function checkContextClients(workloads, services) {
+  const context = workloads.find((w) => w.name === "context-service");
+  for (const w of workloads) {
+    const value = flag(w.args, "context_service");
+    if (value === undefined || value === "") continue;
+    const target = hostPort(value);
+    const service = target && services.find((s) => s.object.metadata.name === target.host);
+    if (!service || !context || !selects(service.object.spec.selector, context.labels)) {
+      fail(w.where, `--context_service ${value} does not name a Service of context-service`);
+      continue;
+    }
+    const port = (service.object.spec.ports || []).find((p) => p.port === target.port);
+    if (!port || port.name !== "grpc") fail(w.where, `--context_service port ${target.port} is not the grpc port of Service ${target.host}`);
+  }
+}
+
+function checkNetworkPolicies(policies, workloads) {
+  for (const entry of policies) {
+    const where = describe(entry);
+    const { spec } = entry.object;
+    const owners = workloads.filter((w) => selects(spec.podSelector.matchLabels, w.labels));
+    const ownPorts = (w) => [w.listen.port, w.metrics.port];
+    for (const rule of spec.ingress || []) {
+      for (const port of rule.ports || []) {
+        for (const owner of owners) {
+          if (!ownPorts(owner).includes(port.port)) fail(where, `ingress port ${port.port} is not a port of ${owner.name} (${ownPorts(owner)})`);
+        }
+      }
+    }
+    for (const rule of spec.egress || []) {
+      for (const peer of rule.to || []) {
+        if (!peer.podSelector || peer.namespaceSelector) continue;
+        const peers = workloads.filter((w) => selects(peer.podSelector.matchLabels, w.labels));
+        if (peers.length === 0) fail(where, "egress peer selects no CXP workload");
+        for (const target of peers) {
+          for (const port of rule.ports || []) {
+            if (port.port !== target.listen.port) fail(where, `egress port ${port.port} to ${target.name} is not its --listen port ${target.listen.port}`);
+          }
+        }
+      }
+    }
+  }
+}
+
+function main(files) {
+  if (files.length === 0) throw new Error("usage: check_ports.js RENDERED.yaml...");
+  for (const file of files) {
+    const objects = readObjects([file]);
+    const workloads = [];
+    const of = (kind) => objects.filter((e) => e.object.kind === kind);
+    const workloadEntries = [...of("StatefulSet"), ...of("Deployment")];
+    if (workloadEntries.length === 0) fail(file, "no workloads rendered");
+    workloadEntries.forEach((e) => checkWorkload(e, workloads));
+    of("Service").forEach((e) => checkService(e, workloads));
+    checkContextClients(workloads, of("Service"));
+    checkNetworkPolicies(of("NetworkPolicy"), workloads);
+    console.log(`check_ports: ${file}: ${workloads.length} containers, ${of("Service").length} Services, ${of("NetworkPolicy").length} NetworkPolicies checked`);
+  }
+  for (const problem of problems) console.error(`MISMATCH ${problem}`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  console.error(`check_ports: ${e.message}`);
+  process.exitCode = 1;
+}
