@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package CXP needs to build, test and run, and the
-# pinned npm tools (buf, from tools/buf/package-lock.json).
+# pinned npm tools (buf, from tools/buf/package-lock.json; the Kubernetes
+# manifest validator, from tools/k8s-validate/package-lock.json).
 #
 # Idempotent: it asks dpkg what is missing, runs `apt-get update` once only
 # when something is, and installs only that. Run as root (or with sudo).
@@ -43,6 +44,12 @@ for package in "${PACKAGES[@]}"; do
     missing+=("$package")
   fi
 done
+# kubectl renders the Kubernetes manifests (deploy/k8s, tests/deploy) with its
+# built-in kustomize. Debian's kubernetes-client only when no kubectl is on
+# PATH: a newer one already installed is kept (the manifests render with both).
+if ! command -v kubectl >/dev/null; then
+  missing+=(kubernetes-client)
+fi
 # buf (proto lint/breaking) comes from npm; any Node.js with npm will do.
 if ! command -v npm >/dev/null; then
   missing+=(nodejs npm)
@@ -63,4 +70,19 @@ installed=$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)
 if [[ "$installed" != "$pinned" ]]; then
   echo "install_deps: installing buf from tools/buf/package-lock.json"
   (cd "$buf_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The Kubernetes schema validator of tests/deploy (kubernetes-models and yaml),
+# exactly as pinned in the lockfile; skipped when the pinned versions are there.
+k8s_dir="$REPO_ROOT/tools/k8s-validate"
+k8s_installed() {
+  (cd "$k8s_dir" && node -e '
+    const want = require("./package.json").devDependencies;
+    for (const [name, version] of Object.entries(want)) {
+      if (require("./node_modules/" + name + "/package.json").version !== version) process.exit(1);
+    }' 2>/dev/null)
+}
+if ! k8s_installed; then
+  echo "install_deps: installing the manifest validator from tools/k8s-validate/package-lock.json"
+  (cd "$k8s_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
