@@ -49,6 +49,13 @@ function apiServerRules(object) {
       }
     }
   }
+  // int-or-string fields: a string must be a percentage.
+  if (object.kind === "PodDisruptionBudget") {
+    for (const field of ["minAvailable", "maxUnavailable"]) {
+      const value = object.spec && object.spec[field];
+      if (typeof value === "string" && !/^[0-9]+%$/.test(value)) problems.push(`spec.${field} "${value}" is neither an integer nor a percentage`);
+    }
+  }
   return problems;
 }
 
