@@ -12,6 +12,13 @@
 //  - NetworkPolicy ports for a service's pods are its gRPC/metrics ports;
 //  - --data_dir is on the volumeClaimTemplate; terminationGracePeriodSeconds
 //    covers --drain_timeout with at least 10 s of margin.
+// and the overlay-wide promises of deploy/README.md:
+//  - every StatefulSet has replicas 1 (each pod owns a local RocksDB; see
+//    docs/operations.md before changing this check);
+//  - every container has CPU and memory requests and limits, and the
+//    securityContext (runAsNonRoot, readOnlyRootFilesystem, no privilege
+//    escalation, ALL capabilities dropped, seccomp RuntimeDefault);
+//  - prod.yaml: podAntiAffinity and a storageClassName on every claim.
 //
 // Usage: node check_ports.js RENDERED.yaml...
 "use strict";
@@ -112,6 +119,38 @@ function checkWorkload(entry, workloads) {
   }
 }
 
+function checkPromises(file, entry) {
+  const where = describe(entry);
+  const { spec } = entry.object;
+  if (entry.object.kind === "StatefulSet" && spec.replicas !== 1) {
+    fail(where, `replicas ${spec.replicas}: each pod owns a local RocksDB, so one replica (docs/operations.md, Scaling)`);
+  }
+  const pod = spec.template.spec;
+  const podSecurity = pod.securityContext || {};
+  if (!podSecurity.seccompProfile || podSecurity.seccompProfile.type !== "RuntimeDefault") fail(where, "pod seccompProfile is not RuntimeDefault");
+  for (const container of pod.containers) {
+    const at = `${where} container ${container.name}`;
+    const resources = container.resources || {};
+    for (const kind of ["requests", "limits"]) {
+      for (const resource of ["cpu", "memory"]) {
+        if (!resources[kind] || resources[kind][resource] === undefined) fail(at, `no ${resource} ${kind}`);
+      }
+    }
+    const security = container.securityContext || {};
+    if (!(security.runAsNonRoot || podSecurity.runAsNonRoot)) fail(at, "not runAsNonRoot");
+    if (security.readOnlyRootFilesystem !== true) fail(at, "root filesystem is not read-only");
+    if (security.allowPrivilegeEscalation !== false) fail(at, "allowPrivilegeEscalation is not false");
+    const drop = (security.capabilities && security.capabilities.drop) || [];
+    if (!drop.includes("ALL")) fail(at, "capabilities do not drop ALL");
+  }
+  if (/(^|\/)prod\.yaml$/.test(file)) {
+    if (!pod.affinity || !pod.affinity.podAntiAffinity) fail(where, "prod: no podAntiAffinity");
+    for (const claim of spec.volumeClaimTemplates || []) {
+      if (!claim.spec.storageClassName) fail(where, `prod: claim ${claim.metadata.name} has no storageClassName`);
+    }
+  }
+}
+
 function checkService(entry, workloads) {
   const where = describe(entry);
   const { spec } = entry.object;
@@ -181,6 +220,7 @@ function main(files) {
     const workloadEntries = [...of("StatefulSet"), ...of("Deployment")];
     if (workloadEntries.length === 0) fail(file, "no workloads rendered");
     workloadEntries.forEach((e) => checkWorkload(e, workloads));
+    workloadEntries.forEach((e) => checkPromises(file, e));
     of("Service").forEach((e) => checkService(e, workloads));
     checkContextClients(workloads, of("Service"));
     checkNetworkPolicies(of("NetworkPolicy"), workloads);
