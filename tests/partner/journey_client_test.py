@@ -45,7 +45,9 @@ class Service:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{binary} exited: {open(self.stderr_path).read()}")
             time.sleep(0.05)
-        raise RuntimeError(f"{binary} did not start")
+        self.process.kill()
+        self.process.wait()
+        raise RuntimeError(f"{binary} did not log 'serving' in 30 s: {open(self.stderr_path).read()!r}")
 
     def stop(self):
         self.process.terminate()
@@ -59,14 +61,6 @@ class JourneyClientTest(unittest.TestCase):
         keys_file = os.path.join(cls.work_dir, "api_keys")
         with open(keys_file, "w") as f:
             f.write(f"partner {API_KEY}\n")
-        cls.services = []
-        context = Service("context_service", cls.work_dir)
-        cls.services.append(context)
-        # Generous context deadlines: the test machine is small and shared.
-        downstream = [f"--context_service={context.address}", f"--context_api_keys_file={keys_file}",
-                      "--context_timeout=2s"]
-        cls.services.append(Service("routing_service", cls.work_dir, downstream))
-        cls.services.append(Service("notify_service", cls.work_dir, downstream))
         if CLIENT == "python":
             gen = os.path.join(cls.work_dir, "gen")
             subprocess.run([os.path.join(SOURCE_DIR, "clients/python/generate.sh"), gen], check=True)
@@ -78,6 +72,18 @@ class JourneyClientTest(unittest.TestCase):
                 raise RuntimeError("clients/node/node_modules missing: run scripts/install_deps.sh")
             cls.command = ["node", os.path.join(client_dir, "journey.js")]
             cls.env = {}
+        cls.services = []
+        try:
+            context = Service("context_service", cls.work_dir)
+            cls.services.append(context)
+            # Generous context deadlines: the test machine is small and shared.
+            downstream = [f"--context_service={context.address}", f"--context_api_keys_file={keys_file}",
+                          "--context_timeout=2s"]
+            cls.services.append(Service("routing_service", cls.work_dir, downstream))
+            cls.services.append(Service("notify_service", cls.work_dir, downstream))
+        except Exception:
+            cls.tearDownClass()  # unittest skips it when setUpClass fails
+            raise
 
     @classmethod
     def tearDownClass(cls):
