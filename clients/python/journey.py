@@ -19,8 +19,11 @@ import cxp_client
 from cxp_client import CxpClient
 
 
+def step(text):
+    print(f"journey: {text}", file=sys.stderr)
+
+
 def run(client, suffix):
-    step = lambda text: print(f"journey: {text}", file=sys.stderr)
     summary = {}
 
     # 1. Context: a customer known by phone, found again from a number typed in local format.
