@@ -52,7 +52,8 @@ class CxpClient {
     this.routing = new cxp.routing.v1.RoutingService(routing, credentials);
     this.notify = new cxp.notify.v1.NotifyService(notify, credentials);
     this.metadata = new grpc.Metadata();
-    this.metadata.set('authorization', `Bearer ${apiKey}`);
+    // No key: a local service started without --api_keys_file (tenant "default").
+    if (apiKey) this.metadata.set('authorization', `Bearer ${apiKey}`);
     this.timeoutMs = timeoutMs;
   }
 

@@ -12,12 +12,13 @@ const crypto = require('node:crypto');
 const { parseArgs } = require('node:util');
 const { CxpClient, codeName, nextEvent } = require('./cxp_client');
 
-async function run(client, suffix) {
+async function run(client, suffix, phone) {
   const step = (text) => console.error(`journey: ${text}`);
 
-  // 1. Context: a customer known by phone, found again from a number typed in local format.
-  const customer = await client.createCustomer(`kim-${suffix}`, 'Kim Minji', '+82 10-1234-5678');
-  const resolved = await client.resolvePhone('010-1234-5678', 'KR');
+  // 1. Context: a customer known by phone (given in international format), found again
+  // from the number typed in local format.
+  const customer = await client.createCustomer(`kim-${suffix}`, 'Kim Minji', `+82 ${phone.replace(/^0/, '')}`);
+  const resolved = await client.resolvePhone(phone, 'KR');
   const journey = await client.startJourney(resolved.name, 'missed_delivery', 'reported');
   const interaction = await client.appendInteraction(resolved.name, 'CHANNEL_VOICE', 'call',
     'Parcel not delivered; customer asks for redelivery', journey.name);
@@ -99,12 +100,13 @@ async function main() {
       notify: { type: 'string', default: '127.0.0.1:50053' },
       timeout: { type: 'string', default: '2' }, // deadline of each call, seconds
       suffix: { type: 'string', default: crypto.randomUUID().slice(0, 8) }, // makes the created ids unique
+      phone: { type: 'string', default: '010-1234-5678' }, // the customer's Korean mobile number, local format
     },
   });
   const client = new CxpClient({ context: args.context, routing: args.routing, notify: args.notify,
     apiKey: process.env.CXP_API_KEY || '', timeoutMs: Number(args.timeout) * 1000 });
   try {
-    console.log(JSON.stringify(await run(client, args.suffix)));
+    console.log(JSON.stringify(await run(client, args.suffix, args.phone)));
     return 0;
   } catch (error) {
     if (error.code === undefined) throw error; // not a gRPC error: a bug, show the stack

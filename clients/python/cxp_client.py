@@ -27,7 +27,8 @@ class CxpClient:
     """
 
     def __init__(self, context_address, routing_address, notify_address, api_key, timeout=2.0):
-        self._metadata = [("authorization", f"Bearer {api_key}")]
+        # No key: a local service started without --api_keys_file (tenant "default").
+        self._metadata = [("authorization", f"Bearer {api_key}")] if api_key else []
         self._timeout = timeout
         self._channels = [grpc.insecure_channel(a) for a in (context_address, routing_address, notify_address)]
         self.context = ctx_grpc.ContextServiceStub(self._channels[0])

@@ -23,12 +23,13 @@ def step(text):
     print(f"journey: {text}", file=sys.stderr)
 
 
-def run(client, suffix):
+def run(client, suffix, phone):
     summary = {}
 
-    # 1. Context: a customer known by phone, found again from a number typed in local format.
-    customer = client.create_customer(f"kim-{suffix}", "Kim Minji", "+82 10-1234-5678")
-    resolved = client.resolve_phone("010-1234-5678", region_code="KR")
+    # 1. Context: a customer known by phone (given in international format), found again
+    # from the number typed in local format.
+    customer = client.create_customer(f"kim-{suffix}", "Kim Minji", "+82 " + phone.removeprefix("0"))
+    resolved = client.resolve_phone(phone, region_code="KR")
     journey = client.start_journey(resolved.name, "missed_delivery", step="reported")
     interaction = client.append_interaction(resolved.name, cxp_client.VOICE, "call",
                                             "Parcel not delivered; customer asks for redelivery",
@@ -92,11 +93,12 @@ def main():
     parser.add_argument("--notify", default="127.0.0.1:50053")
     parser.add_argument("--timeout", type=float, default=2.0, help="deadline of each call, seconds")
     parser.add_argument("--suffix", default=uuid.uuid4().hex[:8], help="makes the created ids unique")
+    parser.add_argument("--phone", default="010-1234-5678", help="the customer's Korean mobile number, local format")
     args = parser.parse_args()
     client = CxpClient(args.context, args.routing, args.notify, os.environ.get("CXP_API_KEY", ""),
                        timeout=args.timeout)
     try:
-        print(json.dumps(run(client, args.suffix)))
+        print(json.dumps(run(client, args.suffix, args.phone)))
     except grpc.RpcError as error:
         print(f"journey failed: {error.code().name}: {error.details()}", file=sys.stderr)
         return 1
