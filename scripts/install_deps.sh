@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package CXP needs to build, test and run, and the
-# pinned npm tools (buf, from tools/buf/package-lock.json; the Kubernetes
-# manifest validator, from tools/k8s-validate/package-lock.json).
+# pinned npm packages (buf, from tools/buf/package-lock.json; the Node.js
+# example client's gRPC libraries, from clients/node/package-lock.json; the
+# Kubernetes manifest validator, from tools/k8s-validate/package-lock.json).
 #
 # Idempotent: it asks dpkg what is missing, runs `apt-get update` once only
 # when something is, and installs only that. Run as root (or with sudo).
@@ -70,6 +71,21 @@ installed=$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)
 if [[ "$installed" != "$pinned" ]]; then
   echo "install_deps: installing buf from tools/buf/package-lock.json"
   (cd "$buf_dir" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The Node.js example client's @grpc/grpc-js and @grpc/proto-loader, exactly as
+# pinned in its lockfile; skipped when the installed versions match.
+node_client_dir="$REPO_ROOT/clients/node"
+node_client_installed() {
+  (cd "$node_client_dir" && node -e '
+    const wanted = require("./package.json").dependencies;
+    for (const [name, version] of Object.entries(wanted)) {
+      if (require(`./node_modules/${name}/package.json`).version !== version) process.exit(1);
+    }' 2>/dev/null)
+}
+if ! node_client_installed; then
+  echo "install_deps: installing the Node.js client's packages from clients/node/package-lock.json"
+  (cd "$node_client_dir" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # The Kubernetes schema validator of tests/deploy (kubernetes-models and yaml),

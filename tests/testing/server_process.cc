@@ -6,12 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 
 namespace cxp::testing {
@@ -79,11 +83,40 @@ std::string SourcePath(const std::string& relative) {
   return EnvOr("CXP_SOURCE_DIR", ".") + "/" + relative;
 }
 
+namespace {
+
+// Directories MakeTempDir made, removed when the test process exits (a
+// suite run leaves nothing behind in /tmp; data dirs of RocksDB stores are
+// hundreds of MB). CXP_KEEP_TEST_DIRS=1 keeps them for a post-mortem.
+absl::Mutex temp_dirs_mu(absl::kConstInit);
+std::vector<std::string>* temp_dirs ABSL_GUARDED_BY(temp_dirs_mu) = nullptr;
+
+void RemoveTempDirs() {
+  absl::MutexLock lock(&temp_dirs_mu);
+  if (temp_dirs == nullptr) return;
+  for (const std::string& dir : *temp_dirs) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+  temp_dirs->clear();
+}
+
+}  // namespace
+
 std::string MakeTempDir(const std::string& prefix) {
   std::string base = EnvOr("TEST_TMPDIR", "/tmp");
   std::string pattern = base + "/" + prefix + "XXXXXX";
   char* dir = mkdtemp(pattern.data());
-  return dir != nullptr ? std::string(dir) : "";
+  if (dir == nullptr) return "";
+  if (EnvOr("CXP_KEEP_TEST_DIRS", "") != "1") {
+    absl::MutexLock lock(&temp_dirs_mu);
+    if (temp_dirs == nullptr) {
+      temp_dirs = new std::vector<std::string>();
+      std::atexit(RemoveTempDirs);  // children exec or _exit: only this process runs it
+    }
+    temp_dirs->push_back(dir);
+  }
+  return std::string(dir);
 }
 
 absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,

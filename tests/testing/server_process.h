@@ -27,7 +27,9 @@ namespace cxp::testing {
 std::string BinaryPath(const std::string& relative);
 // $CXP_SOURCE_DIR joined with `relative`.
 std::string SourcePath(const std::string& relative);
-// A fresh empty directory under the test's temp dir.
+// A fresh empty directory under the test's temp dir ($TEST_TMPDIR, else
+// /tmp), removed with its contents when the test process exits normally
+// (kept when CXP_KEEP_TEST_DIRS=1, for a post-mortem).
 std::string MakeTempDir(const std::string& prefix);
 
 class ServerProcess {
