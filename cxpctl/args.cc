@@ -17,7 +17,7 @@ absl::Status Usage(absl::string_view message) { return absl::InvalidArgumentErro
 
 // Flags that take no value.
 const std::set<std::string>& BoolFlags() {
-  static const auto* flags = new std::set<std::string>{"json", "help"};
+  static const auto* flags = new std::set<std::string>{"json", "help", "create_customer"};
   return *flags;
 }
 
@@ -292,8 +292,9 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
 
   if (command == "interaction append") {
     inv.command = Command::kInteractionAppend;
-    if (auto s = CheckFlags(*split, command,
-                            {"channel", "direction", "type", "summary", "agent", "request_id"});
+    if (auto s = CheckFlags(
+            *split, command,
+            {"channel", "direction", "type", "summary", "agent", "request_id", "create_customer"});
         !s.ok())
       return s;
     if (auto s = CheckPositionals(*split, command, 1, 1,
@@ -318,6 +319,7 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
       inv.agent = *agent;
     }
     inv.request_id = split->Get("request_id");
+    inv.create_customer = split->Get("create_customer") == "true";
     return inv;
   }
 
@@ -429,7 +431,7 @@ commands:
       kind: phone, email, chat_handle, social, external_id, device_id
   customer context <customers/ID | phone:VALUE | email:VALUE> [--limit N]
   interaction append <customer> --channel VOICE --direction INBOUND --type call
-      [--summary TEXT] [--agent agents/X] [--request_id ID]
+      [--summary TEXT] [--agent agents/X] [--request_id ID] [--create_customer]
   task submit --queue queues/X --channel VOICE [--customer REF]
       [--skill NAME[:MIN_LEVEL]]... [--priority 1-10] [--request_id ID]
   queue stats [queues/X]              (every queue when none is given)

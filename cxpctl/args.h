@@ -80,7 +80,8 @@ struct Invocation {
   std::string type;
   std::string summary;
   std::string agent;
-  std::string request_id;  // also task submit
+  std::string request_id;        // also task submit
+  bool create_customer = false;  // an identity that matches no one creates a customer
 
   // task submit / queue stats
   std::string queue;  // queues/X; empty for queue stats = every queue

@@ -371,6 +371,7 @@ int Run(const Invocation& inv) {
       interaction.set_summary(inv.summary);
       interaction.set_agent(inv.agent);
       request.set_request_id(inv.request_id);
+      request.set_create_customer_if_missing(inv.create_customer);
       return Call(*client, &ContextStub::AppendInteraction, request, json,
                   [](std::ostream& out, const context_v1::AppendInteractionResponse& response) {
                     Line(out, "interaction", response.interaction().name());
