@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -382,6 +383,52 @@ TEST_F(CxpctlTest, UsageErrorsExit2AndUnreachableServersExit1) {
                   std::string(kKey));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, StartsWith("cxpctl: UNAVAILABLE: "));
+}
+
+// TLS: a context_service serving a certificate made by the openssl command
+// line for this run; cxpctl trusts its CA with --tls_ca_file.
+TEST(CxpctlTlsTest, TalksTlsWithTheGivenCa) {
+  const std::string dir = MakeTempDir("cxpctl_tls_");
+  const std::string script = absl::StrCat(
+      "set -e; cd ", dir, "; exec >openssl.log 2>&1;",
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+      "  -subj /CN=cxp-test-ca;",
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost;",
+      "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.ext;",
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+      "  -out server.pem -days 2 -extfile san.ext;");
+  ASSERT_EQ(std::system(("/bin/sh -c '" + script + "'").c_str()), 0)
+      << ReadAll(dir + "/openssl.log");
+  std::ofstream(dir + "/keys") << "acme " << kKey << "\n";
+  auto server =
+      ServerProcess::Start(BinaryPath("context_service/context_service"),
+                           {"--data_dir=" + dir + "/context", "--api_keys_file=" + dir + "/keys",
+                            "--tls_cert=" + dir + "/server.pem", "--tls_key=" + dir + "/server.key",
+                            "--metrics_listen=off", "--log_requests=false"});
+  ASSERT_TRUE(server.ok()) << server.status();
+
+  const std::vector<std::string> common = {"--context", server->address(), "--api_key_file",
+                                           dir + "/keys"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = common;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  // Over TLS the call reaches the server: the customer does not exist.
+  CxpctlRun run =
+      RunCxpctl(with({"--timeout", "20s", "--tls_ca_file", dir + "/ca.pem", "--tls_server_name",
+                      "localhost", "customer", "context", "customers/kim"}));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, StartsWith("cxpctl: NOT_FOUND: ")) << run.err;
+  // Plaintext to a TLS server never gets an answer.
+  run = RunCxpctl(with({"--timeout", "2s", "customer", "context", "customers/kim"}));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, StartsWith("cxpctl: UNAVAILABLE: ")) << run.err;
+  // A CA file that cannot be read is reported before any call.
+  run = RunCxpctl(
+      with({"--tls_ca_file", dir + "/missing.pem", "customer", "context", "customers/kim"}));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_THAT(run.err, StartsWith("cxpctl: FAILED_PRECONDITION: tls_ca_file: cannot read "));
 }
 
 }  // namespace
