@@ -1,0 +1,114 @@
+// cxpctl's command line, parsed into plain values: no gRPC or protobuf types,
+// so every rule here is unit-tested without a server (tests/cxpctl).
+//
+//   cxpctl [global flags] <noun> <verb> [args] [flags]
+//
+// Flags take `--name value` or `--name=value` and may appear anywhere after
+// the program name. Enum-like values (channel, direction, purpose) are
+// accepted in any case, with or without their proto prefix ("voice",
+// "CHANNEL_VOICE"), and come out as the bare upper-case name ("VOICE").
+//
+// Errors: ParseArgs returns INVALID_ARGUMENT naming the flag or argument and
+// the problem; the caller prints it with the usage and exits 2.
+
+#ifndef CXP_CXPCTL_ARGS_H_
+#define CXP_CXPCTL_ARGS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace cxp::cxpctl {
+
+enum class Command {
+  kHelp,
+  kCustomerResolve,    // customer resolve <kind> <value>
+  kCustomerContext,    // customer context <ref>
+  kInteractionAppend,  // interaction append <ref> --channel --direction --type
+  kTaskSubmit,         // task submit --queue --customer --channel
+  kQueueStats,         // queue stats [queues/X]
+  kNotifySend,         // notify send --customer --template
+};
+
+// Where to connect and how; defaults are scripts/run.sh's local ports.
+struct GlobalOptions {
+  std::string context_address = "127.0.0.1:50051";
+  std::string routing_address = "127.0.0.1:50052";
+  std::string notify_address = "127.0.0.1:50053";
+  std::string api_key_file;     // empty: the CXP_API_KEY environment variable
+  std::string tls_ca_file;      // set: TLS with these roots
+  std::string tls_server_name;  // overrides the certificate host name
+  absl::Duration timeout = absl::Seconds(5);
+  bool json = false;
+};
+
+// An identity: kind is the bare upper-case IdentityKind ("PHONE").
+struct IdentityArg {
+  std::string kind;
+  std::string value;
+  std::string namespace_;  // for CHAT_HANDLE, SOCIAL, EXTERNAL_ID, DEVICE_ID
+  std::string region_code;
+};
+
+// A customer reference: `customers/ID`, `phone:VALUE`, `email:VALUE`, or
+// `<kind>:<namespace>:<value>` for the namespaced kinds.
+struct CustomerRefArg {
+  std::string name;                     // set for customers/ID
+  std::optional<IdentityArg> identity;  // set otherwise
+};
+
+struct SkillArg {
+  std::string skill;
+  int min_proficiency = 1;
+};
+
+struct Invocation {
+  GlobalOptions global;
+  Command command = Command::kHelp;
+
+  IdentityArg identity;       // customer resolve
+  CustomerRefArg customer;    // context, interaction append, task submit, notify send
+  int interaction_limit = 0;  // customer context --limit; 0 = server default
+
+  // interaction append
+  std::string channel;    // also task submit
+  std::string direction;  // INBOUND | OUTBOUND
+  std::string type;
+  std::string summary;
+  std::string agent;
+  std::string request_id;        // also task submit
+  bool create_customer = false;  // an identity that matches no one creates a customer
+
+  // task submit / queue stats
+  std::string queue;  // queues/X; empty for queue stats = every queue
+  std::vector<SkillArg> skills;
+  int priority = 0;
+
+  // notify send
+  std::string template_name;
+  std::map<std::string, std::string> variables;
+  std::string purpose = "TRANSACTIONAL";
+  std::string idempotency_key;
+};
+
+// `args` excludes the program name. The environment ($CXP_API_KEY) is not
+// read here, so tests stay hermetic.
+absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args);
+
+// Parses "<kind> <value>"-style references; exposed for tests.
+absl::StatusOr<CustomerRefArg> ParseCustomerRef(const std::string& text);
+
+// The API key in `file_contents`: the first line that is neither blank nor a
+// comment, either "<key>" or "<tenant> <key>" (the servers' key-file format).
+// INVALID_ARGUMENT when there is none.
+absl::StatusOr<std::string> ApiKeyFromFile(const std::string& file_contents);
+
+std::string Usage();
+
+}  // namespace cxp::cxpctl
+
+#endif  // CXP_CXPCTL_ARGS_H_

@@ -1,0 +1,441 @@
+// cxpctl: a command-line client for the common operations on a running CXP
+// platform (see Usage() in args.cc). Parsing lives in args.cc (plain C++,
+// unit-tested); this file makes the calls and prints the answers.
+//
+// Output: a few aligned lines per resource by default, the response as JSON
+// (protobuf's JSON printer) with --json. Errors go to stderr as
+// "cxpctl: <GRPC_CODE>: <message>"; exit 1 for a failed call, 2 for a usage
+// error.
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "common/client/channel.h"
+#include "cxp/context/v1/context_service.grpc.pb.h"
+#include "cxp/notify/v1/notify_service.grpc.pb.h"
+#include "cxp/routing/v1/routing_service.grpc.pb.h"
+#include "cxpctl/args.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace cxp::cxpctl {
+namespace {
+
+namespace context_v1 = ::cxp::context::v1;
+namespace routing_v1 = ::cxp::routing::v1;
+namespace notify_v1 = ::cxp::notify::v1;
+namespace type_v1 = ::cxp::type::v1;
+
+constexpr int kExitRpcError = 1;
+constexpr int kExitUsage = 2;
+
+// A failed call or setup step, printed as "cxpctl: CODE: message".
+int Fail(const absl::Status& status) {
+  std::cerr << "cxpctl: " << absl::StatusCodeToString(status.code()) << ": " << status.message()
+            << "\n";
+  return kExitRpcError;
+}
+
+absl::Status FromGrpc(const grpc::Status& status) {
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
+}
+
+std::string Json(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+// --- human-readable output -------------------------------------------------
+
+// "label" padded to a fixed column, then the value; nothing for an empty value.
+void Line(std::ostream& out, absl::string_view label, absl::string_view value) {
+  if (value.empty()) return;
+  out << label << std::string(label.size() < 14 ? 14 - label.size() : 1, ' ') << value << "\n";
+}
+
+std::string Time(const google::protobuf::Timestamp& t) {
+  if (t.seconds() == 0 && t.nanos() == 0) return "";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(t.seconds()),
+                          absl::UTCTimeZone());
+}
+
+std::string Seconds(const google::protobuf::Duration& d) { return absl::StrCat(d.seconds(), "s"); }
+
+// CHANNEL_VOICE -> VOICE.
+std::string Bare(const std::string& enum_name, absl::string_view prefix) {
+  return std::string(absl::StripPrefix(enum_name, prefix));
+}
+
+std::string IdentityText(const type_v1::Identity& identity) {
+  std::string kind =
+      absl::AsciiStrToLower(Bare(type_v1::IdentityKind_Name(identity.kind()), "IDENTITY_KIND_"));
+  if (!identity.namespace_().empty()) absl::StrAppend(&kind, ":", identity.namespace_());
+  return absl::StrCat(kind, " ", identity.value());
+}
+
+std::string RefText(const type_v1::CustomerRef& ref) {
+  if (ref.has_identity()) return IdentityText(ref.identity());
+  return ref.customer();
+}
+
+void PrintCustomer(std::ostream& out, const context_v1::Customer& customer) {
+  Line(out, "customer", customer.name());
+  Line(out, "display_name", customer.display_name());
+  Line(out, "tier", customer.tier());
+  Line(out, "language", customer.language_code());
+  Line(out, "time_zone", customer.time_zone());
+  Line(out, "merged_into", customer.merged_into());
+  bool first = true;
+  for (const context_v1::CustomerIdentity& identity : customer.identities()) {
+    Line(out, first ? "identities" : " ",
+         absl::StrCat(IdentityText(identity.identity()), identity.verified() ? " (verified)" : ""));
+    first = false;
+  }
+  Line(out, "created", Time(customer.create_time()));
+}
+
+std::string InteractionText(const context_v1::Interaction& interaction) {
+  std::string text = absl::StrCat(
+      Time(interaction.occur_time()), "  ",
+      Bare(type_v1::Channel_Name(interaction.channel()), "CHANNEL_"), " ",
+      Bare(context_v1::Interaction::Direction_Name(interaction.direction()), "DIRECTION_"), " ",
+      interaction.type());
+  if (!interaction.agent().empty()) absl::StrAppend(&text, "  ", interaction.agent());
+  if (!interaction.summary().empty()) absl::StrAppend(&text, "  \"", interaction.summary(), "\"");
+  return text;
+}
+
+void PrintContext(std::ostream& out, const context_v1::CustomerContext& context) {
+  PrintCustomer(out, context.customer());
+  const context_v1::ComputedAttributes& computed = context.computed_attributes();
+  if (computed.has_last_contact_time()) {
+    Line(out, "last_contact",
+         absl::StrCat(Time(computed.last_contact_time()), " ",
+                      Bare(type_v1::Channel_Name(computed.last_contact_channel()), "CHANNEL_"),
+                      computed.last_agent().empty() ? "" : " " + computed.last_agent()));
+  }
+  const context_v1::ContactCounts& counts = computed.all_channels();
+  Line(out, "contacts",
+       absl::StrCat(counts.last_24_hours(), " in 24h, ", counts.last_7_days(), " in 7d, ",
+                    counts.last_30_days(), " in 30d",
+                    computed.repeat_contact() ? " (repeat contact)" : ""));
+  if (context.open_journeys_size() > 0) {
+    Line(out, "open_journeys", absl::StrCat(context.open_journeys_size()));
+  }
+  out << "timeline (newest first):\n";
+  if (context.recent_interactions().empty()) out << "  (no interactions)\n";
+  for (const context_v1::Interaction& interaction : context.recent_interactions()) {
+    out << "  " << InteractionText(interaction) << "\n";
+  }
+}
+
+void PrintTask(std::ostream& out, const routing_v1::Task& task) {
+  Line(out, "task", task.name());
+  Line(out, "state", Bare(routing_v1::Task::State_Name(task.state()), "STATE_"));
+  Line(out, "queue", task.queue());
+  Line(out, "channel", Bare(type_v1::Channel_Name(task.channel()), "CHANNEL_"));
+  if (task.has_customer()) Line(out, "customer", RefText(task.customer()));
+  Line(out, "agent", task.agent());
+  if (task.has_routing_decision()) {
+    const routing_v1::RoutingDecision& decision = task.routing_decision();
+    Line(out, "priority", absl::StrCat(decision.effective_priority()));
+    if (decision.has_context_enrichment()) {
+      const routing_v1::ContextEnrichment& enrichment = decision.context_enrichment();
+      std::string text =
+          Bare(routing_v1::ContextEnrichment::Status_Name(enrichment.status()), "STATUS_");
+      if (!enrichment.reason().empty()) absl::StrAppend(&text, " (", enrichment.reason(), ")");
+      if (!enrichment.effects().empty()) {
+        absl::StrAppend(&text, ": ", absl::StrJoin(enrichment.effects(), "; "));
+      }
+      Line(out, "context", text);
+    }
+  }
+  Line(out, "created", Time(task.create_time()));
+}
+
+void PrintQueueStats(std::ostream& out, const routing_v1::QueueStats& stats) {
+  Line(out, "queue", stats.queue());
+  Line(out, "waiting",
+       absl::StrCat(stats.tasks_waiting(), " (longest ", Seconds(stats.longest_wait()), ")"));
+  Line(out, "agents",
+       absl::StrCat(stats.agents_available(), " available, ", stats.agents_busy(), " busy"));
+  Line(out, "tasks",
+       absl::StrCat(stats.tasks_offered(), " offered, ", stats.tasks_answered(), " answered, ",
+                    stats.tasks_abandoned(), " abandoned in ", Seconds(stats.interval())));
+  if (stats.has_estimated_wait()) {
+    const routing_v1::WaitEstimate& wait = stats.estimated_wait();
+    Line(out, "est_wait",
+         absl::StrCat("p50 ", Seconds(wait.p50()), ", p90 ", Seconds(wait.p90()),
+                      wait.low_data() ? " (low data)" : ""));
+  }
+}
+
+void PrintNotification(std::ostream& out, const notify_v1::Notification& notification) {
+  Line(out, "notification", notification.name());
+  Line(out, "state", Bare(notify_v1::Notification::State_Name(notification.state()), "STATE_"));
+  Line(out, "reason", notification.state_reason());
+  Line(out, "customer",
+       notification.resolved_customer().empty() ? RefText(notification.customer())
+                                                : notification.resolved_customer());
+  Line(out, "template",
+       absl::StrCat(notification.template_(),
+                    notification.template_version() > 0
+                        ? absl::StrCat(" v", notification.template_version())
+                        : ""));
+  Line(out, "purpose", Bare(type_v1::Purpose_Name(notification.purpose()), "PURPOSE_"));
+  if (notification.channel() != type_v1::CHANNEL_UNSPECIFIED) {
+    Line(out, "channel", Bare(type_v1::Channel_Name(notification.channel()), "CHANNEL_"));
+  }
+  Line(out, "send_time", Time(notification.send_time()));
+}
+
+// --- requests ----------------------------------------------------------------
+
+type_v1::Identity ToIdentity(const IdentityArg& arg) {
+  type_v1::Identity identity;
+  type_v1::IdentityKind kind = type_v1::IDENTITY_KIND_UNSPECIFIED;
+  type_v1::IdentityKind_Parse("IDENTITY_KIND_" + arg.kind, &kind);
+  identity.set_kind(kind);
+  identity.set_value(arg.value);
+  identity.set_namespace_(arg.namespace_);
+  identity.set_region_code(arg.region_code);
+  return identity;
+}
+
+void ToRef(const CustomerRefArg& arg, type_v1::CustomerRef& ref) {
+  if (arg.identity) {
+    *ref.mutable_identity() = ToIdentity(*arg.identity);
+  } else {
+    ref.set_customer(arg.name);
+  }
+}
+
+type_v1::Channel ToChannel(const std::string& name) {
+  type_v1::Channel channel = type_v1::CHANNEL_UNSPECIFIED;
+  type_v1::Channel_Parse("CHANNEL_" + name, &channel);
+  return channel;
+}
+
+// One unary call with the deadline and key; prints the response (JSON, or
+// `human` of it) on success.
+template <typename Stub, typename Request, typename Response, typename Human>
+int Call(const client::ServiceClient& client,
+         grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+         const Request& request, bool json, Human human) {
+  Stub stub(client.channel());
+  Response response;
+  auto context = client.NewCallContext();
+  const grpc::Status status = (stub.*method)(context.get(), request, &response);
+  if (!status.ok()) return Fail(FromGrpc(status));
+  if (json) {
+    std::cout << Json(response);
+  } else {
+    human(std::cout, response);
+  }
+  return 0;
+}
+
+int QueueStats(const client::ServiceClient& client, const Invocation& inv) {
+  routing_v1::RoutingService::Stub stub(client.channel());
+  std::vector<std::string> queues;
+  if (!inv.queue.empty()) {
+    queues.push_back(inv.queue);
+  } else {
+    routing_v1::ListQueuesRequest list;
+    list.set_page_size(100);
+    do {
+      routing_v1::ListQueuesResponse page;
+      auto context = client.NewCallContext();
+      if (grpc::Status s = stub.ListQueues(context.get(), list, &page); !s.ok()) {
+        return Fail(FromGrpc(s));
+      }
+      for (const routing_v1::Queue& queue : page.queues()) queues.push_back(queue.name());
+      list.set_page_token(page.next_page_token());
+    } while (!list.page_token().empty());
+  }
+  std::vector<std::string> json;
+  for (size_t i = 0; i < queues.size(); ++i) {
+    routing_v1::GetQueueStatsRequest request;
+    request.set_queue(queues[i]);
+    routing_v1::GetQueueStatsResponse response;
+    auto context = client.NewCallContext();
+    if (grpc::Status s = stub.GetQueueStats(context.get(), request, &response); !s.ok()) {
+      return Fail(FromGrpc(s));
+    }
+    if (inv.global.json) {
+      json.push_back(Json(response));
+    } else {
+      if (i > 0) std::cout << "\n";
+      PrintQueueStats(std::cout, response.queue_stats());
+    }
+  }
+  if (inv.global.json) {
+    // One queue: its response; every queue: an array of responses.
+    if (!inv.queue.empty()) {
+      std::cout << json[0];
+    } else {
+      std::cout << "[" << absl::StrJoin(json, ",") << "]\n";
+    }
+  } else if (queues.empty()) {
+    std::cout << "(no queues)\n";
+  }
+  return 0;
+}
+
+absl::StatusOr<std::string> ReadApiKey(const GlobalOptions& global) {
+  if (global.api_key_file.empty()) {
+    const char* env = std::getenv("CXP_API_KEY");
+    return env == nullptr ? "" : std::string(env);
+  }
+  std::ifstream in(global.api_key_file);
+  if (!in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--api_key_file: cannot read ", global.api_key_file));
+  }
+  std::stringstream contents;
+  contents << in.rdbuf();
+  auto key = ApiKeyFromFile(contents.str());
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--api_key_file ", global.api_key_file, ": ", key.status().message()));
+  }
+  return key;
+}
+
+int Run(const Invocation& inv) {
+  auto api_key = ReadApiKey(inv.global);
+  if (!api_key.ok()) return Fail(api_key.status());
+  auto connect = [&](const std::string& target) {
+    client::ChannelOptions options;
+    options.target = target;
+    options.api_key = *api_key;
+    options.tls_ca_file = inv.global.tls_ca_file;
+    options.tls_server_name = inv.global.tls_server_name;
+    options.default_deadline = inv.global.timeout;
+    return client::ServiceClient::Create(std::move(options));
+  };
+  const bool json = inv.global.json;
+  using ContextStub = context_v1::ContextService::Stub;
+  using RoutingStub = routing_v1::RoutingService::Stub;
+  using NotifyStub = notify_v1::NotifyService::Stub;
+
+  switch (inv.command) {
+    case Command::kHelp:
+      std::cout << Usage();
+      return 0;
+    case Command::kCustomerResolve: {
+      auto client = connect(inv.global.context_address);
+      if (!client.ok()) return Fail(client.status());
+      context_v1::ResolveCustomerRequest request;
+      *request.mutable_identity() = ToIdentity(inv.identity);
+      return Call(*client, &ContextStub::ResolveCustomer, request, json,
+                  [](std::ostream& out, const context_v1::ResolveCustomerResponse& response) {
+                    PrintCustomer(out, response.customer());
+                  });
+    }
+    case Command::kCustomerContext: {
+      auto client = connect(inv.global.context_address);
+      if (!client.ok()) return Fail(client.status());
+      context_v1::GetCustomerContextRequest request;
+      ToRef(inv.customer, *request.mutable_customer());
+      request.set_interaction_limit(inv.interaction_limit);
+      return Call(*client, &ContextStub::GetCustomerContext, request, json,
+                  [](std::ostream& out, const context_v1::GetCustomerContextResponse& response) {
+                    PrintContext(out, response.customer_context());
+                  });
+    }
+    case Command::kInteractionAppend: {
+      auto client = connect(inv.global.context_address);
+      if (!client.ok()) return Fail(client.status());
+      context_v1::AppendInteractionRequest request;
+      ToRef(inv.customer, *request.mutable_customer());
+      context_v1::Interaction& interaction = *request.mutable_interaction();
+      interaction.set_channel(ToChannel(inv.channel));
+      context_v1::Interaction::Direction direction = context_v1::Interaction::DIRECTION_UNSPECIFIED;
+      context_v1::Interaction::Direction_Parse("DIRECTION_" + inv.direction, &direction);
+      interaction.set_direction(direction);
+      interaction.set_type(inv.type);
+      interaction.set_summary(inv.summary);
+      interaction.set_agent(inv.agent);
+      request.set_request_id(inv.request_id);
+      request.set_create_customer_if_missing(inv.create_customer);
+      return Call(*client, &ContextStub::AppendInteraction, request, json,
+                  [](std::ostream& out, const context_v1::AppendInteractionResponse& response) {
+                    Line(out, "interaction", response.interaction().name());
+                    Line(out, "entry", InteractionText(response.interaction()));
+                    if (response.customer_created()) Line(out, "customer", "created");
+                  });
+    }
+    case Command::kTaskSubmit: {
+      auto client = connect(inv.global.routing_address);
+      if (!client.ok()) return Fail(client.status());
+      routing_v1::SubmitTaskRequest request;
+      routing_v1::Task& task = *request.mutable_task();
+      task.set_queue(inv.queue);
+      task.set_channel(ToChannel(inv.channel));
+      if (inv.customer.identity || !inv.customer.name.empty()) {
+        ToRef(inv.customer, *task.mutable_customer());
+      }
+      for (const SkillArg& skill : inv.skills) {
+        routing_v1::SkillRequirement& requirement = *task.add_required_skills();
+        requirement.set_skill(skill.skill);
+        requirement.set_min_proficiency(skill.min_proficiency);
+      }
+      task.set_priority(inv.priority);
+      request.set_request_id(inv.request_id);
+      return Call(*client, &RoutingStub::SubmitTask, request, json,
+                  [](std::ostream& out, const routing_v1::SubmitTaskResponse& response) {
+                    PrintTask(out, response.task());
+                  });
+    }
+    case Command::kQueueStats: {
+      auto client = connect(inv.global.routing_address);
+      if (!client.ok()) return Fail(client.status());
+      return QueueStats(*client, inv);
+    }
+    case Command::kNotifySend: {
+      auto client = connect(inv.global.notify_address);
+      if (!client.ok()) return Fail(client.status());
+      notify_v1::SendNotificationRequest request;
+      ToRef(inv.customer, *request.mutable_customer());
+      request.set_template_(inv.template_name);
+      for (const auto& [key, value] : inv.variables) (*request.mutable_variables())[key] = value;
+      type_v1::Purpose purpose = type_v1::PURPOSE_UNSPECIFIED;
+      type_v1::Purpose_Parse("PURPOSE_" + inv.purpose, &purpose);
+      request.set_purpose(purpose);
+      request.set_idempotency_key(inv.idempotency_key);
+      return Call(*client, &NotifyStub::SendNotification, request, json,
+                  [](std::ostream& out, const notify_v1::SendNotificationResponse& response) {
+                    PrintNotification(out, response.notification());
+                  });
+    }
+  }
+  return kExitUsage;
+}
+
+}  // namespace
+}  // namespace cxp::cxpctl
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  auto invocation = cxp::cxpctl::ParseArgs(args);
+  if (!invocation.ok()) {
+    std::cerr << "cxpctl: " << invocation.status().message() << "\n"
+              << "run \"cxpctl help\" for the commands and flags\n";
+    return cxp::cxpctl::kExitUsage;
+  }
+  return cxp::cxpctl::Run(*invocation);
+}
