@@ -12,7 +12,7 @@ BUILD_DIR="${CXP_BUILD_DIR:-$REPO_ROOT/build}"
 DATA_DIR="${CXP_DATA_DIR:-$REPO_ROOT/data}"
 
 "$REPO_ROOT/scripts/install_deps.sh"
-"$REPO_ROOT/scripts/build.sh" --target context_service routing_service notify_service
+"$REPO_ROOT/scripts/build.sh" --target context_service routing_service notify_service cxpctl
 
 mkdir -p "$DATA_DIR"
 pids=()
