@@ -64,41 +64,20 @@ else
   echo "install_deps: all Debian packages present"
 fi
 
-# buf, exactly as pinned in the lockfile; skipped when already installed.
-buf_dir="$REPO_ROOT/tools/buf"
-pinned=$(cd "$buf_dir" && node -p "require('./package.json').devDependencies['@bufbuild/buf']")
-installed=$("$buf_dir/node_modules/.bin/buf" --version 2>/dev/null || true)
-if [[ "$installed" != "$pinned" ]]; then
-  echo "install_deps: installing buf from tools/buf/package-lock.json"
-  (cd "$buf_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-
-# The Node.js example client's @grpc/grpc-js and @grpc/proto-loader, exactly as
-# pinned in its lockfile; skipped when the installed versions match.
-node_client_dir="$REPO_ROOT/clients/node"
-node_client_installed() {
-  (cd "$node_client_dir" && node -e '
-    const wanted = require("./package.json").dependencies;
-    for (const [name, version] of Object.entries(wanted)) {
-      if (require(`./node_modules/${name}/package.json`).version !== version) process.exit(1);
-    }' 2>/dev/null)
-}
-if ! node_client_installed; then
-  echo "install_deps: installing the Node.js client's packages from clients/node/package-lock.json"
-  (cd "$node_client_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
-
-# The Kubernetes schema validator of tests/deploy (kubernetes-models and yaml),
-# exactly as pinned in the lockfile; skipped when the pinned versions are there.
-k8s_dir="$REPO_ROOT/tools/k8s-validate"
-k8s_installed() {
-  (cd "$k8s_dir" && node -e '
-    const want = require("./package.json").devDependencies;
-    for (const [name, version] of Object.entries(want)) {
+# Pinned npm packages: `npm ci` in DIR (from its package-lock.json) unless
+# every package its package.json pins is installed at that version.
+npm_ci_pinned() {
+  local dir="$REPO_ROOT/$1" what="$2"
+  if ! (cd "$dir" && node -e '
+    const pkg = require("./package.json");
+    const pins = Object.assign({}, pkg.dependencies, pkg.devDependencies);
+    for (const [name, version] of Object.entries(pins)) {
       if (require("./node_modules/" + name + "/package.json").version !== version) process.exit(1);
-    }' 2>/dev/null)
+    }' 2>/dev/null); then
+    echo "install_deps: installing $what from $1/package-lock.json"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 }
-if ! k8s_installed; then
-  echo "install_deps: installing the manifest validator from tools/k8s-validate/package-lock.json"
-  (cd "$k8s_dir" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+npm_ci_pinned tools/buf "buf (proto lint/breaking)"
+npm_ci_pinned clients/node "the Node.js example client's gRPC packages"
+npm_ci_pinned tools/k8s-validate "the Kubernetes manifest validator (tests/deploy)"
