@@ -332,13 +332,22 @@ int Run(const Invocation& inv) {
   using RoutingStub = routing_v1::RoutingService::Stub;
   using NotifyStub = notify_v1::NotifyService::Stub;
 
+  if (inv.command == Command::kHelp) {
+    std::cout << Usage();
+    return 0;
+  }
+  // Each command calls one service.
+  const bool routing = inv.command == Command::kTaskSubmit || inv.command == Command::kQueueStats;
+  const std::string& address = routing                               ? inv.global.routing_address
+                               : inv.command == Command::kNotifySend ? inv.global.notify_address
+                                                                     : inv.global.context_address;
+  auto client = connect(address);
+  if (!client.ok()) return Fail(client.status());
+
   switch (inv.command) {
     case Command::kHelp:
-      std::cout << Usage();
-      return 0;
+      break;  // answered above
     case Command::kCustomerResolve: {
-      auto client = connect(inv.global.context_address);
-      if (!client.ok()) return Fail(client.status());
       context_v1::ResolveCustomerRequest request;
       *request.mutable_identity() = ToIdentity(inv.identity);
       return Call(*client, &ContextStub::ResolveCustomer, request, json,
@@ -347,8 +356,6 @@ int Run(const Invocation& inv) {
                   });
     }
     case Command::kCustomerContext: {
-      auto client = connect(inv.global.context_address);
-      if (!client.ok()) return Fail(client.status());
       context_v1::GetCustomerContextRequest request;
       ToRef(inv.customer, *request.mutable_customer());
       request.set_interaction_limit(inv.interaction_limit);
@@ -358,8 +365,6 @@ int Run(const Invocation& inv) {
                   });
     }
     case Command::kInteractionAppend: {
-      auto client = connect(inv.global.context_address);
-      if (!client.ok()) return Fail(client.status());
       context_v1::AppendInteractionRequest request;
       ToRef(inv.customer, *request.mutable_customer());
       context_v1::Interaction& interaction = *request.mutable_interaction();
@@ -380,8 +385,6 @@ int Run(const Invocation& inv) {
                   });
     }
     case Command::kTaskSubmit: {
-      auto client = connect(inv.global.routing_address);
-      if (!client.ok()) return Fail(client.status());
       routing_v1::SubmitTaskRequest request;
       routing_v1::Task& task = *request.mutable_task();
       task.set_queue(inv.queue);
@@ -402,13 +405,9 @@ int Run(const Invocation& inv) {
                   });
     }
     case Command::kQueueStats: {
-      auto client = connect(inv.global.routing_address);
-      if (!client.ok()) return Fail(client.status());
       return QueueStats(*client, inv);
     }
     case Command::kNotifySend: {
-      auto client = connect(inv.global.notify_address);
-      if (!client.ok()) return Fail(client.status());
       notify_v1::SendNotificationRequest request;
       ToRef(inv.customer, *request.mutable_customer());
       request.set_template_(inv.template_name);

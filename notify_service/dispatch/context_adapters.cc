@@ -147,36 +147,50 @@ CustomerView ContextCustomerSource::FetchOne(const std::string& tenant,
   return ViewOf(GetCustomerContextWithin(client_, tenant, customer, timeout_), customer);
 }
 
+namespace {
+
+// Answers that arrive in parts, on any thread: `done` runs once, with all of
+// them in request order, when the last part is in.
+class AnswerGather {
+ public:
+  AnswerGather(size_t count, absl::AnyInvocable<void(std::vector<absl::Status>) &&> done)
+      : answers_(count), left_(count), done_(std::move(done)) {}
+
+  // The answers of requests first .. first + answers.size() - 1.
+  void Settle(size_t first, std::vector<absl::Status> answers) {
+    std::vector<absl::Status> all;
+    {
+      absl::MutexLock lock(&mu_);
+      for (size_t i = 0; i < answers.size(); ++i) answers_[first + i] = std::move(answers[i]);
+      left_ -= answers.size();
+      if (left_ > 0) return;
+      all = std::move(answers_);
+    }
+    std::move(done_)(std::move(all));
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<absl::Status> answers_ ABSL_GUARDED_BY(mu_);
+  size_t left_ ABSL_GUARDED_BY(mu_);
+  absl::AnyInvocable<void(std::vector<absl::Status>) &&> done_;
+};
+
+}  // namespace
+
 void TimelineSink::AppendAll(const std::string& tenant,
                              std::vector<ctx::AppendInteractionRequest> requests,
                              absl::AnyInvocable<void(std::vector<absl::Status>) &&> done) {
-  struct Gather {
-    absl::Mutex mu;
-    std::vector<absl::Status> answers ABSL_GUARDED_BY(mu);
-    size_t left ABSL_GUARDED_BY(mu);
-    absl::AnyInvocable<void(std::vector<absl::Status>) &&> done;
-  };
   if (requests.empty()) {
     std::move(done)({});
     return;
   }
-  auto gather = std::make_shared<Gather>();
-  {
-    absl::MutexLock lock(&gather->mu);
-    gather->answers.resize(requests.size());
-    gather->left = requests.size();
-  }
-  gather->done = std::move(done);
+  auto gather = std::make_shared<AnswerGather>(requests.size(), std::move(done));
   for (size_t i = 0; i < requests.size(); ++i) {
     Append(tenant, requests[i], [gather, i](absl::Status status) {
-      std::vector<absl::Status> answers;
-      {
-        absl::MutexLock lock(&gather->mu);
-        gather->answers[i] = std::move(status);
-        if (--gather->left > 0) return;
-        answers = std::move(gather->answers);
-      }
-      std::move(gather->done)(std::move(answers));
+      std::vector<absl::Status> answer;
+      answer.push_back(std::move(status));
+      gather->Settle(i, std::move(answer));
     });
   }
 }
@@ -200,24 +214,9 @@ void ContextTimelineSink::AppendAll(const std::string& tenant,
     return;
   }
   // One call per chunk; `done` once every chunk has answered.
-  struct Gather {
-    absl::Mutex mu;
-    std::vector<absl::Status> answers ABSL_GUARDED_BY(mu);
-    size_t chunks_left ABSL_GUARDED_BY(mu) = 0;
-    absl::AnyInvocable<void(std::vector<absl::Status>) &&> done;
-  };
-  auto gather = std::make_shared<Gather>();
-  const size_t count = requests.size();
-  const size_t chunks = (count + kMaxAppendBatch - 1) / kMaxAppendBatch;
-  {
-    absl::MutexLock lock(&gather->mu);
-    gather->answers.resize(count);
-    gather->chunks_left = chunks;
-  }
-  gather->done = std::move(done);
-  for (size_t chunk = 0; chunk < chunks; ++chunk) {
-    const size_t begin = chunk * kMaxAppendBatch;
-    const size_t end = std::min(count, begin + kMaxAppendBatch);
+  auto gather = std::make_shared<AnswerGather>(requests.size(), std::move(done));
+  for (size_t begin = 0; begin < requests.size(); begin += kMaxAppendBatch) {
+    const size_t end = std::min(requests.size(), begin + kMaxAppendBatch);
     auto bulk = std::make_shared<ctx::BulkAppendInteractionsRequest>();
     for (size_t i = begin; i < end; ++i) *bulk->add_requests() = std::move(requests[i]);
     client_.Call<ctx::BulkAppendInteractionsRequest, ctx::BulkAppendInteractionsResponse>(
@@ -225,43 +224,32 @@ void ContextTimelineSink::AppendAll(const std::string& tenant,
         [this, tenant, gather, begin,
          bulk](absl::StatusOr<ctx::BulkAppendInteractionsResponse> response) mutable {
           const size_t size = static_cast<size_t>(bulk->requests_size());
-          auto settle = [gather, begin](std::vector<absl::Status> answers) {
-            std::vector<absl::Status> all;
-            {
-              absl::MutexLock lock(&gather->mu);
-              for (size_t i = 0; i < answers.size(); ++i) {
-                gather->answers[begin + i] = std::move(answers[i]);
-              }
-              if (--gather->chunks_left > 0) return;
-              all = std::move(gather->answers);
-            }
-            std::move(gather->done)(std::move(all));
-          };
           if (absl::IsUnimplemented(response.status())) {
             // An older context_service: one call each from now on.
             bulk_unsupported_.store(true, std::memory_order_relaxed);
             std::vector<ctx::AppendInteractionRequest> singles(
                 std::make_move_iterator(bulk->mutable_requests()->begin()),
                 std::make_move_iterator(bulk->mutable_requests()->end()));
-            TimelineSink::AppendAll(tenant, std::move(singles), std::move(settle));
+            TimelineSink::AppendAll(tenant, std::move(singles),
+                                    [gather, begin](std::vector<absl::Status> answers) {
+                                      gather->Settle(begin, std::move(answers));
+                                    });
             return;
           }
           std::vector<absl::Status> answers(size, response.status());
-          if (response.ok()) {
-            if (response->outcomes_size() != static_cast<int>(size)) {
-              answers.assign(size, absl::InternalError(absl::StrCat(
-                                       "context_service: BulkAppendInteractions answered ",
-                                       response->outcomes_size(), " outcomes for ", size)));
-            } else {
-              for (size_t i = 0; i < size; ++i) {
-                const ctx::AppendInteractionOutcome& outcome =
-                    response->outcomes(static_cast<int>(i));
-                answers[i] =
-                    absl::Status(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
-              }
+          if (response.ok() && response->outcomes_size() != static_cast<int>(size)) {
+            answers.assign(size, absl::InternalError(absl::StrCat(
+                                     "context_service: BulkAppendInteractions answered ",
+                                     response->outcomes_size(), " outcomes for ", size)));
+          } else if (response.ok()) {
+            for (size_t i = 0; i < size; ++i) {
+              const ctx::AppendInteractionOutcome& outcome =
+                  response->outcomes(static_cast<int>(i));
+              answers[i] =
+                  absl::Status(static_cast<absl::StatusCode>(outcome.code()), outcome.message());
             }
           }
-          settle(std::move(answers));
+          gather->Settle(begin, std::move(answers));
         },
         timeout_);
   }
