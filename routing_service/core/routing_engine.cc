@@ -371,9 +371,6 @@ struct RoutingEngine::Impl {
         return {Verdict::kRefused, 0, &it->second};
       }
     }
-    if (!t.reserved_for.empty() && now < t.reserved_until && agent_name != t.reserved_for) {
-      return {Verdict::kReserved};
-    }
     if (Verdict free = FreeOn(a, t.task.channel()); !free.ok()) return free;
     const QueueEntry::StepRules& rules = q.steps[steps];
     if (!t.language.empty() && !rules.relax_language && !a.languages.contains(t.language)) {
@@ -382,7 +379,16 @@ struct RoutingEngine::Impl {
     if (Verdict skills = CheckSkills(a, q.config.required_skills(), rules.lower_by); !skills.ok()) {
       return skills;
     }
-    return CheckSkills(a, t.task.required_skills(), rules.lower_by);
+    if (Verdict skills = CheckSkills(a, t.task.required_skills(), rules.lower_by); !skills.ok()) {
+      return skills;
+    }
+    // Last: an agent the task is held back from for its last agent is one
+    // who could take it otherwise, so the explanation names the reservation
+    // only for them.
+    if (!t.reserved_for.empty() && now < t.reserved_until && agent_name != t.reserved_for) {
+      return {Verdict::kReserved};
+    }
+    return {};
   }
 
   double IdleSeconds(const AgentEntry& a, int channel, absl::Time now) const {

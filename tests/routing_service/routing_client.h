@@ -1,6 +1,6 @@
 // The generated cxp.routing.v1.RoutingService client as the server tests
-// use it: an API key and a deadline on every call, and WatchQueueStats
-// streams. Header-only test support; not thread-safe per Client.
+// use it: an API key and a deadline on every call, WatchQueueStats streams
+// and agent desktops (AgentSession streams). Header-only test support; not thread-safe per Client.
 
 #ifndef CXP_TESTS_ROUTING_SERVICE_ROUTING_CLIENT_H_
 #define CXP_TESTS_ROUTING_SERVICE_ROUTING_CLIENT_H_
@@ -73,6 +73,41 @@ class Client {
   }
 
   v1::RoutingService::Stub& stub() { return *stub_; }
+
+  // An agent's open desktop (AgentSession stream), read until offers arrive.
+  struct Desktop {
+    std::unique_ptr<grpc::ClientContext> context = std::make_unique<grpc::ClientContext>();
+    std::unique_ptr<grpc::ClientReader<v1::AgentSessionResponse>> reader;
+
+    // The next offer, skipping other events; nullopt when the stream ended.
+    std::optional<v1::TaskOffer> NextOffer() {
+      v1::AgentSessionResponse event;
+      while (reader->Read(&event)) {
+        if (event.has_offer()) return event.offer();
+      }
+      return std::nullopt;
+    }
+    // Closing the desktop cancels the stream and waits for its end.
+    ~Desktop() {
+      if (reader == nullptr) return;
+      context->TryCancel();
+      v1::AgentSessionResponse event;
+      while (reader->Read(&event)) {
+      }
+      (void)reader->Finish();
+    }
+  };
+  // Opens `agent`'s desktop; the stream ends after `deadline`.
+  std::unique_ptr<Desktop> OpenDesktop(const std::string& key, const std::string& agent,
+                                       absl::Duration deadline = absl::Seconds(30)) {
+    auto desktop = std::make_unique<Desktop>();
+    desktop->context->AddMetadata("authorization", "Bearer " + key);
+    desktop->context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    v1::AgentSessionRequest request;
+    request.set_agent(agent);
+    desktop->reader = stub_->AgentSession(desktop->context.get(), request);
+    return desktop;
+  }
 
  private:
   std::unique_ptr<v1::RoutingService::Stub> stub_;

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/routing_service/routing_client.h"
 #include "tests/testing/keyed_call.h"
 #include "tests/testing/server_process.h"
 
@@ -61,6 +62,7 @@ class RoutingContextTest : public ::testing::Test {
         grpc::CreateChannel(context_server_->address(), grpc::InsecureChannelCredentials()));
     routing_ = v1::RoutingService::NewStub(
         grpc::CreateChannel(routing_server_->address(), grpc::InsecureChannelCredentials()));
+    routing_client_ = std::make_unique<::cxp::routing::testing::Client>(routing_server_->address());
   }
 
   void CreateCustomer(const std::string& id, const std::string& tier) {
@@ -125,39 +127,16 @@ class RoutingContextTest : public ::testing::Test {
     return response->task();
   }
 
-  // An open desktop for `agent`, read until its first offer.
-  struct Desktop {
-    std::unique_ptr<grpc::ClientContext> context = std::make_unique<grpc::ClientContext>();
-    std::unique_ptr<grpc::ClientReader<v1::AgentSessionResponse>> reader;
-    std::optional<v1::TaskOffer> NextOffer() {
-      v1::AgentSessionResponse event;
-      while (reader->Read(&event)) {
-        if (event.has_offer()) return event.offer();
-      }
-      return std::nullopt;
-    }
-    ~Desktop() {
-      context->TryCancel();
-      v1::AgentSessionResponse event;
-      while (reader->Read(&event)) {
-      }
-      (void)reader->Finish();
-    }
-  };
+  using Desktop = ::cxp::routing::testing::Client::Desktop;
   std::unique_ptr<Desktop> Open(const std::string& agent) {
-    auto desktop = std::make_unique<Desktop>();
-    desktop->context->AddMetadata("authorization", std::string("Bearer ") + kRoutingKey);
-    desktop->context->set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(30)));
-    v1::AgentSessionRequest request;
-    request.set_agent(agent);
-    desktop->reader = routing_->AgentSession(desktop->context.get(), request);
-    return desktop;
+    return routing_client_->OpenDesktop(kRoutingKey, agent);
   }
 
   std::optional<ServerProcess> context_server_;
   std::optional<ServerProcess> routing_server_;
   std::unique_ptr<context_v1::ContextService::Stub> context_;
   std::unique_ptr<v1::RoutingService::Stub> routing_;
+  std::unique_ptr<::cxp::routing::testing::Client> routing_client_;  // for agent desktops
 };
 
 TEST_F(RoutingContextTest, VipJumpsTheQueueAndReturningCustomersGetTheirLastAgent) {

@@ -476,6 +476,7 @@ TEST_F(RoutingEngineTest, ReturningCustomerWaitsForTheirLastAgentThenAnyone) {
   PutQueue(queue);
   Login("kim", {.queues = {"support"}});
   Login("lee", {.queues = {"support"}});
+  Login("emma", {.queues = {"support"}, .languages = {"en"}});
   // kim is busy on a call; lee is free, but the customer's last agent was kim.
   Submit(NewTask("busy", "support"));
   ASSERT_EQ(Task("busy").agent(), "agents/kim");
@@ -496,6 +497,9 @@ TEST_F(RoutingEngineTest, ReturningCustomerWaitsForTheirLastAgentThenAnyone) {
   Submit(NewTask("third", "support"), returning);
   EXPECT_EQ(ReasonFor(Task("third"), "agents/lee"), "reserved_for_last_agent");
   EXPECT_EQ(ReasonFor(Task("third"), "agents/kim"), "no_capacity");
+  // The reservation is named only for agents who could take the task
+  // otherwise; emma cannot anyway.
+  EXPECT_EQ(ReasonFor(Task("third"), "agents/emma"), "language");
   Advance(absl::Seconds(29));
   EXPECT_EQ(Task("third").state(), v1::Task::STATE_QUEUED);
   Advance(absl::Seconds(1));
