@@ -245,6 +245,16 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
     inv.command = Command::kHelp;
     return inv;
   }
+  // The one command without a verb.
+  if (pos[0] == "apply") {
+    inv.command = Command::kApply;
+    if (auto s = CheckFlags(*split, "apply", {"file"}); !s.ok()) return s;
+    if (pos.size() != 1 || !split->Has("file") || split->Get("file").empty()) {
+      return Usage("usage: cxpctl apply --file FILE");
+    }
+    inv.apply_file = split->Get("file");
+    return inv;
+  }
   if (pos.size() < 2) return Usage(absl::StrCat("\"", pos[0], "\" needs a subcommand"));
   const std::string command = pos[0] + " " + pos[1];
 
@@ -437,6 +447,10 @@ commands:
   queue stats [queues/X]              (every queue when none is given)
   notify send --customer REF --template templates/X [--var k=v]...
       [--purpose TRANSACTIONAL|SERVICE|MARKETING] [--idempotency_key K]
+
+  apply --file FILE                   create what FILE lists (customers, journeys,
+      queues, agents, templates, trigger_rules: arrays of the Create*Request
+      messages in protobuf JSON); what exists already is left unchanged
 
   A customer REF is customers/ID, phone:VALUE, email:VALUE or
   <kind>:<namespace>:<value> (e.g. external_id:salesforce:003X).

@@ -32,6 +32,7 @@ enum class Command {
   kTaskSubmit,         // task submit --queue --customer --channel
   kQueueStats,         // queue stats [queues/X]
   kNotifySend,         // notify send --customer --template
+  kApply,              // apply --file FILE (cxpctl/apply.h)
 };
 
 // Where to connect and how; defaults are scripts/run.sh's local ports.
@@ -93,6 +94,9 @@ struct Invocation {
   std::map<std::string, std::string> variables;
   std::string purpose = "TRANSACTIONAL";
   std::string idempotency_key;
+
+  // apply: the JSON file of Create*Requests; read and checked by main.cc.
+  std::string apply_file;
 };
 
 // `args` excludes the program name. The environment ($CXP_API_KEY) is not
