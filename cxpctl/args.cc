@@ -447,10 +447,9 @@ commands:
   queue stats [queues/X]              (every queue when none is given)
   notify send --customer REF --template templates/X [--var k=v]...
       [--purpose TRANSACTIONAL|SERVICE|MARKETING] [--idempotency_key K]
-
-  apply --file FILE                   create what FILE lists (customers, journeys,
-      queues, agents, templates, trigger_rules: arrays of the Create*Request
-      messages in protobuf JSON); what exists already is left unchanged
+  apply --file FILE                   create the customers, journeys, queues, agents,
+      templates and trigger_rules FILE lists (Create*Requests in protobuf JSON,
+      e.g. deploy/demo/demo.json); what exists already is left unchanged
 
   A customer REF is customers/ID, phone:VALUE, email:VALUE or
   <kind>:<namespace>:<value> (e.g. external_id:salesforce:003X).
