@@ -30,7 +30,7 @@ const std::set<std::string>& RepeatedFlags() {
 const std::set<std::string>& GlobalFlags() {
   static const auto* flags = new std::set<std::string>{
       "context",         "routing", "notify", "api_key_file", "tls_ca_file",
-      "tls_server_name", "timeout", "json",   "help"};
+      "tls_server_name", "timeout", "wait",   "json",         "help"};
   return *flags;
 }
 
@@ -174,6 +174,14 @@ absl::Status ParseGlobal(const SplitArgs& split, GlobalOptions& global) {
                        split.Get("timeout"), "\""));
     }
     global.timeout = timeout;
+  }
+  if (split.Has("wait")) {
+    absl::Duration wait;
+    if (!absl::ParseDuration(split.Get("wait"), &wait) || wait < absl::ZeroDuration()) {
+      return Usage(
+          absl::StrCat("--wait: expected a duration such as 30s, got \"", split.Get("wait"), "\""));
+    }
+    global.wait = wait;
   }
   for (const char* address : {"context", "routing", "notify"}) {
     if (split.Has(address) && split.Get(address).empty()) {
@@ -462,6 +470,8 @@ global flags:
   --tls_ca_file FILE     use TLS, trusting these roots
   --tls_server_name NAME override the host name checked in the certificate
   --timeout DURATION     deadline of each call (default 5s)
+  --wait DURATION        first wait up to this long for each service to accept
+                         connections (default 0s: fail at once if it does not)
   --json                 print responses as JSON
 
 exit status: 0 success, 1 the call failed (printed as "cxpctl: CODE: message"),

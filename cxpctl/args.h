@@ -44,6 +44,10 @@ struct GlobalOptions {
   std::string tls_ca_file;      // set: TLS with these roots
   std::string tls_server_name;  // overrides the certificate host name
   absl::Duration timeout = absl::Seconds(5);
+  // Before its first call to a service, wait up to this long for the service
+  // to accept connections (for scripts that have just started it); zero:
+  // fail at once with UNAVAILABLE.
+  absl::Duration wait = absl::ZeroDuration();
   bool json = false;
 };
 

@@ -21,6 +21,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/client/channel.h"
 #include "cxp/context/v1/context_service.grpc.pb.h"
@@ -325,7 +326,8 @@ class Connections {
   Connections(const GlobalOptions& global, std::string api_key)
       : global_(global), api_key_(std::move(api_key)) {}
 
-  // FAILED_PRECONDITION when a TLS file cannot be read.
+  // FAILED_PRECONDITION when a TLS file cannot be read; UNAVAILABLE when the
+  // service does not accept connections within --wait (if set).
   absl::StatusOr<const client::ServiceClient*> Get(Service service) {
     auto it = clients_.find(service);
     if (it == clients_.end()) {
@@ -337,8 +339,14 @@ class Connections {
       options.tls_ca_file = global_.tls_ca_file;
       options.tls_server_name = global_.tls_server_name;
       options.default_deadline = global_.timeout;
-      auto created = client::ServiceClient::Create(std::move(options));
+      auto created = client::ServiceClient::Create(options);
       if (!created.ok()) return created.status();
+      if (global_.wait > absl::ZeroDuration() &&
+          !created->channel()->WaitForConnected(absl::ToChronoTime(absl::Now() + global_.wait))) {
+        return absl::UnavailableError(
+            absl::StrCat(options.target, " did not accept connections within ",
+                         absl::FormatDuration(global_.wait), " (--wait)"));
+      }
       it = clients_.emplace(service, *std::move(created)).first;
     }
     return &it->second;
