@@ -32,5 +32,5 @@ Demo data loaded. Try:
   $shown customer context phone:010-3456-7890   # Lee Seoyeon and her missed-delivery journey
   $shown task submit --queue queues/delivery --customer phone:010-2345-6789 --channel VOICE   # VIP: priority raised
   $shown queue stats   # delivery and billing (agents start offline)
-  $shown notify send --customer email:hyunwoo@choi-flowers.example --template templates/delivery-update --var tracking_number=551233810099 --var delivery_date=tomorrow --idempotency_key demo-1   # in Korean, by email
+  $shown notify send --customer email:emily.clark@example.com --template templates/delivery-update --var tracking_number=551233810099 --var delivery_date=tomorrow --idempotency_key demo-1   # by email, in English (Korean for ko customers)
 EOF

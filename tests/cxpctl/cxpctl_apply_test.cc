@@ -331,7 +331,7 @@ TEST(LoadDemoScriptTest, LoadsTheDemoAndPrintsCommandsThatWork) {
   EXPECT_THAT(outputs[3], AllOf(HasSubstr("queue         queues/delivery\n"),
                                 HasSubstr("queue         queues/billing\n")));
   EXPECT_THAT(outputs[4], AllOf(StartsWith("notification  notifications/"),
-                                HasSubstr("customer      customers/choi-hyunwoo\n")));
+                                HasSubstr("customer      customers/emily-clark\n")));
 
   // Loading again changes nothing.
   run = RunCommand(argv, {}, env);
