@@ -23,7 +23,7 @@
 //   (unknown field, wrong type, unknown enum value), a missing or repeated
 //   ID is INVALID_ARGUMENT naming `key[index]`. The services check the rest
 //   (e.g. a phone number that is not one) when the item is applied.
-// - ApplyItem creates one item. ALREADY_EXISTS for an item whose resource
+// - ApplyItemTo creates one item. ALREADY_EXISTS for an item whose resource
 //   exists (looked up by name) is kUnchanged: apply never updates, so an
 //   existing resource is left as it is even if the file differs. Any other
 //   failure, including ALREADY_EXISTS for a conflict with another resource
@@ -31,7 +31,8 @@
 //   another queue has), is returned as the service's code with a message
 //   naming the item: "agents[1] agents/junho: ...".
 //
-// Threading: plain functions; ApplyItem blocks for its calls.
+// Threading: plain functions; ApplyItemTo blocks for its one or two calls,
+// each with the client's default deadline (cxpctl --timeout).
 
 #ifndef CXP_CXPCTL_APPLY_H_
 #define CXP_CXPCTL_APPLY_H_
