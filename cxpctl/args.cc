@@ -30,7 +30,7 @@ const std::set<std::string>& RepeatedFlags() {
 const std::set<std::string>& GlobalFlags() {
   static const auto* flags = new std::set<std::string>{
       "context",         "routing", "notify", "api_key_file", "tls_ca_file",
-      "tls_server_name", "timeout", "json",   "help"};
+      "tls_server_name", "timeout", "wait",   "json",         "help"};
   return *flags;
 }
 
@@ -175,6 +175,14 @@ absl::Status ParseGlobal(const SplitArgs& split, GlobalOptions& global) {
     }
     global.timeout = timeout;
   }
+  if (split.Has("wait")) {
+    absl::Duration wait;
+    if (!absl::ParseDuration(split.Get("wait"), &wait) || wait < absl::ZeroDuration()) {
+      return Usage(
+          absl::StrCat("--wait: expected a duration such as 30s, got \"", split.Get("wait"), "\""));
+    }
+    global.wait = wait;
+  }
   for (const char* address : {"context", "routing", "notify"}) {
     if (split.Has(address) && split.Get(address).empty()) {
       return Usage(absl::StrCat("--", address, ": empty address"));
@@ -243,6 +251,16 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
   const std::vector<std::string>& pos = split->positionals;
   if (split->Has("help") || pos.empty() || pos[0] == "help") {
     inv.command = Command::kHelp;
+    return inv;
+  }
+  // The one command without a verb.
+  if (pos[0] == "apply") {
+    inv.command = Command::kApply;
+    if (auto s = CheckFlags(*split, "apply", {"file"}); !s.ok()) return s;
+    if (pos.size() != 1 || !split->Has("file") || split->Get("file").empty()) {
+      return Usage("usage: cxpctl apply --file FILE");
+    }
+    inv.apply_file = split->Get("file");
     return inv;
   }
   if (pos.size() < 2) return Usage(absl::StrCat("\"", pos[0], "\" needs a subcommand"));
@@ -437,6 +455,9 @@ commands:
   queue stats [queues/X]              (every queue when none is given)
   notify send --customer REF --template templates/X [--var k=v]...
       [--purpose TRANSACTIONAL|SERVICE|MARKETING] [--idempotency_key K]
+  apply --file FILE                   create the customers, journeys, queues, agents,
+      templates and trigger_rules FILE lists (Create*Requests in protobuf JSON,
+      e.g. deploy/demo/demo.json); what exists already is left unchanged
 
   A customer REF is customers/ID, phone:VALUE, email:VALUE or
   <kind>:<namespace>:<value> (e.g. external_id:salesforce:003X).
@@ -449,6 +470,8 @@ global flags:
   --tls_ca_file FILE     use TLS, trusting these roots
   --tls_server_name NAME override the host name checked in the certificate
   --timeout DURATION     deadline of each call (default 5s)
+  --wait DURATION        first wait up to this long for each service to accept
+                         connections (default 0s: fail at once if it does not)
   --json                 print responses as JSON
 
 exit status: 0 success, 1 the call failed (printed as "cxpctl: CODE: message"),

@@ -32,6 +32,7 @@ enum class Command {
   kTaskSubmit,         // task submit --queue --customer --channel
   kQueueStats,         // queue stats [queues/X]
   kNotifySend,         // notify send --customer --template
+  kApply,              // apply --file FILE (cxpctl/apply.h)
 };
 
 // Where to connect and how; defaults are scripts/run.sh's local ports.
@@ -43,6 +44,10 @@ struct GlobalOptions {
   std::string tls_ca_file;      // set: TLS with these roots
   std::string tls_server_name;  // overrides the certificate host name
   absl::Duration timeout = absl::Seconds(5);
+  // Before its first call to a service, wait up to this long for the service
+  // to accept connections (for scripts that have just started it); zero:
+  // fail at once with UNAVAILABLE.
+  absl::Duration wait = absl::ZeroDuration();
   bool json = false;
 };
 
@@ -93,6 +98,9 @@ struct Invocation {
   std::map<std::string, std::string> variables;
   std::string purpose = "TRANSACTIONAL";
   std::string idempotency_key;
+
+  // apply: the JSON file of Create*Requests; read and checked by main.cc.
+  std::string apply_file;
 };
 
 // `args` excludes the program name. The environment ($CXP_API_KEY) is not

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,13 +18,16 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/client/channel.h"
 #include "cxp/context/v1/context_service.grpc.pb.h"
 #include "cxp/notify/v1/notify_service.grpc.pb.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
+#include "cxpctl/apply.h"
 #include "cxpctl/args.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -315,37 +319,153 @@ absl::StatusOr<std::string> ReadApiKey(const GlobalOptions& global) {
   return key;
 }
 
-int Run(const Invocation& inv) {
-  auto api_key = ReadApiKey(inv.global);
-  if (!api_key.ok()) return Fail(api_key.status());
-  auto connect = [&](const std::string& target) {
-    client::ChannelOptions options;
-    options.target = target;
-    options.api_key = *api_key;
-    options.tls_ca_file = inv.global.tls_ca_file;
-    options.tls_server_name = inv.global.tls_server_name;
-    options.default_deadline = inv.global.timeout;
-    return client::ServiceClient::Create(std::move(options));
-  };
-  const bool json = inv.global.json;
-  using ContextStub = context_v1::ContextService::Stub;
-  using RoutingStub = routing_v1::RoutingService::Stub;
-  using NotifyStub = notify_v1::NotifyService::Stub;
+// The connection to each service, made on first use with the global flags
+// and kept for the rest of the command.
+class Connections {
+ public:
+  Connections(const GlobalOptions& global, std::string api_key)
+      : global_(global), api_key_(std::move(api_key)) {}
 
+  // FAILED_PRECONDITION when a TLS file cannot be read; UNAVAILABLE when the
+  // service does not accept connections within --wait (if set).
+  absl::StatusOr<const client::ServiceClient*> Get(Service service) {
+    auto it = clients_.find(service);
+    if (it == clients_.end()) {
+      client::ChannelOptions options;
+      options.target = service == Service::kRouting  ? global_.routing_address
+                       : service == Service::kNotify ? global_.notify_address
+                                                     : global_.context_address;
+      options.api_key = api_key_;
+      options.tls_ca_file = global_.tls_ca_file;
+      options.tls_server_name = global_.tls_server_name;
+      options.default_deadline = global_.timeout;
+      auto created = client::ServiceClient::Create(options);
+      if (!created.ok()) return created.status();
+      if (global_.wait > absl::ZeroDuration() &&
+          !created->channel()->WaitForConnected(absl::ToChronoTime(absl::Now() + global_.wait))) {
+        return absl::UnavailableError(
+            absl::StrCat(options.target, " did not accept connections within ",
+                         absl::FormatDuration(global_.wait), " (--wait)"));
+      }
+      it = clients_.emplace(service, *std::move(created)).first;
+    }
+    return &it->second;
+  }
+
+ private:
+  const GlobalOptions& global_;
+  const std::string api_key_;
+  std::map<Service, client::ServiceClient> clients_;
+};
+
+// The service a single-call command talks to.
+Service ServiceOf(Command command) {
+  switch (command) {
+    case Command::kTaskSubmit:
+    case Command::kQueueStats:
+      return Service::kRouting;
+    case Command::kNotifySend:
+      return Service::kNotify;
+    default:
+      return Service::kContext;
+  }
+}
+
+// `text` as a JSON string literal.
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (const char c : text) {
+    if (c == '"' || c == '\\') {
+      absl::StrAppend(&out, "\\", std::string(1, c));
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", static_cast<int>(c));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "\"";
+}
+
+// apply --file: checks the whole file, connects to every service it needs,
+// then creates the items in order, one line each as it goes ("created
+// queues/delivery", "unchanged agents/minji"), or a JSON summary at the end
+// (also after a failure, with the failed item last).
+int Apply(const Invocation& inv, Connections& connections) {
+  std::ifstream in(inv.apply_file);
+  if (!in) {
+    std::cerr << "cxpctl: apply: cannot read " << inv.apply_file << "\n";
+    return kExitUsage;
+  }
+  std::stringstream contents;
+  contents << in.rdbuf();
+  auto items = ParseApplyFile(contents.str());
+  if (!items.ok()) {
+    std::cerr << "cxpctl: " << inv.apply_file << ": " << items.status().message() << "\n";
+    return kExitUsage;
+  }
+  for (const ApplyItem& item : *items) {
+    if (auto client = connections.Get(item.service); !client.ok()) return Fail(client.status());
+  }
+  int created = 0, unchanged = 0;
+  std::vector<std::string> results;  // JSON objects, for --json
+  auto result = [&](const ApplyItem& item, absl::string_view word, std::string error = "") {
+    results.push_back(
+        absl::StrCat("  {\"item\": ", JsonString(absl::StrCat(item.key, "[", item.index, "]")),
+                     ", \"name\": ", JsonString(item.name), ", \"result\": ", JsonString(word),
+                     error.empty() ? "" : absl::StrCat(", \"error\": ", JsonString(error)), "}"));
+  };
+  auto print_json = [&] {
+    std::cout << "{\"created\": " << created << ", \"unchanged\": " << unchanged
+              << ", \"items\": [\n"
+              << absl::StrJoin(results, ",\n") << "\n]}\n";
+  };
+  for (const ApplyItem& item : *items) {
+    auto outcome = ApplyItemTo(item, **connections.Get(item.service));
+    if (!outcome.ok()) {
+      if (inv.global.json) {
+        result(item, "failed",
+               absl::StrCat(absl::StatusCodeToString(outcome.status().code()), ": ",
+                            outcome.status().message()));
+        print_json();
+      }
+      return Fail(outcome.status());
+    }
+    const bool was_created = *outcome == ApplyOutcome::kCreated;
+    ++(was_created ? created : unchanged);
+    const char* word = was_created ? "created" : "unchanged";
+    result(item, word);
+    if (!inv.global.json) std::cout << word << " " << item.name << std::endl;
+  }
+  if (inv.global.json) {
+    print_json();
+  } else {
+    std::cout << created << " created, " << unchanged << " unchanged\n";
+  }
+  return 0;
+}
+
+int Run(const Invocation& inv) {
   if (inv.command == Command::kHelp) {
     std::cout << Usage();
     return 0;
   }
-  // Each command calls one service.
-  const bool routing = inv.command == Command::kTaskSubmit || inv.command == Command::kQueueStats;
-  const std::string& address = routing                               ? inv.global.routing_address
-                               : inv.command == Command::kNotifySend ? inv.global.notify_address
-                                                                     : inv.global.context_address;
-  auto client = connect(address);
-  if (!client.ok()) return Fail(client.status());
+  auto api_key = ReadApiKey(inv.global);
+  if (!api_key.ok()) return Fail(api_key.status());
+  Connections connections(inv.global, *std::move(api_key));
+  if (inv.command == Command::kApply) return Apply(inv, connections);
+
+  const bool json = inv.global.json;
+  using ContextStub = context_v1::ContextService::Stub;
+  using RoutingStub = routing_v1::RoutingService::Stub;
+  using NotifyStub = notify_v1::NotifyService::Stub;
+  // Each other command calls one service.
+  auto connected = connections.Get(ServiceOf(inv.command));
+  if (!connected.ok()) return Fail(connected.status());
+  const client::ServiceClient* client = *connected;
 
   switch (inv.command) {
     case Command::kHelp:
+    case Command::kApply:
       break;  // answered above
     case Command::kCustomerResolve: {
       context_v1::ResolveCustomerRequest request;

@@ -4,8 +4,9 @@
 # routing_service and notify_service on their default loopback ports, data
 # under ./data/<service>, and a local SMTP sink (aiosmtpd) that keeps
 # notify_service's email in ./data/smtp-sink. Flags after the command go to
-# every service (e.g. --log_requests=false). Ctrl-C (or SIGTERM) drains all
-# three and exits.
+# every service (e.g. --log_requests=false), except --demo: once the services
+# accept connections, load the demo data set and print commands to try on it
+# (scripts/load_demo.sh). Ctrl-C (or SIGTERM) drains all three and exits.
 set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${CXP_BUILD_DIR:-$REPO_ROOT/build}"
@@ -13,6 +14,13 @@ DATA_DIR="${CXP_DATA_DIR:-$REPO_ROOT/data}"
 
 "$REPO_ROOT/scripts/install_deps.sh"
 "$REPO_ROOT/scripts/build.sh" --target context_service routing_service notify_service cxpctl
+
+# --demo is ours; everything else goes to the services.
+demo=0
+service_args=()
+for arg in "$@"; do
+  if [[ $arg == --demo ]]; then demo=1; else service_args+=("$arg"); fi
+done
 
 mkdir -p "$DATA_DIR"
 pids=()
@@ -41,10 +49,15 @@ pids+=($!)
 printf 'cxp: %-16s SMTP %-17s mail in %s/{new,cur}\n' smtp-sink 127.0.0.1:2525 \
     "$DATA_DIR/smtp-sink" >&2
 
-start context_service 127.0.0.1:50051 127.0.0.1:9101 "$@"
-start routing_service 127.0.0.1:50052 127.0.0.1:9102 "$@"
+start context_service 127.0.0.1:50051 127.0.0.1:9101 "${service_args[@]}"
+start routing_service 127.0.0.1:50052 127.0.0.1:9102 "${service_args[@]}"
 start notify_service  127.0.0.1:50053 127.0.0.1:9103 --smtp_host=127.0.0.1 --smtp_port=2525 \
-    --smtp_starttls=none --smtp_from="CXP <notify@cxp.localhost>" "$@"
+    --smtp_starttls=none --smtp_from="CXP <notify@cxp.localhost>" "${service_args[@]}"
+if [[ $demo -eq 1 ]]; then
+  # The services keep running whether or not this works.
+  CXP_BUILD_DIR="$BUILD_DIR" "$REPO_ROOT/scripts/load_demo.sh" ||
+      echo "cxp: loading the demo data failed (see above); the services keep running" >&2
+fi
 echo "cxp: running; Ctrl-C to stop" >&2
 
 # If any service exits on its own, stop the others and report its status.

@@ -32,6 +32,7 @@ TEST(ArgsTest, DefaultsAreTheLocalPortsOfRunSh) {
   EXPECT_EQ(inv->global.routing_address, "127.0.0.1:50052");
   EXPECT_EQ(inv->global.notify_address, "127.0.0.1:50053");
   EXPECT_EQ(inv->global.timeout, absl::Seconds(5));
+  EXPECT_EQ(inv->global.wait, absl::ZeroDuration());
   EXPECT_FALSE(inv->global.json);
   EXPECT_EQ(inv->queue, "");
 }
@@ -237,6 +238,29 @@ TEST(ArgsTest, GlobalFlagErrors) {
   ExpectUsageError({"--timeout", "0s", "queue", "stats"}, "--timeout: expected a positive");
   ExpectUsageError({"--json=maybe", "queue", "stats"}, "--json takes no value");
   ExpectUsageError({"--context=", "queue", "stats"}, "--context: empty address");
+  ExpectUsageError({"--wait", "-1s", "queue", "stats"}, "--wait: expected a duration");
+  ExpectUsageError({"--wait", "later", "queue", "stats"}, "--wait: expected a duration");
+}
+
+TEST(ArgsTest, ApplyTakesAFileAndTheGlobalFlags) {
+  auto inv = Parse({"--routing", "h:2", "apply", "--file", "deploy/demo/demo.json", "--json"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kApply);
+  EXPECT_EQ(inv->apply_file, "deploy/demo/demo.json");
+  EXPECT_EQ(inv->global.routing_address, "h:2");
+  EXPECT_TRUE(inv->global.json);
+  inv = Parse({"apply", "--file=demo.json", "--wait", "30s"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->apply_file, "demo.json");
+  EXPECT_EQ(inv->global.wait, absl::Seconds(30));
+
+  ExpectUsageError({"apply"}, "usage: cxpctl apply --file FILE");
+  ExpectUsageError({"apply", "--file="}, "usage: cxpctl apply --file FILE");
+  ExpectUsageError({"apply", "demo.json"}, "usage: cxpctl apply --file FILE");
+  ExpectUsageError({"apply", "--file", "a.json", "--file", "b.json"},
+                   "--file given more than once");
+  ExpectUsageError({"apply", "--file", "a.json", "--queue", "q"},
+                   "unknown flag --queue for \"apply\"");
 }
 
 TEST(ArgsTest, ApiKeyFromFile) {

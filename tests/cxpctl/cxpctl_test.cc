@@ -2,22 +2,15 @@
 // notify_service as child processes on loopback ports with an API-key file,
 // the cxpctl binary run as a child process, its stdout, stderr and exit code
 // checked, in human form and as --json (parsed back into the response).
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// `apply` and the demo data set are in cxpctl_apply_test.cc.
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "cxp/context/v1/context_service.grpc.pb.h"
 #include "cxp/notify/v1/notify_service.grpc.pb.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
@@ -25,12 +18,19 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/cxpctl/cxpctl_testing.h"
 #include "tests/testing/keyed_call.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::cxpctl {
 namespace {
 
+using ::cxp::cxpctl::testing::CommandRun;
+using ::cxp::cxpctl::testing::kKey;
+using ::cxp::cxpctl::testing::Platform;
+using ::cxp::cxpctl::testing::ReadAll;
+using ::cxp::cxpctl::testing::RunCxpctl;
+using ::cxp::cxpctl::testing::UnusedPort;
 using ::cxp::testing::BinaryPath;
 using ::cxp::testing::KeyedCall;
 using ::cxp::testing::MakeTempDir;
@@ -44,73 +44,6 @@ namespace routing_v1 = ::cxp::routing::v1;
 namespace notify_v1 = ::cxp::notify::v1;
 namespace type = ::cxp::type::v1;
 
-constexpr char kKey[] = "acme-cxpctl-key-0123456789abcdef";
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-// A loopback port nothing listens on (bound, then released).
-int UnusedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-struct CxpctlRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs build/cxpctl/cxpctl with `args` and, if set, CXP_API_KEY=`env_key`.
-CxpctlRun RunCxpctl(const std::vector<std::string>& args, std::optional<std::string> env_key = {}) {
-  static const std::string dir = MakeTempDir("cxpctl_run_");
-  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
-  std::vector<std::string> argv_storage = {BinaryPath("cxpctl/cxpctl")};
-  argv_storage.insert(argv_storage.end(), args.begin(), args.end());
-  const pid_t pid = fork();
-  if (pid == 0) {
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, STDOUT_FILENO);
-    dup2(err, STDERR_FILENO);
-    unsetenv("CXP_API_KEY");
-    if (env_key) setenv("CXP_API_KEY", env_key->c_str(), 1);
-    std::vector<char*> argv;
-    for (std::string& arg : argv_storage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  CxpctlRun run;
-  int status = 0;
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (waitpid(pid, &status, WNOHANG) == 0) {
-    if (absl::Now() > deadline) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &status, 0);
-      ADD_FAILURE() << "cxpctl did not finish within 60 s";
-      return run;
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  run.out = ReadAll(out_path);
-  run.err = ReadAll(err_path);
-  return run;
-}
-
 template <typename Message>
 Message FromJson(const std::string& json) {
   Message message;
@@ -122,47 +55,21 @@ Message FromJson(const std::string& json) {
 class CxpctlTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    dir_ = new std::string(MakeTempDir("cxpctl_test_"));
-    std::ofstream(*dir_ + "/keys") << "# tenant key\nacme " << kKey << "\n";
-    std::ofstream(*dir_ + "/wrong_key") << "acme not-the-key-0123456789abcdef\n";
-    const std::string keys = "--api_keys_file=" + *dir_ + "/keys";
-    auto context = ServerProcess::Start(
-        BinaryPath("context_service/context_service"),
-        {"--data_dir=" + *dir_ + "/context", keys, "--metrics_listen=off", "--log_requests=false"});
-    ASSERT_TRUE(context.ok()) << context.status();
-    context_ = new ServerProcess(*std::move(context));
-    auto routing = ServerProcess::Start(
-        BinaryPath("routing_service/routing_service"),
-        {"--data_dir=" + *dir_ + "/routing", keys, "--context_service=" + context_->address(),
-         "--context_timeout=2s", "--context_api_keys_file=" + *dir_ + "/keys",
-         "--metrics_listen=off", "--log_requests=false"});
-    ASSERT_TRUE(routing.ok()) << routing.status();
-    routing_ = new ServerProcess(*std::move(routing));
-    // No mail is read back here: the SMTP port is closed, so deliveries
-    // wait for a retry; SendNotification's answer is what cxpctl shows.
-    auto notify = ServerProcess::Start(
-        BinaryPath("notify_service/notify_service"),
-        {"--data_dir=" + *dir_ + "/notify", keys, "--context_service=" + context_->address(),
-         "--context_timeout=2s", "--context_api_keys_file=" + *dir_ + "/keys",
-         "--smtp_host=127.0.0.1", "--smtp_port=" + std::to_string(UnusedPort()),
-         "--smtp_starttls=none", "--smtp_from=Shop <alerts@shop.example>", "--metrics_listen=off",
-         "--log_requests=false"});
-    ASSERT_TRUE(notify.ok()) << notify.status();
-    notify_ = new ServerProcess(*std::move(notify));
+    auto platform = Platform::Start("cxpctl_test_");
+    ASSERT_TRUE(platform.ok()) << platform.status();
+    platform_ = platform->release();
     SeedData();
   }
 
   static void TearDownTestSuite() {
-    delete notify_;
-    delete routing_;
-    delete context_;
-    delete dir_;
+    delete platform_;
+    platform_ = nullptr;
   }
 
   // Customer kim (phone 010-1234-5678 in KR, email), queue support, template otp.
   static void SeedData() {
     auto context_stub = ctx::ContextService::NewStub(
-        grpc::CreateChannel(context_->address(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(platform_->context().address(), grpc::InsecureChannelCredentials()));
     ctx::CreateCustomerRequest customer;
     customer.set_customer_id("kim");
     customer.mutable_customer()->set_display_name("Kim Minji");
@@ -178,7 +85,7 @@ class CxpctlTest : public ::testing::Test {
     ASSERT_TRUE(created.ok()) << created.status();
 
     auto routing_stub = routing_v1::RoutingService::NewStub(
-        grpc::CreateChannel(routing_->address(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(platform_->routing().address(), grpc::InsecureChannelCredentials()));
     routing_v1::CreateQueueRequest queue;
     queue.set_queue_id("support");
     queue.mutable_queue()->set_display_name("Support");
@@ -187,7 +94,7 @@ class CxpctlTest : public ::testing::Test {
     ASSERT_TRUE(queue_created.ok()) << queue_created.status();
 
     auto notify_stub = notify_v1::NotifyService::NewStub(
-        grpc::CreateChannel(notify_->address(), grpc::InsecureChannelCredentials()));
+        grpc::CreateChannel(platform_->notify().address(), grpc::InsecureChannelCredentials()));
     notify_v1::CreateTemplateRequest template_request;
     template_request.set_template_id("otp");
     notify_v1::Template& tmpl = *template_request.mutable_template_();
@@ -203,32 +110,16 @@ class CxpctlTest : public ::testing::Test {
   // cxpctl pointed at the three servers with the key file, then `args`.
   static std::vector<std::string> Args(std::vector<std::string> args,
                                        const std::string& key_file = "keys") {
-    std::vector<std::string> all = {"--context",
-                                    context_->address(),
-                                    "--routing",
-                                    routing_->address(),
-                                    "--notify=" + notify_->address(),
-                                    "--api_key_file",
-                                    *dir_ + "/" + key_file,
-                                    "--timeout",
-                                    "20s"};
-    all.insert(all.end(), args.begin(), args.end());
-    return all;
+    return platform_->Args(std::move(args), key_file);
   }
 
-  static std::string* dir_;
-  static ServerProcess* context_;
-  static ServerProcess* routing_;
-  static ServerProcess* notify_;
+  static Platform* platform_;
 };
 
-std::string* CxpctlTest::dir_ = nullptr;
-ServerProcess* CxpctlTest::context_ = nullptr;
-ServerProcess* CxpctlTest::routing_ = nullptr;
-ServerProcess* CxpctlTest::notify_ = nullptr;
+Platform* CxpctlTest::platform_ = nullptr;
 
 TEST_F(CxpctlTest, ResolvesACustomerByANationalPhoneNumber) {
-  CxpctlRun run = RunCxpctl(Args({"customer", "resolve", "phone", "010-1234-5678"}));
+  CommandRun run = RunCxpctl(Args({"customer", "resolve", "phone", "010-1234-5678"}));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.err, IsEmpty());
   EXPECT_THAT(
@@ -243,14 +134,14 @@ TEST_F(CxpctlTest, ResolvesACustomerByANationalPhoneNumber) {
 }
 
 TEST_F(CxpctlTest, AppendsInteractionsAndShowsTheTimelineNewestFirst) {
-  CxpctlRun first =
+  CommandRun first =
       RunCxpctl(Args({"interaction", "append", "customers/kim", "--channel", "VOICE", "--direction",
                       "INBOUND", "--type", "call", "--summary", "card lost"}));
   EXPECT_EQ(first.exit_code, 0) << first.err;
   EXPECT_THAT(first.out, AllOf(HasSubstr("interaction   customers/kim/interactions/"),
                                HasSubstr("VOICE INBOUND call  \"card lost\"")));
   // The second by email identity, as JSON.
-  CxpctlRun second = RunCxpctl(
+  CommandRun second = RunCxpctl(
       Args({"interaction", "append", "email:KIM@example.com", "--channel", "email", "--direction",
             "outbound", "--type", "reply", "--summary", "new card sent", "--json"}));
   EXPECT_EQ(second.exit_code, 0) << second.err;
@@ -258,7 +149,7 @@ TEST_F(CxpctlTest, AppendsInteractionsAndShowsTheTimelineNewestFirst) {
   EXPECT_EQ(appended.interaction().channel(), type::CHANNEL_EMAIL);
   EXPECT_EQ(appended.interaction().summary(), "new card sent");
 
-  CxpctlRun human = RunCxpctl(Args({"customer", "context", "phone:010-1234-5678"}));
+  CommandRun human = RunCxpctl(Args({"customer", "context", "phone:010-1234-5678"}));
   EXPECT_EQ(human.exit_code, 0) << human.err;
   EXPECT_THAT(human.out, AllOf(StartsWith("customer      customers/kim\n"),
                                HasSubstr("timeline (newest first):\n"),
@@ -269,7 +160,7 @@ TEST_F(CxpctlTest, AppendsInteractionsAndShowsTheTimelineNewestFirst) {
   ASSERT_NE(older, std::string::npos) << human.out;
   EXPECT_LT(newer, older) << human.out;
 
-  CxpctlRun json =
+  CommandRun json =
       RunCxpctl(Args({"customer", "context", "customers/kim", "--json", "--limit", "1"}));
   EXPECT_EQ(json.exit_code, 0) << json.err;
   const auto context = FromJson<ctx::GetCustomerContextResponse>(json.out).customer_context();
@@ -279,7 +170,7 @@ TEST_F(CxpctlTest, AppendsInteractionsAndShowsTheTimelineNewestFirst) {
 }
 
 TEST_F(CxpctlTest, NotFoundPrintsTheCodeAndExits1) {
-  CxpctlRun run = RunCxpctl(Args({"customer", "context", "customers/nobody"}));
+  CommandRun run = RunCxpctl(Args({"customer", "context", "customers/nobody"}));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.out, IsEmpty());
   EXPECT_THAT(run.err, StartsWith("cxpctl: NOT_FOUND: "));
@@ -291,13 +182,13 @@ TEST_F(CxpctlTest, NotFoundPrintsTheCodeAndExits1) {
 }
 
 TEST_F(CxpctlTest, AWrongKeyIsUnauthenticatedAndTheEnvironmentKeyWorks) {
-  CxpctlRun run = RunCxpctl(Args({"customer", "context", "customers/kim"}, "wrong_key"));
+  CommandRun run = RunCxpctl(Args({"customer", "context", "customers/kim"}, "wrong_key"));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, StartsWith("cxpctl: UNAUTHENTICATED: "));
 
   // No --api_key_file: $CXP_API_KEY.
-  std::vector<std::string> args = {"--context", context_->address(), "customer", "context",
-                                   "customers/kim"};
+  std::vector<std::string> args = {"--context", platform_->context().address(), "customer",
+                                   "context", "customers/kim"};
   run = RunCxpctl(args, std::string(kKey));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, StartsWith("customer      customers/kim\n"));
@@ -311,8 +202,8 @@ TEST_F(CxpctlTest, AWrongKeyIsUnauthenticatedAndTheEnvironmentKeyWorks) {
 }
 
 TEST_F(CxpctlTest, SubmitsTasksAndShowsQueueStats) {
-  CxpctlRun run = RunCxpctl(Args({"task", "submit", "--queue", "queues/support", "--customer",
-                                  "customers/kim", "--channel", "VOICE"}));
+  CommandRun run = RunCxpctl(Args({"task", "submit", "--queue", "queues/support", "--customer",
+                                   "customers/kim", "--channel", "VOICE"}));
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out,
               AllOf(StartsWith("task          tasks/"), HasSubstr("state         QUEUED\n"),
@@ -344,7 +235,7 @@ TEST_F(CxpctlTest, SubmitsTasksAndShowsQueueStats) {
 }
 
 TEST_F(CxpctlTest, SendsANotificationOnceForAnIdempotencyKey) {
-  CxpctlRun run =
+  CommandRun run =
       RunCxpctl(Args({"notify", "send", "--customer", "customers/kim", "--template",
                       "templates/otp", "--var", "code=123456", "--idempotency_key", "otp-kim-1"}));
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -369,7 +260,7 @@ TEST_F(CxpctlTest, SendsANotificationOnceForAnIdempotencyKey) {
 }
 
 TEST_F(CxpctlTest, UsageErrorsExit2AndUnreachableServersExit1) {
-  CxpctlRun run = RunCxpctl(Args({"customer", "forget", "customers/kim"}));
+  CommandRun run = RunCxpctl(Args({"customer", "forget", "customers/kim"}));
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.out, IsEmpty());
   EXPECT_THAT(run.err, StartsWith("cxpctl: unknown command \"customer forget\"\n"));
@@ -383,6 +274,17 @@ TEST_F(CxpctlTest, UsageErrorsExit2AndUnreachableServersExit1) {
                   std::string(kKey));
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, StartsWith("cxpctl: UNAVAILABLE: "));
+
+  // --wait gives up after the time given, naming the address.
+  const std::string nowhere = absl::StrCat("127.0.0.1:", UnusedPort());
+  run = RunCxpctl({"--context", nowhere, "--wait", "1s", "customer", "context", "customers/kim"},
+                  std::string(kKey));
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_EQ(run.err, absl::StrCat("cxpctl: UNAVAILABLE: ", nowhere,
+                                  " did not accept connections within 1s (--wait)\n"));
+  // ... and with a service that is up, just calls it.
+  run = RunCxpctl(Args({"--wait", "10s", "customer", "context", "customers/kim"}));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
 }
 
 // TLS: a context_service serving a certificate made by the openssl command
@@ -415,7 +317,7 @@ TEST(CxpctlTlsTest, TalksTlsWithTheGivenCa) {
     return args;
   };
   // Over TLS the call reaches the server: the customer does not exist.
-  CxpctlRun run =
+  CommandRun run =
       RunCxpctl(with({"--timeout", "20s", "--tls_ca_file", dir + "/ca.pem", "--tls_server_name",
                       "localhost", "customer", "context", "customers/kim"}));
   EXPECT_EQ(run.exit_code, 1);
