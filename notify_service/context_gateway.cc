@@ -51,7 +51,8 @@ bool IsKeyProblem(const absl::Status& status) {
 
 absl::Status Off() {
   return absl::UnavailableError(
-      "context_service is not configured (--context_service); consent cannot be recorded");
+      "context_service is not configured (--context_service); inbound messages cannot be "
+      "recorded");
 }
 
 struct ConsentChain {
@@ -223,6 +224,23 @@ void ContextGateway::ApplyConsent(const std::string& tenant, const std::string& 
     }
   };
   Step{this}(std::move(chain));
+}
+
+void ContextGateway::RecordInbound(const std::string& tenant, ctx::AppendInteractionRequest append,
+                                   RecordDone done) const {
+  if (!client_) {
+    std::move(done)(Off());
+    return;
+  }
+  client_->Call<ctx::AppendInteractionRequest, ctx::AppendInteractionResponse>(
+      tenant, &Async::AppendInteraction, std::move(append),
+      [done = std::move(done)](absl::StatusOr<ctx::AppendInteractionResponse> response) mutable {
+        if (!response.ok()) {
+          std::move(done)(ForCaller(response.status()));
+          return;
+        }
+        std::move(done)(response->interaction().name());
+      });
 }
 
 }  // namespace cxp::notify

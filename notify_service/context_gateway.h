@@ -18,9 +18,10 @@
 //                                            such a send could never be
 //                                            delivered)
 //
-// ResolveSender and ApplyConsent are for ReceiveInboundMessage: the
-// sender's customer (created with just that identity when none has it, so
-// an opt-out is kept), then one UpdateConsent per entry, in order, under
+// ResolveSender, ApplyConsent and RecordInbound are for
+// ReceiveInboundMessage: the sender's customer (created with just that
+// identity when none has it, so an opt-out is kept), then one UpdateConsent
+// per entry, in order, then the message's timeline entry, under
 // `write_timeout` each. Their errors: INVALID_ARGUMENT naming `field` when
 // context_service refuses the identity, UNAVAILABLE when it is down, slow
 // or not configured (retry), else its status as is.
@@ -49,6 +50,7 @@
 #include "absl/time/time.h"
 #include "common/client/context_client.h"
 #include "cxp/context/v1/consent.pb.h"
+#include "cxp/context/v1/context_service.pb.h"
 #include "cxp/type/v1/customer_ref.pb.h"
 #include "cxp/type/v1/identity.pb.h"
 #include "notify_service/core/notify_core.h"
@@ -89,6 +91,12 @@ class ContextGateway {
   // one after another; stops at the first error.
   void ApplyConsent(const std::string& tenant, const std::string& customer,
                     std::vector<cxp::context::v1::ConsentEntry> entries, ConsentDone done) const;
+
+  using RecordDone = absl::AnyInvocable<void(absl::StatusOr<std::string>) &&>;
+  // Appends an inbound message's timeline entry (`append`, its customer
+  // set); the stored interaction's name.
+  void RecordInbound(const std::string& tenant, cxp::context::v1::AppendInteractionRequest append,
+                     RecordDone done) const;
 
   bool enabled() const { return client_ != nullptr; }
   // The client the gateway calls through (for the dispatcher's lookups and

@@ -11,14 +11,11 @@
 #include "common/server/unary_rpc_macros.h"
 #include "common/status/grpc_status.h"
 #include "common/status/status_macros.h"
-#include "google/protobuf/util/time_util.h"
 #include "notify_service/core/inbound_keywords.h"
 #include "notify_service/core/send_validation.h"
 
 namespace cxp::notify {
 namespace {
-
-using google::protobuf::util::TimeUtil;
 
 // A send's shape (names, purpose, variables, times), checked before
 // context_service is asked, so bad input costs no lookup. The core checks
@@ -176,63 +173,67 @@ grpc::ServerUnaryReactor* NotifyServiceImpl::BatchSendNotifications(
 }
 
 // ReceiveInboundMessage: the keyword decision here, then context_service
-// (resolve or create the sender, set consent); nothing to store locally.
+// (resolve or create the sender, set consent, record the message on the
+// timeline); nothing to store locally.
 grpc::ServerUnaryReactor* NotifyServiceImpl::ReceiveInboundMessage(
     grpc::CallbackServerContext* context, const v1::ReceiveInboundMessageRequest* request,
     v1::ReceiveInboundMessageResponse* response) {
   auto [reactor, call] = server::internal::StartCall(context);
   if (!call) return reactor;
-  const absl::Time now = absl::Now();
-  absl::StatusOr<InboundConsentDecision> decided = DecideInboundMessage(*request, now);
+  absl::StatusOr<InboundConsentDecision> decided = DecideInboundMessage(*request, absl::Now());
   if (!decided.ok()) {
     reactor->Finish(ToGrpcStatus(decided.status()));
     return reactor;
   }
   auto decision = std::make_shared<InboundConsentDecision>(*std::move(decided));
-  // context_service refuses evidence from the future: a provider clock
-  // ahead of ours counts as now.
-  for (cxp::context::v1::ConsentEntry& entry : decision->changes) {
-    google::protobuf::Timestamp& captured = *entry.mutable_evidence()->mutable_capture_time();
-    if (TimeUtil::TimestampToMicroseconds(captured) > absl::ToUnixMicros(now)) {
-      captured = TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
-    }
-  }
   const bool keyword = decision->action != v1::ReceiveInboundMessageResponse::ACTION_NONE;
   const std::string tenant = call->tenant;
-  context_.ResolveSender(
-      tenant, request->inbound_message().sender(), /*create_if_missing=*/keyword,
-      "inbound_message.sender",
-      [this, tenant, reactor = reactor, decision,
-       response](absl::StatusOr<std::string> customer) mutable {
-        response->set_action(v1::ReceiveInboundMessageResponse::ACTION_NONE);
-        if (decision->changes.empty()) {
-          // Not a keyword: the customer is named if context_service can say
-          // who it is; trouble there is no reason to refuse the message.
-          if (customer.ok()) response->set_customer(*customer);
-          const bool refused = !customer.ok() && absl::IsInvalidArgument(customer.status());
-          reactor->Finish(refused ? ToGrpcStatus(customer.status()) : grpc::Status::OK);
-          return;
-        }
-        if (!customer.ok()) {
-          reactor->Finish(ToGrpcStatus(customer.status()));
-          return;
-        }
-        response->set_customer(*customer);
-        std::vector<cxp::context::v1::ConsentEntry> changes = decision->changes;
-        context_.ApplyConsent(
-            tenant, *customer, std::move(changes),
-            [reactor, decision, response](absl::Status applied) {
-              if (!applied.ok()) {
-                reactor->Finish(ToGrpcStatus(applied));
-                return;
-              }
-              response->set_action(decision->action);
-              for (const cxp::context::v1::ConsentEntry& entry : decision->changes) {
-                response->add_purposes(entry.purpose());
-              }
-              reactor->Finish(grpc::Status::OK);
-            });
-      });
+  response->set_action(v1::ReceiveInboundMessageResponse::ACTION_NONE);
+  // Last step: the message on the customer's timeline, then the answer.
+  auto record = [this, tenant, reactor = reactor, decision, response](std::string customer) {
+    response->set_customer(customer);
+    decision->timeline_append.mutable_customer()->set_customer(std::move(customer));
+    context_.RecordInbound(tenant, std::move(decision->timeline_append),
+                           [reactor, decision, response](absl::StatusOr<std::string> recorded) {
+                             if (!recorded.ok()) {
+                               reactor->Finish(ToGrpcStatus(recorded.status()));
+                               return;
+                             }
+                             response->set_interaction(*std::move(recorded));
+                             response->set_action(decision->action);
+                             for (const auto& entry : decision->changes) {
+                               response->add_purposes(entry.purpose());
+                             }
+                             reactor->Finish(grpc::Status::OK);
+                           });
+  };
+  context_.ResolveSender(tenant, request->inbound_message().sender(), /*create_if_missing=*/keyword,
+                         "inbound_message.sender",
+                         [this, tenant, reactor = reactor, decision, record = std::move(record)](
+                             absl::StatusOr<std::string> customer) mutable {
+                           if (!customer.ok()) {
+                             reactor->Finish(ToGrpcStatus(customer.status()));
+                             return;
+                           }
+                           if (customer->empty()) {  // not a keyword, from no known customer
+                             reactor->Finish(grpc::Status::OK);
+                             return;
+                           }
+                           if (decision->changes.empty()) {
+                             record(*std::move(customer));
+                             return;
+                           }
+                           const std::string name = *customer;
+                           context_.ApplyConsent(tenant, name, decision->changes,
+                                                 [reactor, name, record = std::move(record)](
+                                                     absl::Status applied) mutable {
+                                                   if (!applied.ok()) {
+                                                     reactor->Finish(ToGrpcStatus(applied));
+                                                     return;
+                                                   }
+                                                   record(name);
+                                                 });
+                         });
   return reactor;
 }
 

@@ -12,7 +12,8 @@
 // waiting); without an answer the send is accepted and judged at delivery.
 // ReceiveInboundMessage decides on the keyword (inbound_keywords.h), then
 // resolves the sender in context_service (creating a customer for an
-// unknown one) and sets the consent there; it writes nothing of its own.
+// unknown one when it is a keyword), sets the consent there and records the
+// message on the customer's timeline; it writes nothing of its own.
 // WatchNotifications streams NotifyCore's changes (NotificationWatchers is
 // the core's change sink; main.cc connects them).
 //

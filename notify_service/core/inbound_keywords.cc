@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "common/status/status_macros.h"
 #include "common/validation/text_rules.h"
 #include "google/protobuf/util/time_util.h"
@@ -103,11 +104,46 @@ absl::Status ValidateInboundMessage(const v1::InboundMessage& message) {
   RETURN_IF_ERROR(validation::ValidateText(message.text(), validation::FieldPath(field, "text"), 1,
                                            kMaxInboundTextChars,
                                            validation::ControlChars::kAllowNewlines));
+  RETURN_IF_ERROR(validation::ValidateText(
+      message.provider(), validation::FieldPath(field, "provider"), 0, kMaxInboundProviderChars));
+  RETURN_IF_ERROR(validation::ValidateText(message.provider_message_id(),
+                                           validation::FieldPath(field, "provider_message_id"), 0,
+                                           kMaxInboundProviderMessageIdChars));
   if (message.has_receive_time()) {
     RETURN_IF_ERROR(validation::ValidateTimestamp(message.receive_time(),
                                                   validation::FieldPath(field, "receive_time")));
   }
   return absl::OkStatus();
+}
+
+void SetAttribute(ctx::Interaction& interaction, absl::string_view key, absl::string_view value) {
+  if (!value.empty()) {
+    (*interaction.mutable_attributes())[std::string(key)].set_string_value(std::string(value));
+  }
+}
+
+// The timeline entry of `message` (customer left to the caller);
+// `occur_time` null: when context_service stores it.
+ctx::AppendInteractionRequest TimelineAppend(const v1::InboundMessage& message,
+                                             absl::string_view keyword,
+                                             const google::protobuf::Timestamp* occur_time) {
+  ctx::AppendInteractionRequest append;
+  if (!message.provider_message_id().empty()) {
+    append.set_request_id(
+        absl::StrCat("inbound:", message.provider(), ":", message.provider_message_id()));
+  }
+  ctx::Interaction& interaction = *append.mutable_interaction();
+  interaction.set_channel(message.channel());
+  interaction.set_direction(ctx::Interaction::DIRECTION_INBOUND);
+  interaction.set_type("message");
+  if (occur_time != nullptr) *interaction.mutable_occur_time() = *occur_time;
+  *interaction.mutable_identity() = message.sender();
+  interaction.set_summary(message.text());
+  SetAttribute(interaction, "keyword", keyword);
+  SetAttribute(interaction, "recipient", message.recipient());
+  SetAttribute(interaction, "provider", message.provider());
+  SetAttribute(interaction, "provider_message_id", message.provider_message_id());
+  return append;
 }
 
 }  // namespace
@@ -125,13 +161,20 @@ absl::StatusOr<InboundConsentDecision> DecideInboundMessage(
   RETURN_IF_ERROR(ValidateInboundMessage(message));
   InboundConsentDecision decision;
   const std::string keyword = InboundKeyword(message.text());
+  // context_service refuses times from the future: a provider clock ahead
+  // of ours counts as now.
+  const google::protobuf::Timestamp now_proto =
+      TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
+  const bool received_before_now = message.has_receive_time() && message.receive_time() < now_proto;
+  const google::protobuf::Timestamp when = received_before_now ? message.receive_time() : now_proto;
+  // Without a usable receive_time the timeline entry carries none (stored
+  // as received), so a redelivered message makes the same request.
+  decision.timeline_append =
+      TimelineAppend(message, keyword, received_before_now ? &message.receive_time() : nullptr);
   if (keyword.empty()) return decision;
   const bool opt_out = Contains(kOptOutKeywords, keyword);
   decision.action = opt_out ? v1::ReceiveInboundMessageResponse::ACTION_OPTED_OUT
                             : v1::ReceiveInboundMessageResponse::ACTION_OPTED_IN;
-  const google::protobuf::Timestamp when =
-      message.has_receive_time() ? message.receive_time()
-                                 : TimeUtil::MicrosecondsToTimestamp(absl::ToUnixMicros(now));
   for (type::Purpose purpose : kKeywordPurposes) {
     ctx::ConsentEntry& entry = decision.changes.emplace_back();
     entry.set_channel(message.channel());

@@ -12,9 +12,16 @@
 // TRANSACTIONAL is never touched: an opt-out keyword cannot stop password
 // resets or delivery updates the customer still needs.
 //
+// Every message is also recorded on the sender's timeline (so an agent on
+// any channel sees what the customer wrote): an inbound interaction of type
+// "message" on the message's channel, the text as summary, the keyword and
+// the provider's details as attributes. A message that names its
+// provider_message_id is recorded once however often the provider delivers
+// it (request_id "inbound:<provider>:<provider_message_id>").
+//
 // The decision only: the gRPC edge applies the consent changes in
-// context_service (creating a customer for an unknown sender), since the
-// notify core never calls another service.
+// context_service (creating a customer for an unknown sender) and appends
+// the timeline entry, since the notify core never calls another service.
 //
 // Pure functions, thread-safe. Errors: INVALID_ARGUMENT naming the field
 // ("inbound_message.sender.value: must not be empty").
@@ -29,12 +36,15 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "cxp/context/v1/consent.pb.h"
+#include "cxp/context/v1/context_service.pb.h"
 #include "cxp/notify/v1/notify_service.pb.h"
 
 namespace cxp::notify {
 
 inline constexpr size_t kMaxInboundTextChars = 4096;
 inline constexpr size_t kMaxInboundRecipientChars = 256;
+inline constexpr size_t kMaxInboundProviderChars = 64;
+inline constexpr size_t kMaxInboundProviderMessageIdChars = 64;
 // ConsentEvidence.source of a keyword's consent change.
 inline constexpr absl::string_view kInboundKeywordSource = "inbound_keyword";
 
@@ -45,6 +55,8 @@ struct InboundConsentDecision {
   // with evidence (source, capture time, the message text); empty for
   // ACTION_NONE.
   std::vector<cxp::context::v1::ConsentEntry> changes;
+  // The timeline entry for the sender's customer; the edge sets `customer`.
+  cxp::context::v1::AppendInteractionRequest timeline_append;
 };
 
 // The keyword, upper-cased, that `text` is, or "" when it is none.

@@ -5,7 +5,8 @@
 // goes, marketing without consent is refused naming the channels, missing
 // variables and unknown customers are named), idempotent retries, batches,
 // Get/List/Cancel, inbound opt-out keywords landing as DENIED consent in
-// context_service (also for an unknown sender), WatchNotifications, sends
+// context_service (also for an unknown sender) and every inbound message on
+// the customer's timeline (once per provider message), WatchNotifications, sends
 // accepted unjudged while context_service is down, trigger rules with
 // etags, and the one-click unsubscribe link of marketing email (RFC 8058)
 // landing as DENIED consent in context_service.
@@ -351,7 +352,7 @@ TEST_F(NotifyServiceTest, SendsAreJudgedAgainstTheCustomerInContextService) {
   EXPECT_THAT(bad_name.status().message(), HasSubstr("name"));
 }
 
-TEST_F(NotifyServiceTest, InboundKeywordsSetConsentInContextService) {
+TEST_F(NotifyServiceTest, InboundKeywordsSetConsentAndEveryMessageLandsOnTheTimeline) {
   CreateTemplate("reminder");
   CreateCustomer("kim");
   type::CustomerRef kim;
@@ -398,11 +399,46 @@ TEST_F(NotifyServiceTest, InboundKeywordsSetConsentInContextService) {
   EXPECT_EQ(ConsentOf(kim, type::CHANNEL_SMS, type::PURPOSE_MARKETING), ctx::CONSENT_STATE_GRANTED);
   v1::ReceiveInboundMessageRequest chat = stop;
   chat.mutable_inbound_message()->set_text("what time is my appointment?");
+  chat.mutable_inbound_message()->set_provider("acme-sms");
+  chat.mutable_inbound_message()->set_provider_message_id("SM-0042");
   auto nothing = NOTIFY(ReceiveInboundMessage, chat);
   ASSERT_TRUE(nothing.ok()) << nothing.status();
   EXPECT_EQ(nothing->action(), v1::ReceiveInboundMessageResponse::ACTION_NONE);
   EXPECT_EQ(nothing->customer(), "customers/kim");
   EXPECT_EQ(ConsentOf(kim, type::CHANNEL_SMS, type::PURPOSE_MARKETING), ctx::CONSENT_STATE_GRANTED);
+  // The provider delivers the same message again: recorded once.
+  auto again = NOTIFY(ReceiveInboundMessage, chat);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->interaction(), nothing->interaction());
+
+  // Every message from kim is on kim's timeline, oldest first: STOP, START,
+  // the question; each named in its answer.
+  ctx::ListInteractionsRequest timeline;
+  timeline.set_parent("customers/kim");
+  auto listed = CONTEXT(ListInteractions, timeline);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->interactions_size(), 3);
+  const ctx::Interaction& question = listed->interactions(0);  // newest first
+  EXPECT_EQ(question.name(), nothing->interaction());
+  EXPECT_EQ(question.channel(), type::CHANNEL_SMS);
+  EXPECT_EQ(question.direction(), ctx::Interaction::DIRECTION_INBOUND);
+  EXPECT_EQ(question.type(), "message");
+  EXPECT_EQ(question.summary(), "what time is my appointment?");
+  EXPECT_EQ(question.identity().value(), kPhone);
+  EXPECT_EQ(question.attributes().at("provider_message_id").string_value(), "SM-0042");
+  EXPECT_EQ(listed->interactions(1).name(), started->interaction());
+  EXPECT_EQ(listed->interactions(1).attributes().at("keyword").string_value(), "START");
+  EXPECT_EQ(listed->interactions(2).name(), stopped->interaction());
+  EXPECT_EQ(listed->interactions(2).summary(), " Stop! ");
+
+  // A stranger's message that is no keyword creates no customer.
+  v1::ReceiveInboundMessageRequest stranger_chat = chat;
+  *stranger_chat.mutable_inbound_message()->mutable_sender() = Phone("+821077776666");
+  stranger_chat.mutable_inbound_message()->clear_provider_message_id();
+  auto unknown = NOTIFY(ReceiveInboundMessage, stranger_chat);
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  EXPECT_EQ(unknown->customer(), "");
+  EXPECT_EQ(unknown->interaction(), "");
 
   // Bad input is named.
   v1::ReceiveInboundMessageRequest no_sender = stop;
@@ -504,12 +540,17 @@ TEST_F(NotifyServiceTest, WatchSeesChangesAndSendsGoOnWithoutContextService) {
   EXPECT_EQ(unjudged->notification().state(), v1::Notification::STATE_QUEUED);
   EXPECT_EQ(unjudged->notification().resolved_customer(), "customers/kim");
   EXPECT_TRUE(unjudged->notification().channel_order().empty());
-  // Inbound keywords cannot be recorded: the caller is told to retry.
+  // Inbound messages, keywords or not, cannot be recorded: the caller is
+  // told to retry.
   v1::ReceiveInboundMessageRequest stop;
   stop.mutable_inbound_message()->set_channel(type::CHANNEL_SMS);
   *stop.mutable_inbound_message()->mutable_sender() = Phone(kPhone);
   stop.mutable_inbound_message()->set_text("STOP");
   EXPECT_EQ(NOTIFY(ReceiveInboundMessage, stop).status().code(), absl::StatusCode::kUnavailable);
+  v1::ReceiveInboundMessageRequest question = stop;
+  question.mutable_inbound_message()->set_text("Where is my parcel?");
+  EXPECT_EQ(NOTIFY(ReceiveInboundMessage, question).status().code(),
+            absl::StatusCode::kUnavailable);
 
   // SIGTERM ends open watches at once (UNAVAILABLE: reconnect elsewhere),
   // so the drain does not wait for them.

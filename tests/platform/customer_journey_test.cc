@@ -18,8 +18,9 @@
 //      the handle, GetCustomerContext shows the call, the SMS and the open
 //      journey, and routing reserves the chat for the agent who took the
 //      call although a more skilled agent is free, saying so.
-//   4. Kim texts STOP: a marketing send is refused for lack of consent, a
-//      transactional one still goes by SMS.
+//   4. Kim texts STOP (the message lands on her timeline too): a marketing
+//      send is refused for lack of consent, a transactional one still goes
+//      by SMS.
 // Every step is asserted, and at the end the order of the whole timeline.
 #include <filesystem>
 #include <fstream>
@@ -631,10 +632,15 @@ TEST_F(CustomerJourneyTest, AMissedDeliveryFollowsTheCustomerAcrossVoiceSmsAndCh
   sender.set_kind(type::IDENTITY_KIND_PHONE);
   sender.set_value(kPhone);
   stop.mutable_inbound_message()->set_text("STOP");
+  stop.mutable_inbound_message()->set_recipient("ParcelCo");
+  stop.mutable_inbound_message()->set_provider("sms-provider");
+  stop.mutable_inbound_message()->set_provider_message_id("MO-20261203-0001");
   auto stopped = NOTIFY(ReceiveInboundMessage, stop);
   ASSERT_TRUE(stopped.ok()) << stopped.status();
   EXPECT_EQ(stopped->action(), notify::ReceiveInboundMessageResponse::ACTION_OPTED_OUT);
   EXPECT_EQ(stopped->customer(), kim);
+  const std::string stop_interaction = stopped->interaction();
+  EXPECT_THAT(stop_interaction, ::testing::StartsWith(kim + "/interactions/"));
 
   notify::SendNotificationRequest promo;
   promo.mutable_customer()->set_customer(kim);
@@ -664,7 +670,7 @@ TEST_F(CustomerJourneyTest, AMissedDeliveryFollowsTheCustomerAcrossVoiceSmsAndCh
               HasSubstr("Parcel KR123456789 was delivered."));
 
   // --- The whole story on one timeline, oldest first ----------------------------
-  const std::vector<ctx::Interaction> timeline = Timeline(kim, 5);
+  const std::vector<ctx::Interaction> timeline = Timeline(kim, 6);
   std::vector<std::string> story;
   for (const ctx::Interaction& interaction : timeline) {
     story.push_back(absl::StrCat(type::Channel_Name(interaction.channel()), " ",
@@ -675,15 +681,19 @@ TEST_F(CustomerJourneyTest, AMissedDeliveryFollowsTheCustomerAcrossVoiceSmsAndCh
                                  "CHANNEL_SMS DIRECTION_OUTBOUND notification ",
                                  "CHANNEL_CHAT DIRECTION_INBOUND message ",
                                  "CHANNEL_CHAT DIRECTION_OUTBOUND message agents/minji",
+                                 "CHANNEL_SMS DIRECTION_INBOUND message ",
                                  "CHANNEL_SMS DIRECTION_OUTBOUND notification "));
-  if (timeline.size() == 5) {
+  if (timeline.size() == 6) {
     EXPECT_EQ(timeline[0].name(), call_interaction);
     EXPECT_EQ(timeline[0].identity().value(), kPhone);  // stored normalised
     EXPECT_EQ(timeline[1].attributes().at("notification").string_value(), update->name());
     EXPECT_EQ(timeline[2].name(), chat_interaction);
     EXPECT_EQ(timeline[3].name(), reply_interaction);
-    EXPECT_EQ(timeline[4].attributes().at("notification").string_value(), sent_receipt.name());
-    EXPECT_EQ(timeline[4].attributes().at("purpose").string_value(), "TRANSACTIONAL");
+    EXPECT_EQ(timeline[4].name(), stop_interaction);
+    EXPECT_EQ(timeline[4].summary(), "STOP");
+    EXPECT_EQ(timeline[4].attributes().at("keyword").string_value(), "STOP");
+    EXPECT_EQ(timeline[5].attributes().at("notification").string_value(), sent_receipt.name());
+    EXPECT_EQ(timeline[5].attributes().at("purpose").string_value(), "TRANSACTIONAL");
     for (size_t i = 1; i < timeline.size(); ++i) {
       EXPECT_LE(FromProto(timeline[i - 1].occur_time()), FromProto(timeline[i].occur_time()));
     }

@@ -1,5 +1,6 @@
-// Opt-out and opt-in keywords of inbound messages: what matches, and the
-// consent changes the edge is to apply.
+// Opt-out and opt-in keywords of inbound messages: what matches, the
+// consent changes the edge is to apply, and the timeline entry every
+// message gets.
 #include "notify_service/core/inbound_keywords.h"
 
 #include "gmock/gmock.h"
@@ -74,6 +75,46 @@ TEST(InboundKeywordsTest, AnOptInGrantsAndOtherTextChangesNothing) {
   EXPECT_TRUE(other->changes.empty());
 }
 
+TEST(InboundKeywordsTest, EveryMessageGetsATimelineEntryRecordedOncePerProviderMessage) {
+  v1::ReceiveInboundMessageRequest reply = Sms("What time is my appointment?");
+  v1::InboundMessage& message = *reply.mutable_inbound_message();
+  message.set_recipient("+8215881234");
+  message.set_provider("acme-sms");
+  message.set_provider_message_id("SM0001");
+  *message.mutable_receive_time() = TimeUtil::SecondsToTimestamp(42);
+  auto decision = DecideInboundMessage(reply, kNow);
+  ASSERT_TRUE(decision.ok()) << decision.status();
+  const ctx::AppendInteractionRequest& append = decision->timeline_append;
+  EXPECT_EQ(append.request_id(), "inbound:acme-sms:SM0001");
+  EXPECT_FALSE(append.has_customer());  // the edge's to fill in
+  EXPECT_EQ(append.interaction().channel(), type::CHANNEL_SMS);
+  EXPECT_EQ(append.interaction().direction(), ctx::Interaction::DIRECTION_INBOUND);
+  EXPECT_EQ(append.interaction().type(), "message");
+  EXPECT_EQ(append.interaction().identity().value(), "+821012345678");
+  EXPECT_EQ(append.interaction().summary(), "What time is my appointment?");
+  EXPECT_EQ(TimeUtil::TimestampToSeconds(append.interaction().occur_time()), 42);
+  EXPECT_EQ(append.interaction().attributes().at("recipient").string_value(), "+8215881234");
+  EXPECT_EQ(append.interaction().attributes().at("provider").string_value(), "acme-sms");
+  EXPECT_EQ(append.interaction().attributes().at("provider_message_id").string_value(), "SM0001");
+  EXPECT_FALSE(append.interaction().attributes().contains("keyword"));
+
+  // A keyword is named; without a provider id there is no request_id; a
+  // receive_time ahead of this clock counts as now for the consent evidence
+  // and is left out of the timeline entry (stored as received, so a
+  // redelivery makes the same request).
+  v1::ReceiveInboundMessageRequest stop = Sms(" stop ");
+  *stop.mutable_inbound_message()->mutable_receive_time() =
+      TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(kNow) + 60);
+  auto stopped = DecideInboundMessage(stop, kNow);
+  ASSERT_TRUE(stopped.ok()) << stopped.status();
+  EXPECT_TRUE(stopped->timeline_append.request_id().empty());
+  EXPECT_EQ(stopped->timeline_append.interaction().attributes().at("keyword").string_value(),
+            "STOP");
+  EXPECT_FALSE(stopped->timeline_append.interaction().has_occur_time());
+  EXPECT_EQ(TimeUtil::TimestampToSeconds(stopped->changes[0].evidence().capture_time()),
+            absl::ToUnixSeconds(kNow));
+}
+
 TEST(InboundKeywordsTest, MalformedMessagesAreRefusedNamingTheField) {
   EXPECT_THAT(DecideInboundMessage({}, kNow).status().message(),
               HasSubstr("inbound_message: must be set"));
@@ -87,6 +128,14 @@ TEST(InboundKeywordsTest, MalformedMessagesAreRefusedNamingTheField) {
               HasSubstr("inbound_message.sender.value: must not be empty"));
   EXPECT_THAT(DecideInboundMessage(Sms(""), kNow).status().message(),
               HasSubstr("inbound_message.text: must not be empty"));
+  v1::ReceiveInboundMessageRequest long_id = Sms("STOP");
+  long_id.mutable_inbound_message()->set_provider_message_id(std::string(65, 'x'));
+  EXPECT_THAT(DecideInboundMessage(long_id, kNow).status().message(),
+              HasSubstr("inbound_message.provider_message_id:"));
+  v1::ReceiveInboundMessageRequest long_provider = Sms("STOP");
+  long_provider.mutable_inbound_message()->set_provider(std::string(65, 'x'));
+  EXPECT_THAT(DecideInboundMessage(long_provider, kNow).status().message(),
+              HasSubstr("inbound_message.provider:"));
 }
 
 }  // namespace
