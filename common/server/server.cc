@@ -81,8 +81,11 @@ struct Server::Impl {
   std::unique_ptr<GrpcServerMetrics> metrics;
   std::unique_ptr<prometheus::Exposer> exposer;
   std::unique_ptr<grpc::Server> server;
+  // Serves only health (its own default health service, kept in step).
+  std::unique_ptr<grpc::Server> health_server;
   int port = 0;
   int metrics_port = 0;
+  int health_port = 0;
   absl::Mutex shutdown_mu;
   bool shut_down ABSL_GUARDED_BY(shutdown_mu) = false;
 };
@@ -112,6 +115,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   }
   ASSIGN_OR_RETURN(const std::shared_ptr<grpc::ServerCredentials> credentials,
                    MakeCredentials(options.tls));
+  std::string health_target;
+  if (!options.health_address.empty()) {
+    ASSIGN_OR_RETURN(const ListenAddress health_address,
+                     ParseListenAddress("health_listen", options.health_address));
+    health_target = health_address.grpc_target;
+  }
 
   impl->metrics = std::make_unique<GrpcServerMetrics>(*impl->registry);
   if (!options.metrics_address.empty()) {
@@ -159,14 +168,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const ServerOptions& optio
   if (impl->server == nullptr || impl->port == 0) {
     return absl::UnavailableError(absl::StrCat("listen: cannot bind ", options.listen_address));
   }
-  grpc::HealthCheckServiceInterface* health = impl->server->GetHealthCheckService();
-  health->SetServingStatus("", true);
-  for (const std::string& name : impl->service_names) health->SetServingStatus(name, true);
+  if (!options.health_address.empty()) {
+    grpc::ServerBuilder health_builder;
+    health_builder.AddListeningPort(health_target, grpc::InsecureServerCredentials(),
+                                    &impl->health_port);
+    impl->health_server = health_builder.BuildAndStart();
+    if (impl->health_server == nullptr || impl->health_port == 0) {
+      impl->server->Shutdown(absl::ToChronoTime(absl::Now()));
+      return absl::UnavailableError(
+          absl::StrCat("health_listen: cannot bind ", options.health_address));
+    }
+  }
+  for (grpc::Server* server : {impl->server.get(), impl->health_server.get()}) {
+    if (server == nullptr) continue;
+    grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
+    health->SetServingStatus("", true);
+    for (const std::string& name : impl->service_names) health->SetServingStatus(name, true);
+  }
   return std::unique_ptr<Server>(new Server(std::move(impl)));
 }
 
 int Server::port() const { return impl_->port; }
 int Server::metrics_port() const { return impl_->metrics_port; }
+int Server::health_port() const { return impl_->health_port; }
 const ServerOptions& Server::options() const { return impl_->options; }
 
 void Server::Shutdown(absl::Duration drain) {
@@ -190,8 +214,14 @@ void Server::Shutdown(absl::Duration drain) {
   // also fail calls a client sent before it saw the first GOAWAY, the ones
   // the PING waits for.
   impl_->server->GetHealthCheckService()->Shutdown();
+  // The health listener reports NOT_SERVING through the drain and goes last.
+  if (impl_->health_server) impl_->health_server->GetHealthCheckService()->Shutdown();
   impl_->server->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   impl_->server->Wait();
+  if (impl_->health_server) {
+    impl_->health_server->Shutdown(absl::ToChronoTime(absl::Now()));
+    impl_->health_server->Wait();
+  }
   impl_->exposer.reset();
 }
 

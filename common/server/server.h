@@ -4,7 +4,8 @@
 // (SERVING once started, NOT_SERVING while draining), server reflection,
 // API-key authentication with tenants (auth.h), Prometheus metrics on
 // /metrics (metrics.h), one JSON log line per request (request_log.h), TLS or
-// mTLS, and the channel limits Kubernetes needs (max concurrent streams,
+// mTLS (with an optional plaintext health-only listener for probes), and the
+// channel limits Kubernetes needs (max concurrent streams,
 // message size, keepalive, max connection age so load spreads over pods).
 //
 // Ownership: Server does not own the services handed to Start(); they must
@@ -39,9 +40,13 @@ struct ServerOptions {
   std::string service_name;     // e.g. "context_service"; logs, metrics
   std::string listen_address;   // host:port; port 0 picks a free one
   std::string metrics_address;  // host:port for /metrics; empty = off
-  std::string data_dir;         // where the service keeps its stores
-  bool sync_writes = true;      // fsync the WAL before acknowledging
-  int block_cache_mb = 64;      // RocksDB block cache in MiB; >= 1 (OpenServiceStore checks)
+  // host:port of a plaintext listener with only grpc.health.v1 (and
+  // reflection), in step with the main port's health; empty = off. For
+  // probes that cannot speak TLS while listen_address serves it.
+  std::string health_address;
+  std::string data_dir;     // where the service keeps its stores
+  bool sync_writes = true;  // fsync the WAL before acknowledging
+  int block_cache_mb = 64;  // RocksDB block cache in MiB; >= 1 (OpenServiceStore checks)
   TlsOptions tls;
   std::string api_keys_file;          // empty = single default tenant (loopback only)
   int max_concurrent_streams = 1024;  // per HTTP/2 connection
@@ -85,9 +90,11 @@ class Server {
   Server& operator=(const Server&) = delete;
   ~Server();  // Shutdown(absl::ZeroDuration()) if not yet shut down.
 
-  // The port bound for gRPC and for /metrics (0 when metrics are off).
+  // The port bound for gRPC, for /metrics and for the health listener (0
+  // when that is off).
   int port() const;
   int metrics_port() const;
+  int health_port() const;
   const ServerOptions& options() const;
 
   // Health NOT_SERVING, stop accepting calls, let in-flight calls finish for

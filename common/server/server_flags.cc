@@ -11,6 +11,11 @@ ABSL_FLAG(std::string, metrics_listen, "",
           "host:port serving Prometheus metrics on /metrics. Default: the "
           "service's own (context 127.0.0.1:9101, routing 127.0.0.1:9102, "
           "notify 127.0.0.1:9103); 'off' disables the endpoint.");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of a second, plaintext gRPC listener serving only "
+          "grpc.health.v1 (and reflection) with the main port's status, for "
+          "probes that cannot speak TLS (the kubelet's gRPC probe) while "
+          "--listen serves TLS. Needs no API key. Empty: off.");
 ABSL_FLAG(std::string, data_dir, "",
           "Directory for the service's RocksDB data. Default: "
           "./data/<service name>.");
@@ -65,6 +70,7 @@ ServerOptions ServerOptionsFromFlags(const std::string& service_name,
   } else if (options.metrics_address == "off") {
     options.metrics_address.clear();
   }
+  options.health_address = absl::GetFlag(FLAGS_health_listen);
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
   if (options.data_dir.empty()) options.data_dir = "./data/" + service_name;
   options.sync_writes = absl::GetFlag(FLAGS_sync_writes);

@@ -74,6 +74,7 @@ int RunServiceMain(const ServiceDefinition& definition, int argc, char** argv) {
       .Add("listen", options.listen_address)
       .Add("port", static_cast<int64_t>((*server)->port()))
       .Add("metrics_port", static_cast<int64_t>((*server)->metrics_port()))
+      .Add("health_port", static_cast<int64_t>((*server)->health_port()))
       .Add("data_dir", options.data_dir)
       .Add("auth", options.api_keys_file.empty() ? "none (single tenant 'default')" : "api keys")
       .Add("tls", options.tls.cert_file.empty()

@@ -135,6 +135,10 @@ absl::StatusOr<ServerProcess> ServerProcess::Start(const std::string& binary,
     if (std::regex_search(output, match, serving)) {
       process.port_ = std::stoi(match[1]);
       process.metrics_port_ = std::stoi(match[2]);
+      const std::regex health(R"re("msg":"serving".*"health_port":(\d+))re");
+      if (std::smatch health_match; std::regex_search(output, health_match, health)) {
+        process.health_port_ = std::stoi(health_match[1]);
+      }
       return process;
     }
     if (std::optional<int> code = WaitPid(process.pid_, absl::ZeroDuration())) {
@@ -154,6 +158,7 @@ ServerProcess& ServerProcess::operator=(ServerProcess&& other) noexcept {
   std::swap(pid_, other.pid_);
   std::swap(port_, other.port_);
   std::swap(metrics_port_, other.metrics_port_);
+  std::swap(health_port_, other.health_port_);
   std::swap(stderr_path_, other.stderr_path_);
   return *this;
 }

@@ -1,14 +1,18 @@
 // TLS and mTLS through the runtime's flags, with certificates made by the
-// openssl command line for this test run.
+// openssl command line for this test run; the plaintext health-only
+// listener that probes use beside a TLS port.
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/client/channel.h"
 #include "common/server/server.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
 #include "tests/common/server/test_service.h"
+#include "tests/testing/raw_calls.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::server {
@@ -25,7 +29,8 @@ class TlsTest : public ::testing::Test {
         "set -e; cd ", d, "; exec >openssl.log 2>&1;",
         "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
         "  -subj /CN=cxp-test-ca;",
-        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost;",
+        "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "
+        "/CN=localhost;",
         "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.ext;",
         "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
         "  -out server.pem -days 2 -extfile san.ext;",
@@ -35,10 +40,11 @@ class TlsTest : public ::testing::Test {
     ASSERT_EQ(std::system(("/bin/sh -c '" + script + "'").c_str()), 0);
   }
 
-  void Start(bool require_client_cert) {
+  void Start(bool require_client_cert, const std::string& health_address = "") {
     ServerOptions options;
     options.service_name = "test_service";
     options.listen_address = "127.0.0.1:0";
+    options.health_address = health_address;
     options.log_requests = false;
     options.tls = {.cert_file = *dir_ + "/server.pem", .key_file = *dir_ + "/server.key"};
     if (require_client_cert) options.tls.client_ca_file = *dir_ + "/ca.pem";
@@ -72,14 +78,54 @@ TEST_F(TlsTest, ServesTls) {
   EXPECT_FALSE(WhoAmI({}).ok());
 }
 
+TEST_F(TlsTest, APlaintextHealthListenerServesOnlyHealthInStepWithTheTlsPort) {
+  Start(/*require_client_cert=*/false, /*health_address=*/"127.0.0.1:0");
+  ASSERT_NE(server_->health_port(), 0);
+  ASSERT_NE(server_->health_port(), server_->port());
+  const auto plaintext = grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->health_port()),
+                                             grpc::InsecureChannelCredentials());
+  using cxp::testing::CheckHealth;
+  using cxp::testing::HealthStatus;
+  EXPECT_EQ(CheckHealth(plaintext).value_or(HealthStatus::kUnknown), HealthStatus::kServing);
+  EXPECT_EQ(
+      CheckHealth(plaintext, TestService::service_full_name()).value_or(HealthStatus::kUnknown),
+      HealthStatus::kServing);
+  // The API is not served there: only over TLS on the main port.
+  grpc::ClientContext context;
+  cxp::testing::v1::WhoAmIResponse response;
+  EXPECT_EQ(TestService::NewStub(plaintext)->WhoAmI(&context, {}, &response).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  EXPECT_TRUE(WhoAmI({.tls_ca_file = *dir_ + "/ca.pem"}).ok());
+
+  // Draining (a call in flight holds the drain open): NOT_SERVING at once.
+  cxp::client::ChannelOptions tls{.target = absl::StrCat("127.0.0.1:", server_->port()),
+                                  .tls_ca_file = *dir_ + "/ca.pem",
+                                  .tls_server_name = "localhost",
+                                  .default_deadline = absl::Seconds(10)};
+  auto client = cxp::client::ServiceClient::Create(tls);
+  ASSERT_TRUE(client.ok()) << client.status();
+  std::thread slow_call([&] {
+    auto call = client->NewCallContext();
+    cxp::testing::v1::SleepRequest sleep;
+    sleep.set_milliseconds(1500);
+    cxp::testing::v1::SleepResponse slept;
+    EXPECT_TRUE(TestService::NewStub(client->channel())->Sleep(call.get(), sleep, &slept).ok());
+  });
+  absl::SleepFor(absl::Milliseconds(300));  // the call is in its handler
+  std::thread drain([&] { server_->Shutdown(absl::Seconds(5)); });
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(CheckHealth(plaintext).value_or(HealthStatus::kUnknown), HealthStatus::kNotServing);
+  slow_call.join();
+  drain.join();
+}
+
 TEST_F(TlsTest, MutualTlsRequiresAClientCertificate) {
   Start(/*require_client_cert=*/true);
   EXPECT_TRUE(WhoAmI({.tls_ca_file = *dir_ + "/ca.pem",
                       .tls_cert_file = *dir_ + "/client.pem",
                       .tls_key_file = *dir_ + "/client.key"})
                   .ok());
-  EXPECT_EQ(WhoAmI({.tls_ca_file = *dir_ + "/ca.pem"}).error_code(),
-            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(WhoAmI({.tls_ca_file = *dir_ + "/ca.pem"}).error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
 TEST_F(TlsTest, UnreadableCertificateIsAClearStartupError) {
