@@ -18,7 +18,8 @@
 //  - --context_service names the context-service Service and its gRPC port,
 //    with --context_tls_ca exactly when context-service serves TLS;
 //  - NetworkPolicy ports for a service's pods are its gRPC/metrics ports (the
-//    health port is for the kubelet only and opened to no pod);
+//    health port is for the kubelet only: opened to no pod, at most to
+//    ipBlock peers such as node addresses);
 //  - --data_dir is on the volumeClaimTemplate; terminationGracePeriodSeconds
 //    covers --drain_timeout with at least 10 s of margin.
 // and the overlay-wide promises of deploy/README.md:
@@ -238,7 +239,10 @@ function checkNetworkPolicies(policies, workloads) {
       for (const port of rule.ports || []) {
         for (const owner of owners) {
           if (owner.health && port.port === owner.health.port) {
-            fail(where, `ingress opens ${owner.name}'s health port ${port.port}: it is for the kubelet's probes, which come from the node and need no rule`);
+            // Node addresses (ipBlock) are allowed for CNIs that filter node
+            // traffic; pods, or everyone (no "from"), are not.
+            const fromPods = !rule.from || rule.from.length === 0 || rule.from.some((peer) => !peer.ipBlock);
+            if (fromPods) fail(where, `ingress opens ${owner.name}'s health port ${port.port} to pods: it is for the kubelet's probes only`);
           } else if (!ownPorts(owner).includes(port.port)) {
             fail(where, `ingress port ${port.port} is not a port of ${owner.name} (${ownPorts(owner)})`);
           }
