@@ -42,9 +42,10 @@ function codeName(error) {
 }
 
 class CxpClient {
-  // Addresses are "host:port"; plaintext, as for a local or in-cluster setup
-  // (use grpc.credentials.createSsl() for TLS). timeoutMs is the deadline of
-  // each unary call.
+  // Addresses are "host:port"; plaintext, as for a local setup (the
+  // Kubernetes manifests serve TLS: use grpc.credentials.createSsl() with their
+  // ca.crt, deploy/README.md "TLS"). timeoutMs is the deadline of each unary
+  // call.
   constructor({ context, routing, notify, apiKey, timeoutMs = 2000, protosDir }) {
     const cxp = loadCxp(protosDir);
     const credentials = grpc.credentials.createInsecure();

@@ -21,8 +21,9 @@ from cxp.type.v1 import channel_pb2, identity_pb2, purpose_pb2
 class CxpClient:
     """Clients of ContextService, RoutingService and NotifyService.
 
-    Addresses are "host:port"; plaintext, as for a local or in-cluster setup
-    (use grpc.secure_channel with grpc.ssl_channel_credentials for TLS).
+    Addresses are "host:port"; plaintext, as for a local setup (the
+    Kubernetes manifests serve TLS: use grpc.secure_channel with
+    grpc.ssl_channel_credentials and their ca.crt, deploy/README.md "TLS").
     `timeout` is the deadline of each unary call, in seconds.
     """
 

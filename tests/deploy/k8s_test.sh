@@ -4,7 +4,9 @@
 #   validate  every object is valid against the Kubernetes API schema
 #             (validate_manifests.js, kubernetes-models);
 #   ports     probes, Services, scrape annotations, NetworkPolicies agree with
-#             the services' --listen / --metrics_listen flags (check_ports.js).
+#             the services' --listen / --metrics_listen / --health_listen
+#             flags, and every service serves TLS from its Secret
+#             (check_ports.js).
 # kubectl (Debian's kubernetes-client, kustomize built in) and the npm tools
 # (tools/k8s-validate) come from scripts/install_deps.sh; when the pinned npm
 # tools are missing they are installed with `npm ci` like scripts/buf_lint.sh.
