@@ -1,11 +1,14 @@
 #include "cxpctl/agent_desk.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"

@@ -3,7 +3,8 @@
 // unit-tested); this file makes the calls and prints the answers.
 //
 // Output: a few aligned lines per resource by default, the response as JSON
-// (protobuf's JSON printer) with --json. Errors go to stderr as
+// (protobuf's JSON printer) with --json. `agent desk` (agent_desk.h) instead
+// prints a line per event until it is stopped. Errors go to stderr as
 // "cxpctl: <GRPC_CODE>: <message>"; exit 1 for a failed call, 2 for a usage
 // error.
 
@@ -562,7 +563,9 @@ int AgentDesk(const Invocation& inv, const client::ServiceClient& routing) {
   struct sigaction action = {};
   action.sa_handler = RequestStop;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
+  // SA_RESETHAND: a second Ctrl-C kills at once (e.g. while the logout
+  // call waits for a routing service that does not answer).
+  action.sa_flags = SA_RESTART | SA_RESETHAND;
   sigaction(SIGINT, &action, nullptr);
   sigaction(SIGTERM, &action, nullptr);
   const AgentDeskOptions options = {.agent = inv.agent,

@@ -184,6 +184,38 @@ TEST_F(CxpctlDeskTest, TheDeskAcceptsWrapsUpAndCompletesASubmittedTaskThenEndsOn
   EXPECT_EQ(AgentState("agents/ana"), routing_v1::AGENT_STATE_OFFLINE);
 }
 
+TEST_F(CxpctlDeskTest, ATaskLeftAcceptedBySigtermIsFinishedByTheNextDesk) {
+  auto desk = BackgroundCommand::StartCxpctl(
+      Args({"agent", "desk", "agents/ana", "--accept", "--handle_for", "60s", "--for", "20s"}));
+  ASSERT_TRUE(desk->WaitForStdout("state      AVAILABLE\n", absl::Seconds(15)))
+      << desk->Stdout() << desk->Stderr();
+  CommandRun submit = RunCxpctl(Args({"--json", "task", "submit", "--queue", "support",
+                                      "--customer", "customers/kim", "--channel", "VOICE"}));
+  ASSERT_EQ(submit.exit_code, 0) << submit.err;
+  const std::string task = FromJson<routing_v1::SubmitTaskResponse>(submit.out).task().name();
+  ASSERT_TRUE(desk->WaitForStdout(absl::StrCat("accepted   ", task, "\n"), absl::Seconds(15)))
+      << desk->Stdout() << desk->Stderr();
+
+  desk->Signal(SIGTERM);
+  CommandRun run = desk->Wait(absl::Seconds(10));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out,
+              HasSubstr(absl::StrCat("unfinished ", task, " (the session ended first)\n")));
+
+  // The session resends the held task; the next desk completes it.
+  run = RunCxpctl(Args({"agent", "desk", "agents/ana", "--accept", "--handle_for", "0s",
+                        "--wrap_up_notes", "done later", "--for", "3s"}));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_THAT(run.out,
+              AllOf(HasSubstr(absl::StrCat("task       ", task, "  ACCEPTED")),
+                    HasSubstr(absl::StrCat("completed  ", task, "  notes=\"done later\"\n"))));
+  routing_v1::GetTaskRequest get;
+  get.set_name(task);
+  auto completed = KeyedCall(*Routing(), &routing_v1::RoutingService::Stub::GetTask, get, kKey);
+  ASSERT_TRUE(completed.ok()) << completed.status();
+  EXPECT_EQ(completed->task().state(), routing_v1::Task::STATE_COMPLETED);
+}
+
 TEST_F(CxpctlDeskTest, TheDeskEndsAfterForAndPrintsJsonLines) {
   const absl::Time start = absl::Now();
   CommandRun run = RunCxpctl(Args({"--json", "agent", "desk", "agents/ana", "--for", "1s"}));
