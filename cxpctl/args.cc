@@ -618,7 +618,8 @@ global flags:
   --api_key_file FILE    API key ("<key>" or "<tenant> <key>"); default $CXP_API_KEY
   --tls_ca_file FILE     use TLS, trusting these roots
   --tls_server_name NAME override the host name checked in the certificate
-  --timeout DURATION     deadline of each call (default 5s)
+  --timeout DURATION     deadline of each call (default 5s; agent desk: of the
+                         calls it makes, the session itself has none)
   --wait DURATION        first wait up to this long for each service to accept
                          connections (default 0s: fail at once if it does not)
   --json                 print responses as JSON (agent desk: one object a line)
