@@ -17,13 +17,13 @@ absl::Status Usage(absl::string_view message) { return absl::InvalidArgumentErro
 
 // Flags that take no value.
 const std::set<std::string>& BoolFlags() {
-  static const auto* flags = new std::set<std::string>{"json", "help", "create_customer"};
+  static const auto* flags = new std::set<std::string>{"json", "help", "create_customer", "accept"};
   return *flags;
 }
 
 // Flags that may be given more than once.
 const std::set<std::string>& RepeatedFlags() {
-  static const auto* flags = new std::set<std::string>{"var", "skill"};
+  static const auto* flags = new std::set<std::string>{"var", "skill", "attr"};
   return *flags;
 }
 
@@ -53,6 +53,10 @@ const std::vector<std::string> kChannels = {"VOICE",  "CHAT", "EMAIL", "SMS",
                                             "SOCIAL", "WEB",  "PUSH",  "IN_PERSON"};
 const std::vector<std::string> kDirections = {"INBOUND", "OUTBOUND"};
 const std::vector<std::string> kPurposes = {"TRANSACTIONAL", "SERVICE", "MARKETING"};
+// Journey.State without STATE_UNSPECIFIED.
+const std::vector<std::string> kJourneyStates = {"OPEN", "WAITING_ON_CUSTOMER",
+                                                 "WAITING_ON_BUSINESS", "RESOLVED", "ABANDONED"};
+const std::vector<std::string> kConsentStates = {"GRANTED", "DENIED"};
 
 bool NeedsNamespace(const std::string& kind) { return kind != "PHONE" && kind != "EMAIL"; }
 
@@ -156,6 +160,47 @@ absl::StatusOr<int> PositiveInt(const std::string& flag, const std::string& text
         absl::StrCat(flag, ": expected a whole number from 1 to ", max, ", got \"", text, "\""));
   }
   return value;
+}
+
+// A duration such as "2s" or "1m30s"; zero only when `allow_zero`.
+absl::StatusOr<absl::Duration> DurationFlag(const std::string& flag, const std::string& text,
+                                            bool allow_zero) {
+  absl::Duration duration;
+  if (!absl::ParseDuration(text, &duration) || duration < absl::ZeroDuration() ||
+      (!allow_zero && duration == absl::ZeroDuration()) || duration == absl::InfiniteDuration()) {
+    return Usage(absl::StrCat(flag, ": expected a ", allow_zero ? "" : "positive ",
+                              "duration such as 2s or 1m30s, got \"", text, "\""));
+  }
+  return duration;
+}
+
+// Repeated `key=value` flags into `out`; each key once.
+absl::Status KeyValues(const SplitArgs& split, const std::string& name,
+                       std::map<std::string, std::string>& out) {
+  auto it = split.flags.find(name);
+  if (it == split.flags.end()) return absl::OkStatus();
+  for (const std::string& text : it->second) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Usage(absl::StrCat("--", name, ": expected key=value, got \"", text, "\""));
+    }
+    const std::string key = text.substr(0, eq);
+    if (out.contains(key)) {
+      return Usage(absl::StrCat("--", name, ": \"", key, "\" given more than once"));
+    }
+    out[key] = text.substr(eq + 1);
+  }
+  return absl::OkStatus();
+}
+
+// customers/C/journeys/J, both IDs non-empty.
+absl::StatusOr<std::string> JourneyName(const std::string& text) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, '/');
+  if (parts.size() != 4 || parts[0] != "customers" || parts[1].empty() || parts[2] != "journeys" ||
+      parts[3].empty()) {
+    return Usage(absl::StrCat("journey: expected customers/ID/journeys/ID, got \"", text, "\""));
+  }
+  return text;
 }
 
 absl::Status ParseGlobal(const SplitArgs& split, GlobalOptions& global) {
@@ -416,25 +461,119 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
     auto template_name = Resource("--template", "templates", split->Get("template"));
     if (!template_name.ok()) return template_name.status();
     inv.template_name = *template_name;
-    if (auto it = split->flags.find("var"); it != split->flags.end()) {
-      for (const std::string& text : it->second) {
-        const size_t eq = text.find('=');
-        if (eq == std::string::npos || eq == 0) {
-          return Usage(absl::StrCat("--var: expected key=value, got \"", text, "\""));
-        }
-        const std::string key = text.substr(0, eq);
-        if (inv.variables.contains(key)) {
-          return Usage(absl::StrCat("--var: \"", key, "\" given more than once"));
-        }
-        inv.variables[key] = text.substr(eq + 1);
-      }
-    }
+    if (auto s = KeyValues(*split, "var", inv.variables); !s.ok()) return s;
     if (split->Has("purpose")) {
       auto purpose = EnumValue("--purpose", "PURPOSE", split->Get("purpose"), kPurposes);
       if (!purpose.ok()) return purpose.status();
       inv.purpose = *purpose;
     }
     inv.idempotency_key = split->Get("idempotency_key");
+    return inv;
+  }
+
+  if (command == "agent desk") {
+    inv.command = Command::kAgentDesk;
+    if (auto s = CheckFlags(*split, command, {"accept", "wrap_up_notes", "handle_for", "for"});
+        !s.ok())
+      return s;
+    if (auto s = CheckPositionals(*split, command, 1, 1,
+                                  "agents/X [--accept] [--wrap_up_notes TEXT] "
+                                  "[--handle_for DURATION] [--for DURATION]");
+        !s.ok())
+      return s;
+    auto agent = Resource("agent", "agents", pos[2]);
+    if (!agent.ok()) return agent.status();
+    inv.agent = *agent;
+    inv.accept_offers = split->Get("accept") == "true";
+    if (!inv.accept_offers) {
+      for (const char* needs_accept : {"wrap_up_notes", "handle_for"}) {
+        if (split->Has(needs_accept)) {
+          return Usage(absl::StrCat("--", needs_accept, " is only used with --accept"));
+        }
+      }
+    }
+    inv.wrap_up_notes = split->Get("wrap_up_notes");
+    if (split->Has("handle_for")) {
+      auto handle_for = DurationFlag("--handle_for", split->Get("handle_for"), true);
+      if (!handle_for.ok()) return handle_for.status();
+      inv.handle_for = *handle_for;
+    }
+    if (split->Has("for")) {
+      auto session_for = DurationFlag("--for", split->Get("for"), false);
+      if (!session_for.ok()) return session_for.status();
+      inv.session_for = *session_for;
+    }
+    return inv;
+  }
+
+  if (command == "journey start") {
+    inv.command = Command::kJourneyStart;
+    if (auto s = CheckFlags(*split, command, {"type", "step", "journey_id"}); !s.ok()) return s;
+    if (auto s = CheckPositionals(*split, command, 1, 1,
+                                  "<customer> --type T [--step S] [--journey_id ID]");
+        !s.ok())
+      return s;
+    if (auto s = Require(*split, command, {"type"}); !s.ok()) return s;
+    auto ref = ParseCustomerRef(pos[2]);
+    if (!ref.ok()) return ref.status();
+    inv.customer = *std::move(ref);
+    inv.journey_type = split->Get("type");
+    inv.step = split->Get("step");
+    inv.journey_id = split->Get("journey_id");
+    return inv;
+  }
+
+  if (command == "journey advance") {
+    inv.command = Command::kJourneyAdvance;
+    if (auto s = CheckFlags(*split, command, {"step", "state", "attr", "note"}); !s.ok()) return s;
+    if (auto s = CheckPositionals(*split, command, 1, 1,
+                                  "customers/C/journeys/J [--step S] [--state STATE] "
+                                  "[--attr k=v]... [--note TEXT]");
+        !s.ok())
+      return s;
+    auto journey = JourneyName(pos[2]);
+    if (!journey.ok()) return journey.status();
+    inv.journey = *journey;
+    inv.step = split->Get("step");
+    if (split->Has("state")) {
+      auto state = EnumValue("--state", "STATE", split->Get("state"), kJourneyStates);
+      if (!state.ok()) return state.status();
+      inv.journey_state = *state;
+    }
+    if (inv.step.empty() && inv.journey_state.empty()) {
+      return Usage("\"journey advance\" needs --step or --state");
+    }
+    if (auto s = KeyValues(*split, "attr", inv.attributes); !s.ok()) return s;
+    inv.note = split->Get("note");
+    return inv;
+  }
+
+  if (command == "consent set") {
+    inv.command = Command::kConsentSet;
+    if (auto s = CheckFlags(*split, command, {"channel", "purpose", "state", "source"}); !s.ok())
+      return s;
+    if (auto s = CheckPositionals(*split, command, 1, 1,
+                                  "<customer> --channel C --purpose P --state GRANTED|DENIED "
+                                  "[--source TEXT]");
+        !s.ok())
+      return s;
+    if (auto s = Require(*split, command, {"channel", "purpose", "state"}); !s.ok()) return s;
+    auto ref = ParseCustomerRef(pos[2]);
+    if (!ref.ok()) return ref.status();
+    inv.customer = *std::move(ref);
+    auto channel = EnumValue("--channel", "CHANNEL", split->Get("channel"), kChannels);
+    if (!channel.ok()) return channel.status();
+    inv.channel = *channel;
+    auto purpose = EnumValue("--purpose", "PURPOSE", split->Get("purpose"), kPurposes);
+    if (!purpose.ok()) return purpose.status();
+    inv.purpose = *purpose;
+    auto state = EnumValue("--state", "CONSENT_STATE", split->Get("state"), kConsentStates);
+    if (!state.ok()) return state.status();
+    inv.consent_state = *state;
+    if (split->Has("source")) {
+      if (split->Get("source").empty()) return Usage("--source: empty");
+      inv.consent_source = split->Get("source");
+    }
     return inv;
   }
 
@@ -458,8 +597,18 @@ commands:
   apply --file FILE                   create the customers, journeys, queues, agents,
       templates and trigger_rules FILE lists (Create*Requests in protobuf JSON,
       e.g. deploy/demo/demo.json); what exists already is left unchanged
+  agent desk agents/X [--accept] [--wrap_up_notes TEXT] [--handle_for DURATION]
+      [--for DURATION]                an agent's desktop: opens its session, sets it
+      AVAILABLE and prints each event (state, offers, task changes); --accept
+      accepts each offer, then after --handle_for (default 2s) wraps it up and
+      completes it; ends after --for (default: on Ctrl-C), setting it OFFLINE
+  journey start <customer> --type T [--step S] [--journey_id ID]
+  journey advance customers/C/journeys/J [--step S] [--attr k=v]... [--note TEXT]
+      [--state OPEN|WAITING_ON_CUSTOMER|WAITING_ON_BUSINESS|RESOLVED|ABANDONED]
+  consent set <customer> --channel SMS --purpose MARKETING --state GRANTED|DENIED
+      [--source TEXT]                 (source: how it was captured, default cxpctl)
 
-  A customer REF is customers/ID, phone:VALUE, email:VALUE or
+  A customer REF (also <customer>) is customers/ID, phone:VALUE, email:VALUE or
   <kind>:<namespace>:<value> (e.g. external_id:salesforce:003X).
 
 global flags:
@@ -469,13 +618,15 @@ global flags:
   --api_key_file FILE    API key ("<key>" or "<tenant> <key>"); default $CXP_API_KEY
   --tls_ca_file FILE     use TLS, trusting these roots
   --tls_server_name NAME override the host name checked in the certificate
-  --timeout DURATION     deadline of each call (default 5s)
+  --timeout DURATION     deadline of each call (default 5s; agent desk: of the
+                         calls it makes, the session itself has none)
   --wait DURATION        first wait up to this long for each service to accept
                          connections (default 0s: fail at once if it does not)
-  --json                 print responses as JSON
+  --json                 print responses as JSON (agent desk: one object a line)
 
 exit status: 0 success, 1 the call failed (printed as "cxpctl: CODE: message"),
-2 a usage error.
+2 a usage error. agent desk: 0 when the session ends by --for or a signal and
+every call it made succeeded.
 )";
 }
 

@@ -33,6 +33,10 @@ enum class Command {
   kQueueStats,         // queue stats [queues/X]
   kNotifySend,         // notify send --customer --template
   kApply,              // apply --file FILE (cxpctl/apply.h)
+  kAgentDesk,          // agent desk agents/X [--accept] ... (cxpctl/agent_desk.h)
+  kJourneyStart,       // journey start <ref> --type T [--step S]
+  kJourneyAdvance,     // journey advance customers/C/journeys/J --step S / --state S
+  kConsentSet,         // consent set <ref> --channel --purpose --state
 };
 
 // Where to connect and how; defaults are scripts/run.sh's local ports.
@@ -80,11 +84,11 @@ struct Invocation {
   int interaction_limit = 0;  // customer context --limit; 0 = server default
 
   // interaction append
-  std::string channel;    // also task submit
+  std::string channel;    // also task submit, consent set
   std::string direction;  // INBOUND | OUTBOUND
   std::string type;
   std::string summary;
-  std::string agent;
+  std::string agent;             // agents/X; also agent desk
   std::string request_id;        // also task submit
   bool create_customer = false;  // an identity that matches no one creates a customer
 
@@ -96,11 +100,32 @@ struct Invocation {
   // notify send
   std::string template_name;
   std::map<std::string, std::string> variables;
-  std::string purpose = "TRANSACTIONAL";
+  std::string purpose = "TRANSACTIONAL";  // consent set: required, no default
   std::string idempotency_key;
 
   // apply: the JSON file of Create*Requests; read and checked by main.cc.
   std::string apply_file;
+
+  // agent desk (the agent is `agent`)
+  bool accept_offers = false;  // --accept: accept each offer, then wrap up and complete it
+  std::string wrap_up_notes;
+  absl::Duration handle_for = absl::Seconds(2);  // from accepting to wrapping up
+  // --for: how long the session stays open; infinite = until SIGINT/SIGTERM.
+  absl::Duration session_for = absl::InfiniteDuration();
+
+  // journey start (customer, journey_type, step, journey_id) and journey
+  // advance (journey, step, journey_state, attributes, note).
+  std::string journey;  // customers/C/journeys/J
+  std::string journey_type;
+  std::string journey_id;  // empty: the service generates one
+  std::string step;
+  std::string journey_state;  // bare Journey.State name ("WAITING_ON_CUSTOMER"); empty = keep
+  std::map<std::string, std::string> attributes;  // string values
+  std::string note;
+
+  // consent set (customer, channel, purpose)
+  std::string consent_state;  // GRANTED | DENIED
+  std::string consent_source = "cxpctl";
 };
 
 // `args` excludes the program name. The environment ($CXP_API_KEY) is not

@@ -3,10 +3,14 @@
 // unit-tested); this file makes the calls and prints the answers.
 //
 // Output: a few aligned lines per resource by default, the response as JSON
-// (protobuf's JSON printer) with --json. Errors go to stderr as
+// (protobuf's JSON printer) with --json. `agent desk` (agent_desk.h) instead
+// prints a line per event until it is stopped. Errors go to stderr as
 // "cxpctl: <GRPC_CODE>: <message>"; exit 1 for a failed call, 2 for a usage
 // error.
 
+#include <signal.h>
+
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -27,6 +31,7 @@
 #include "cxp/context/v1/context_service.grpc.pb.h"
 #include "cxp/notify/v1/notify_service.grpc.pb.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
+#include "cxpctl/agent_desk.h"
 #include "cxpctl/apply.h"
 #include "cxpctl/args.h"
 #include "google/protobuf/util/json_util.h"
@@ -122,6 +127,88 @@ std::string InteractionText(const context_v1::Interaction& interaction) {
   return text;
 }
 
+std::string AttributeText(const type_v1::AttributeValue& value) {
+  switch (value.value_case()) {
+    case type_v1::AttributeValue::kStringValue:
+      return value.string_value();
+    case type_v1::AttributeValue::kNumberValue:
+      return absl::StrCat(value.number_value());
+    case type_v1::AttributeValue::kBoolValue:
+      return value.bool_value() ? "true" : "false";
+    case type_v1::AttributeValue::kTimestampValue:
+      return Time(value.timestamp_value());
+    case type_v1::AttributeValue::VALUE_NOT_SET:
+      break;
+  }
+  return "";
+}
+
+std::string JourneyStateText(context_v1::Journey::State state) {
+  return Bare(context_v1::Journey::State_Name(state), "STATE_");
+}
+
+// One line for a context's list: "NAME TYPE at STEP (STATE)".
+std::string JourneySummary(const context_v1::Journey& journey) {
+  std::string text = absl::StrCat(journey.name(), " ", journey.type());
+  if (!journey.step().empty()) absl::StrAppend(&text, " at ", journey.step());
+  return absl::StrCat(text, " (", JourneyStateText(journey.state()), ")");
+}
+
+void PrintJourney(std::ostream& out, const context_v1::Journey& journey) {
+  Line(out, "journey", journey.name());
+  Line(out, "type", journey.type());
+  Line(out, "display_name", journey.display_name());
+  Line(out, "state", JourneyStateText(journey.state()));
+  Line(out, "step", journey.step());
+  // By key, so the output is stable.
+  std::map<std::string, std::string> attributes;
+  for (const auto& [key, value] : journey.attributes()) attributes[key] = AttributeText(value);
+  bool first = true;
+  for (const auto& [key, value] : attributes) {
+    Line(out, first ? "attributes" : " ", absl::StrCat(key, "=", value));
+    first = false;
+  }
+  if (!journey.transitions().empty()) {
+    const context_v1::JourneyTransition& last = *journey.transitions().rbegin();
+    std::string text = Time(last.transition_time());
+    if (last.channel() != type_v1::CHANNEL_UNSPECIFIED) {
+      absl::StrAppend(&text, " ", Bare(type_v1::Channel_Name(last.channel()), "CHANNEL_"));
+    }
+    if (!last.note().empty()) absl::StrAppend(&text, " \"", last.note(), "\"");
+    Line(out, "last_change", text);
+  }
+  Line(out, "created", Time(journey.create_time()));
+  Line(out, "ended", Time(journey.end_time()));
+}
+
+// "SMS MARKETING GRANTED (source web_form, 2024-03-01 09:00:00 UTC)".
+std::string ConsentEntryText(const context_v1::ConsentEntry& entry) {
+  const std::string channel = entry.channel() == type_v1::CHANNEL_UNSPECIFIED
+                                  ? "every channel"
+                                  : Bare(type_v1::Channel_Name(entry.channel()), "CHANNEL_");
+  const std::string purpose = entry.purpose() == type_v1::PURPOSE_UNSPECIFIED
+                                  ? "every purpose"
+                                  : Bare(type_v1::Purpose_Name(entry.purpose()), "PURPOSE_");
+  std::string text =
+      absl::StrCat(channel, " ", purpose, " ",
+                   Bare(context_v1::ConsentState_Name(entry.state()), "CONSENT_STATE_"));
+  std::vector<std::string> details;
+  if (!entry.evidence().source().empty()) details.push_back("source " + entry.evidence().source());
+  if (entry.has_update_time()) details.push_back(Time(entry.update_time()));
+  if (!details.empty()) absl::StrAppend(&text, " (", absl::StrJoin(details, ", "), ")");
+  return text;
+}
+
+// One line per entry, the first labelled `label`.
+void PrintConsentEntries(std::ostream& out, absl::string_view label,
+                         const context_v1::Consent& consent) {
+  bool first = true;
+  for (const context_v1::ConsentEntry& entry : consent.entries()) {
+    Line(out, first ? label : " ", ConsentEntryText(entry));
+    first = false;
+  }
+}
+
 void PrintContext(std::ostream& out, const context_v1::CustomerContext& context) {
   PrintCustomer(out, context.customer());
   const context_v1::ComputedAttributes& computed = context.computed_attributes();
@@ -136,9 +223,12 @@ void PrintContext(std::ostream& out, const context_v1::CustomerContext& context)
        absl::StrCat(counts.last_24_hours(), " in 24h, ", counts.last_7_days(), " in 7d, ",
                     counts.last_30_days(), " in 30d",
                     computed.repeat_contact() ? " (repeat contact)" : ""));
-  if (context.open_journeys_size() > 0) {
-    Line(out, "open_journeys", absl::StrCat(context.open_journeys_size()));
+  bool first = true;
+  for (const context_v1::Journey& journey : context.open_journeys()) {
+    Line(out, first ? "open_journeys" : " ", JourneySummary(journey));
+    first = false;
   }
+  PrintConsentEntries(out, "consent", context.consent());
   out << "timeline (newest first):\n";
   if (context.recent_interactions().empty()) out << "  (no interactions)\n";
   for (const context_v1::Interaction& interaction : context.recent_interactions()) {
@@ -231,6 +321,22 @@ type_v1::Channel ToChannel(const std::string& name) {
   type_v1::Channel channel = type_v1::CHANNEL_UNSPECIFIED;
   type_v1::Channel_Parse("CHANNEL_" + name, &channel);
   return channel;
+}
+
+// customers/ID for `ref`: the name given, or the customer holding the
+// identity (ResolveCustomer), for the methods that take only a name.
+absl::StatusOr<std::string> CustomerName(const client::ServiceClient& client,
+                                         const CustomerRefArg& ref) {
+  if (!ref.identity) return ref.name;
+  context_v1::ContextService::Stub stub(client.channel());
+  context_v1::ResolveCustomerRequest request;
+  *request.mutable_identity() = ToIdentity(*ref.identity);
+  context_v1::ResolveCustomerResponse response;
+  auto context = client.NewCallContext();
+  if (grpc::Status s = stub.ResolveCustomer(context.get(), request, &response); !s.ok()) {
+    return FromGrpc(s);
+  }
+  return response.customer().name();
 }
 
 // One unary call with the deadline and key; prints the response (JSON, or
@@ -363,6 +469,7 @@ Service ServiceOf(Command command) {
   switch (command) {
     case Command::kTaskSubmit:
     case Command::kQueueStats:
+    case Command::kAgentDesk:
       return Service::kRouting;
     case Command::kNotifySend:
       return Service::kNotify;
@@ -442,6 +549,32 @@ int Apply(const Invocation& inv, Connections& connections) {
     std::cout << created << " created, " << unchanged << " unchanged\n";
   }
   return 0;
+}
+
+// Set by SIGINT/SIGTERM during `agent desk`; polled by RunAgentDesk.
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+void RequestStop(int) { stop_requested.store(true); }
+
+// agent desk: Ctrl-C or SIGTERM ends the session cleanly instead of killing
+// the process.
+int AgentDesk(const Invocation& inv, const client::ServiceClient& routing) {
+  struct sigaction action = {};
+  action.sa_handler = RequestStop;
+  sigemptyset(&action.sa_mask);
+  // SA_RESETHAND: a second Ctrl-C kills at once (e.g. while the logout
+  // call waits for a routing service that does not answer).
+  action.sa_flags = SA_RESTART | SA_RESETHAND;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  const AgentDeskOptions options = {.agent = inv.agent,
+                                    .accept_offers = inv.accept_offers,
+                                    .wrap_up_notes = inv.wrap_up_notes,
+                                    .handle_for = inv.handle_for,
+                                    .session_for = inv.session_for,
+                                    .json = inv.global.json};
+  return RunAgentDesk(routing, options, stop_requested, std::cout, std::cerr);
 }
 
 int Run(const Invocation& inv) {
@@ -526,6 +659,59 @@ int Run(const Invocation& inv) {
     }
     case Command::kQueueStats: {
       return QueueStats(*client, inv);
+    }
+    case Command::kAgentDesk: {
+      return AgentDesk(inv, *client);
+    }
+    case Command::kJourneyStart: {
+      auto parent = CustomerName(*client, inv.customer);
+      if (!parent.ok()) return Fail(parent.status());
+      context_v1::StartJourneyRequest request;
+      request.set_parent(*parent);
+      request.mutable_journey()->set_type(inv.journey_type);
+      request.set_journey_id(inv.journey_id);
+      request.set_step(inv.step);
+      return Call(*client, &ContextStub::StartJourney, request, json,
+                  [](std::ostream& out, const context_v1::StartJourneyResponse& response) {
+                    PrintJourney(out, response.journey());
+                  });
+    }
+    case Command::kJourneyAdvance: {
+      context_v1::AdvanceJourneyRequest request;
+      request.set_name(inv.journey);
+      request.set_step(inv.step);
+      if (!inv.journey_state.empty()) {
+        context_v1::Journey::State state = context_v1::Journey::STATE_UNSPECIFIED;
+        context_v1::Journey::State_Parse("STATE_" + inv.journey_state, &state);
+        request.set_state(state);
+      }
+      for (const auto& [key, value] : inv.attributes) {
+        (*request.mutable_attributes())[key].set_string_value(value);
+      }
+      request.set_note(inv.note);
+      return Call(*client, &ContextStub::AdvanceJourney, request, json,
+                  [](std::ostream& out, const context_v1::AdvanceJourneyResponse& response) {
+                    PrintJourney(out, response.journey());
+                  });
+    }
+    case Command::kConsentSet: {
+      auto customer = CustomerName(*client, inv.customer);
+      if (!customer.ok()) return Fail(customer.status());
+      context_v1::UpdateConsentRequest request;
+      request.set_customer(*customer);
+      request.set_channel(ToChannel(inv.channel));
+      type_v1::Purpose purpose = type_v1::PURPOSE_UNSPECIFIED;
+      type_v1::Purpose_Parse("PURPOSE_" + inv.purpose, &purpose);
+      request.set_purpose(purpose);
+      context_v1::ConsentState state = context_v1::CONSENT_STATE_UNSPECIFIED;
+      context_v1::ConsentState_Parse("CONSENT_STATE_" + inv.consent_state, &state);
+      request.set_state(state);
+      request.mutable_evidence()->set_source(inv.consent_source);
+      return Call(*client, &ContextStub::UpdateConsent, request, json,
+                  [](std::ostream& out, const context_v1::UpdateConsentResponse& response) {
+                    Line(out, "consent", response.consent().name());
+                    PrintConsentEntries(out, "entries", response.consent());
+                  });
     }
     case Command::kNotifySend: {
       notify_v1::SendNotificationRequest request;

@@ -263,6 +263,159 @@ TEST(ArgsTest, ApplyTakesAFileAndTheGlobalFlags) {
                    "unknown flag --queue for \"apply\"");
 }
 
+TEST(ArgsTest, AgentDeskDefaultsToWatchingUntilASignal) {
+  auto inv = Parse({"agent", "desk", "agents/minji"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kAgentDesk);
+  EXPECT_EQ(inv->agent, "agents/minji");
+  EXPECT_FALSE(inv->accept_offers);
+  EXPECT_EQ(inv->handle_for, absl::Seconds(2));
+  EXPECT_EQ(inv->session_for, absl::InfiniteDuration());
+  EXPECT_EQ(inv->wrap_up_notes, "");
+
+  inv = Parse({"agent", "desk", "minji", "--accept", "--wrap_up_notes", "parcel rebooked",
+               "--handle-for=500ms", "--for", "1m30s", "--json"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->agent, "agents/minji");  // a bare ID is shorthand
+  EXPECT_TRUE(inv->accept_offers);
+  EXPECT_EQ(inv->wrap_up_notes, "parcel rebooked");
+  EXPECT_EQ(inv->handle_for, absl::Milliseconds(500));
+  EXPECT_EQ(inv->session_for, absl::Seconds(90));
+  EXPECT_TRUE(inv->global.json);
+  // Completing at once is allowed.
+  inv = Parse({"agent", "desk", "agents/minji", "--accept", "--handle_for", "0s"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->handle_for, absl::ZeroDuration());
+}
+
+TEST(ArgsTest, AgentDeskErrors) {
+  ExpectUsageError({"agent", "desk"}, "usage: cxpctl agent desk agents/X");
+  ExpectUsageError({"agent", "desk", "agents/a", "agents/b"}, "usage: cxpctl agent desk");
+  ExpectUsageError({"agent", "desk", "queues/a"}, "agent: expected agents/ID");
+  ExpectUsageError({"agent", "desk", "agents/a", "--for", "0s"},
+                   "--for: expected a positive duration");
+  ExpectUsageError({"agent", "desk", "agents/a", "--for", "soon"}, "--for: expected a positive");
+  ExpectUsageError({"agent", "desk", "agents/a", "--accept", "--handle_for", "-1s"},
+                   "--handle_for: expected a duration");
+  ExpectUsageError({"agent", "desk", "agents/a", "--accept=yes"}, "--accept takes no value");
+  ExpectUsageError({"agent", "desk", "agents/a", "--handle_for", "1s"},
+                   "--handle_for is only used with --accept");
+  ExpectUsageError({"agent", "desk", "agents/a", "--wrap_up_notes", "x"},
+                   "--wrap_up_notes is only used with --accept");
+  ExpectUsageError({"agent", "desk", "agents/a", "--queue", "q"},
+                   "unknown flag --queue for \"agent desk\"");
+}
+
+TEST(ArgsTest, JourneyStart) {
+  auto inv = Parse({"journey", "start", "phone:010-1234-5678", "--type", "missed_delivery",
+                    "--step", "driver_missed", "--journey_id", "parcel-1"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kJourneyStart);
+  EXPECT_EQ(inv->customer.identity->kind, "PHONE");
+  EXPECT_EQ(inv->journey_type, "missed_delivery");
+  EXPECT_EQ(inv->step, "driver_missed");
+  EXPECT_EQ(inv->journey_id, "parcel-1");
+
+  inv = Parse({"journey", "start", "customers/kim", "--type", "card_replacement"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->customer.name, "customers/kim");
+  EXPECT_EQ(inv->step, "");
+  EXPECT_EQ(inv->journey_id, "");
+
+  ExpectUsageError({"journey", "start", "customers/kim"}, "\"journey start\" needs --type");
+  ExpectUsageError({"journey", "start", "--type", "t"}, "usage: cxpctl journey start <customer>");
+  ExpectUsageError({"journey", "start", "kim", "--type", "t"}, "customer: expected customers/ID");
+  ExpectUsageError({"journey", "start", "customers/kim", "--type", "t", "--state", "OPEN"},
+                   "unknown flag --state for \"journey start\"");
+}
+
+TEST(ArgsTest, JourneyAdvance) {
+  auto inv = Parse({"journey", "advance", "customers/lee/journeys/parcel-1", "--step",
+                    "rescheduled", "--state", "waiting_on_business", "--attr",
+                    "delivery_date=tomorrow", "--attr", "slot=18-20", "--note", "called back"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kJourneyAdvance);
+  EXPECT_EQ(inv->journey, "customers/lee/journeys/parcel-1");
+  EXPECT_EQ(inv->step, "rescheduled");
+  EXPECT_EQ(inv->journey_state, "WAITING_ON_BUSINESS");
+  EXPECT_THAT(inv->attributes,
+              ElementsAre(Pair("delivery_date", "tomorrow"), Pair("slot", "18-20")));
+  EXPECT_EQ(inv->note, "called back");
+
+  // A state alone, with its proto prefix; the step is kept.
+  inv =
+      Parse({"journey", "advance", "customers/lee/journeys/parcel-1", "--state", "STATE_RESOLVED"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->journey_state, "RESOLVED");
+  EXPECT_EQ(inv->step, "");
+
+  ExpectUsageError({"journey", "advance", "customers/lee/journeys/parcel-1"},
+                   "\"journey advance\" needs --step or --state");
+  ExpectUsageError({"journey", "advance", "customers/lee/journeys/p", "--state", "done"},
+                   "--state: unknown value \"done\" (one of open, waiting_on_customer");
+  ExpectUsageError({"journey", "advance", "customers/lee/journeys/p", "--state", "UNSPECIFIED"},
+                   "--state: unknown value");
+  for (const char* bad : {"customers/lee", "customers/lee/journeys/", "customers//journeys/p",
+                          "journeys/p", "customers/lee/journeys/p/x", "parcel-1"}) {
+    ExpectUsageError({"journey", "advance", bad, "--step", "s"},
+                     "journey: expected customers/ID/journeys/ID");
+  }
+  ExpectUsageError({"journey", "advance", "customers/lee/journeys/p", "--step", "s", "--attr", "x"},
+                   "--attr: expected key=value");
+  ExpectUsageError({"journey", "advance", "customers/lee/journeys/p", "--step", "s", "--attr",
+                    "a=1", "--attr", "a=2"},
+                   "--attr: \"a\" given more than once");
+}
+
+TEST(ArgsTest, ConsentSet) {
+  auto inv = Parse({"consent", "set", "email:emily@example.com", "--channel", "sms", "--purpose",
+                    "marketing", "--state", "granted", "--source", "web_form"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->command, Command::kConsentSet);
+  EXPECT_EQ(inv->customer.identity->kind, "EMAIL");
+  EXPECT_EQ(inv->channel, "SMS");
+  EXPECT_EQ(inv->purpose, "MARKETING");
+  EXPECT_EQ(inv->consent_state, "GRANTED");
+  EXPECT_EQ(inv->consent_source, "web_form");
+
+  inv = Parse({"consent", "set", "customers/kim", "--channel", "CHANNEL_EMAIL", "--purpose",
+               "PURPOSE_SERVICE", "--state", "CONSENT_STATE_DENIED"});
+  ASSERT_TRUE(inv.ok()) << inv.status();
+  EXPECT_EQ(inv->channel, "EMAIL");
+  EXPECT_EQ(inv->purpose, "SERVICE");
+  EXPECT_EQ(inv->consent_state, "DENIED");
+  EXPECT_EQ(inv->consent_source, "cxpctl");  // the default
+
+  const std::vector<std::string> base = {"consent", "set", "customers/kim"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  ExpectUsageError(with({"--purpose", "marketing", "--state", "granted"}), "needs --channel");
+  ExpectUsageError(with({"--channel", "sms", "--state", "granted"}), "needs --purpose");
+  ExpectUsageError(with({"--channel", "sms", "--purpose", "marketing"}), "needs --state");
+  ExpectUsageError(with({"--channel", "sms", "--purpose", "marketing", "--state", "maybe"}),
+                   "--state: unknown value \"maybe\" (one of granted, denied)");
+  ExpectUsageError(with({"--channel", "fax", "--purpose", "marketing", "--state", "granted"}),
+                   "--channel: unknown value \"fax\"");
+  ExpectUsageError(
+      with({"--channel", "sms", "--purpose", "marketing", "--state", "granted", "--source="}),
+      "--source: empty");
+  ExpectUsageError(
+      {"consent", "set", "--channel", "sms", "--purpose", "marketing", "--state", "granted"},
+      "usage: cxpctl consent set <customer>");
+  ExpectUsageError({"consent", "get", "customers/kim"}, "unknown command \"consent get\"");
+}
+
+TEST(ArgsTest, UsageListsEveryCommand) {
+  for (const char* command : {"customer resolve", "customer context", "interaction append",
+                              "task submit", "queue stats", "notify send", "apply --file",
+                              "agent desk", "journey start", "journey advance", "consent set"}) {
+    EXPECT_THAT(Usage(), HasSubstr(command));
+  }
+}
+
 TEST(ArgsTest, ApiKeyFromFile) {
   EXPECT_EQ(*ApiKeyFromFile("secret-key\n"), "secret-key");
   EXPECT_EQ(*ApiKeyFromFile("# a comment\n\n  acme   secret-key  \nother k2\n"), "secret-key");

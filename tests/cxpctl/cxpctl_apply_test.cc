@@ -2,6 +2,8 @@
 // per suite), the real deploy/demo/demo.json applied twice, malformed files
 // rejected before any call, a failing item stopping the run with its name,
 // and scripts/load_demo.sh loading the demo and printing commands that work.
+#include <signal.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -13,6 +15,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "cxp/context/v1/context_service.grpc.pb.h"
 #include "cxp/notify/v1/notify_service.grpc.pb.h"
 #include "cxp/routing/v1/routing_service.grpc.pb.h"
@@ -28,6 +32,7 @@
 namespace cxp::cxpctl {
 namespace {
 
+using ::cxp::cxpctl::testing::BackgroundCommand;
 using ::cxp::cxpctl::testing::CommandRun;
 using ::cxp::cxpctl::testing::kKey;
 using ::cxp::cxpctl::testing::Platform;
@@ -298,7 +303,9 @@ TEST_F(CxpctlApplyTest, AnIdentityOfAnotherCustomerIsAConflictNotUnchanged) {
 }
 
 // scripts/load_demo.sh (what `scripts/run.sh --demo` runs) against a fresh
-// platform: it loads the demo, and every command it suggests works.
+// platform: it loads the demo, and every command it suggests works, in the
+// order printed. The agent desk runs until Ctrl-C, so it is started in the
+// background, given the next command's task, and then sent SIGINT.
 TEST(LoadDemoScriptTest, LoadsTheDemoAndPrintsCommandsThatWork) {
   auto platform = Platform::Start("cxpctl_load_demo_test_");
   ASSERT_TRUE(platform.ok()) << platform.status();
@@ -309,29 +316,107 @@ TEST(LoadDemoScriptTest, LoadsTheDemoAndPrintsCommandsThatWork) {
   ASSERT_EQ(run.exit_code, 0) << run.err << run.out;
   EXPECT_THAT(run.out, HasSubstr("\n14 created, 0 unchanged\n\nDemo data loaded. Try:\n"));
 
+  // Every line after "Try:" is a command, or a comment saying what comes next.
   std::vector<std::string> commands;
   const std::string tries = run.out.substr(run.out.find("Try:\n") + 5);
   for (absl::string_view line : absl::StrSplit(tries, '\n', absl::SkipEmpty())) {
-    commands.emplace_back(absl::StripLeadingAsciiWhitespace(line));
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if (!absl::StartsWith(line, "#")) commands.emplace_back(line);
   }
-  ASSERT_EQ(commands.size(), 5) << tries;
-  std::vector<std::string> outputs;
-  for (const std::string& command : commands) {
+  ASSERT_EQ(commands.size(), 9) << tries;
+  enum {
+    kResolve,
+    kContext,
+    kQueueStats,
+    kDesk,
+    kSubmit,
+    kAdvanceJourney,
+    kSendUpdate,
+    kGrantConsent,
+    kSendPromo
+  };
+  ASSERT_THAT(commands[kDesk], HasSubstr(" agent desk agents/minji --accept "));
+  auto try_command = [](const std::string& command) {
     CommandRun tried = RunCommand({"/bin/bash", "-c", command});
     EXPECT_EQ(tried.exit_code, 0) << command << "\n" << tried.err;
     EXPECT_THAT(tried.err, IsEmpty()) << command;
-    outputs.push_back(tried.out);
+    return tried.out;
+  };
+
+  EXPECT_THAT(
+      try_command(commands[kResolve]),
+      AllOf(StartsWith("customer      customers/park-jiwoo\n"), HasSubstr("tier          VIP\n")));
+  EXPECT_THAT(try_command(commands[kContext]),
+              AllOf(StartsWith("customer      customers/lee-seoyeon\n"),
+                    HasSubstr("open_journeys customers/lee-seoyeon/journeys/parcel-551233810042 "
+                              "missed_delivery at driver_missed (WAITING_ON_CUSTOMER)\n")));
+  EXPECT_THAT(try_command(commands[kQueueStats]),
+              AllOf(HasSubstr("queue         queues/delivery\n"),
+                    HasSubstr("queue         queues/billing\n")));
+
+  // The desk in the background (exec: the signal goes to cxpctl itself).
+  auto desk = BackgroundCommand::Start({"/bin/bash", "-c", "exec " + commands[kDesk]});
+  ASSERT_TRUE(desk->WaitForStdout("state      AVAILABLE\n", absl::Seconds(15)))
+      << desk->Stdout() << desk->Stderr();
+  const std::string submitted = try_command(commands[kSubmit]);
+  EXPECT_THAT(submitted,
+              AllOf(StartsWith("task          tasks/"),
+                    HasSubstr("queue         queues/delivery\n"), HasSubstr("priority      8\n")));
+  const std::string task = submitted.substr(14, submitted.find('\n') - 14);
+  // Offered to minji, accepted, and completed after the default 2 s.
+  EXPECT_TRUE(desk->WaitForStdout(absl::StrCat("completed  ", task), absl::Seconds(15)))
+      << desk->Stdout() << desk->Stderr();
+  desk->Signal(SIGINT);
+  CommandRun desk_run = desk->Wait(absl::Seconds(10));
+  EXPECT_EQ(desk_run.exit_code, 0) << desk_run.err;
+  EXPECT_THAT(desk_run.err, IsEmpty());
+  EXPECT_THAT(desk_run.out,
+              AllOf(HasSubstr(absl::StrCat("offer      ", task,
+                                           "  VOICE  customer=customers/park-jiwoo  "
+                                           "queue=queues/delivery  chosen=agents/minji  "
+                                           "priority=8  context=APPLIED: priority 5 -> 8 (tier "
+                                           "VIP)")),
+                    HasSubstr(absl::StrCat("accepted   ", task, "\n")),
+                    HasSubstr(absl::StrCat("completed  ", task, "  notes=\"redelivery booked\"\n")),
+                    HasSubstr("set        agents/minji OFFLINE\n")));
+
+  // Rescheduling fires the trigger rule: a notification to Lee Seoyeon.
+  EXPECT_THAT(
+      try_command(commands[kAdvanceJourney]),
+      AllOf(StartsWith("journey       customers/lee-seoyeon/journeys/parcel-551233810042\n"),
+            HasSubstr("step          rescheduled\n"),
+            HasSubstr("attributes    delivery_date=tomorrow\n")));
+  auto notify = notify_v1::NotifyService::NewStub(
+      grpc::CreateChannel((*platform)->notify().address(), grpc::InsecureChannelCredentials()));
+  notify_v1::ListNotificationsRequest triggered;
+  triggered.set_filter("trigger_rule = \"triggerRules/delivery-rescheduled\"");
+  std::vector<notify_v1::Notification> notifications;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(15);
+       notifications.empty() && absl::Now() < deadline; absl::SleepFor(absl::Milliseconds(100))) {
+    auto listed =
+        KeyedCall(*notify, &notify_v1::NotifyService::Stub::ListNotifications, triggered, kKey);
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    notifications.assign(listed->notifications().begin(), listed->notifications().end());
   }
-  EXPECT_THAT(outputs[0], AllOf(StartsWith("customer      customers/park-jiwoo\n"),
-                                HasSubstr("tier          VIP\n")));
-  EXPECT_THAT(outputs[1], AllOf(StartsWith("customer      customers/lee-seoyeon\n"),
-                                HasSubstr("open_journeys 1\n")));
-  EXPECT_THAT(outputs[2],
-              AllOf(HasSubstr("queue         queues/delivery\n"), HasSubstr("priority      8\n")));
-  EXPECT_THAT(outputs[3], AllOf(HasSubstr("queue         queues/delivery\n"),
-                                HasSubstr("queue         queues/billing\n")));
-  EXPECT_THAT(outputs[4], AllOf(StartsWith("notification  notifications/"),
-                                HasSubstr("customer      customers/emily-clark\n")));
+  ASSERT_EQ(notifications.size(), 1);
+  EXPECT_EQ(notifications[0].resolved_customer(), "customers/lee-seoyeon");
+  EXPECT_EQ(notifications[0].template_(), "templates/delivery-update");
+  EXPECT_EQ(notifications[0].variables().at("delivery_date"), "tomorrow");
+
+  EXPECT_THAT(try_command(commands[kSendUpdate]),
+              AllOf(StartsWith("notification  notifications/"),
+                    HasSubstr("customer      customers/emily-clark\n")));
+  // Marketing without consent is refused; the printed order grants it first.
+  CommandRun refused = RunCommand({"/bin/bash", "-c", commands[kSendPromo]});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_THAT(refused.err, AllOf(StartsWith("cxpctl: FAILED_PRECONDITION: "),
+                                 HasSubstr("EMAIL has no consent for MARKETING")));
+  EXPECT_THAT(try_command(commands[kGrantConsent]),
+              HasSubstr("entries       EMAIL MARKETING GRANTED (source demo, "));
+  EXPECT_THAT(try_command(commands[kSendPromo]),
+              AllOf(StartsWith("notification  notifications/"),
+                    HasSubstr("template      templates/spring-promo v1\n"),
+                    HasSubstr("purpose       MARKETING\n")));
 
   // Loading again changes nothing.
   run = RunCommand(argv, {}, env);

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -41,10 +42,18 @@ int UnusedPort() {
   return ntohs(address.sin_port);
 }
 
-CommandRun RunCommand(const std::vector<std::string>& argv, std::optional<std::string> env_key,
-                      const std::map<std::string, std::string>& env) {
-  static const std::string dir = MakeTempDir("cxpctl_run_");
-  const std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+namespace {
+
+// The directory for commands' output files.
+const std::string& RunDir() {
+  static const auto* dir = new std::string(MakeTempDir("cxpctl_run_"));
+  return *dir;
+}
+
+// Starts `argv` with its stdout and stderr in the files at those paths.
+pid_t Spawn(const std::vector<std::string>& argv, const std::optional<std::string>& env_key,
+            const std::map<std::string, std::string>& env, const std::string& out_path,
+            const std::string& err_path) {
   std::vector<std::string> argv_storage = argv;
   const pid_t pid = fork();
   if (pid == 0) {
@@ -61,6 +70,15 @@ CommandRun RunCommand(const std::vector<std::string>& argv, std::optional<std::s
     execv(args[0], args.data());
     _exit(127);
   }
+  return pid;
+}
+
+}  // namespace
+
+CommandRun RunCommand(const std::vector<std::string>& argv, std::optional<std::string> env_key,
+                      const std::map<std::string, std::string>& env) {
+  const std::string out_path = RunDir() + "/stdout", err_path = RunDir() + "/stderr";
+  const pid_t pid = Spawn(argv, env_key, env, out_path, err_path);
   CommandRun run;
   int status = 0;
   const absl::Time deadline = absl::Now() + absl::Seconds(60);
@@ -83,6 +101,68 @@ CommandRun RunCxpctl(const std::vector<std::string>& args, std::optional<std::st
   std::vector<std::string> argv = {BinaryPath("cxpctl/cxpctl")};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv, std::move(env_key));
+}
+
+std::unique_ptr<BackgroundCommand> BackgroundCommand::Start(const std::vector<std::string>& argv,
+                                                            std::optional<std::string> env_key) {
+  static int started = 0;
+  auto command = std::unique_ptr<BackgroundCommand>(new BackgroundCommand());
+  const std::string prefix = absl::StrCat(RunDir(), "/background_", ++started);
+  command->out_path_ = prefix + ".stdout";
+  command->err_path_ = prefix + ".stderr";
+  command->pid_ = Spawn(argv, env_key, {}, command->out_path_, command->err_path_);
+  return command;
+}
+
+std::unique_ptr<BackgroundCommand> BackgroundCommand::StartCxpctl(
+    const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinaryPath("cxpctl/cxpctl")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return Start(argv);
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (!Reap(/*block=*/false)) {
+    kill(pid_, SIGKILL);
+    Reap(/*block=*/true);
+  }
+}
+
+// Records the exit code once the child has ended; true when it has.
+bool BackgroundCommand::Reap(bool block) {
+  if (exit_code_) return true;
+  int status = 0;
+  if (waitpid(pid_, &status, block ? 0 : WNOHANG) != pid_) return false;
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return true;
+}
+
+std::string BackgroundCommand::Stdout() const { return ReadAll(out_path_); }
+std::string BackgroundCommand::Stderr() const { return ReadAll(err_path_); }
+
+bool BackgroundCommand::WaitForStdout(const std::string& text, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (Stdout().find(text) == std::string::npos) {
+    // Read once more after the end: the last lines may have come with it.
+    if (Reap(/*block=*/false)) return Stdout().find(text) != std::string::npos;
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+void BackgroundCommand::Signal(int signal_number) const {
+  if (!exit_code_) kill(pid_, signal_number);
+}
+
+CommandRun BackgroundCommand::Wait(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (!Reap(/*block=*/false) && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+  CommandRun run;
+  run.exit_code = exit_code_.value_or(-1);
+  run.out = Stdout();
+  run.err = Stderr();
+  return run;
 }
 
 absl::StatusOr<std::unique_ptr<Platform>> Platform::Start(const std::string& dir_prefix) {

@@ -2,12 +2,17 @@
 // processes on loopback ports with an API-key file (tenant "acme", kKey), and
 // cxpctl (or a script) run as a child process with its output captured.
 //
+// A command can also be left running in the background (BackgroundCommand)
+// and read, signalled and waited for.
+//
 // Threading: one test thread. Errors: Platform::Start returns the first
 // server's failure to start; RunCommand reports a command that does not end
 // within 60 s as a test failure (and kills it).
 
 #ifndef CXP_TESTS_CXPCTL_CXPCTL_TESTING_H_
 #define CXP_TESTS_CXPCTL_CXPCTL_TESTING_H_
+
+#include <sys/types.h>
 
 #include <map>
 #include <memory>
@@ -16,6 +21,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::cxpctl::testing {
@@ -40,6 +46,37 @@ CommandRun RunCommand(const std::vector<std::string>& argv, std::optional<std::s
 
 // build/cxpctl/cxpctl with `args`.
 CommandRun RunCxpctl(const std::vector<std::string>& args, std::optional<std::string> env_key = {});
+
+// A command left running in the background (e.g. `cxpctl agent desk`) while
+// the test goes on; its stdout and stderr go to files read while it runs.
+// The environment is set as for RunCommand. The destructor SIGKILLs it if it
+// is still running.
+class BackgroundCommand {
+ public:
+  static std::unique_ptr<BackgroundCommand> Start(const std::vector<std::string>& argv,
+                                                  std::optional<std::string> env_key = {});
+  // build/cxpctl/cxpctl with `args`.
+  static std::unique_ptr<BackgroundCommand> StartCxpctl(const std::vector<std::string>& args);
+  ~BackgroundCommand();
+
+  std::string Stdout() const;
+  std::string Stderr() const;
+  // Waits until stdout holds `text`: false when `timeout` passes or the
+  // command ends first.
+  bool WaitForStdout(const std::string& text, absl::Duration timeout);
+  void Signal(int signal_number) const;
+  // Waits for the command to end: its exit code (128+signal when killed)
+  // and output; exit_code -1 when it is still running after `timeout`.
+  CommandRun Wait(absl::Duration timeout);
+
+ private:
+  BackgroundCommand() = default;
+  bool Reap(bool block);
+
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+  std::string out_path_, err_path_;
+};
 
 // context_service, routing_service and notify_service in a fresh directory,
 // with the key files dir()/keys (acme, kKey) and dir()/wrong_key. Email goes
