@@ -17,6 +17,8 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/security/tls_certificate_provider.h"
+#include "grpcpp/security/tls_credentials_options.h"
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "prometheus/exposer.h"
@@ -45,16 +47,26 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials(const T
   if (tls.cert_file.empty() || tls.key_file.empty()) {
     return absl::InvalidArgumentError("tls_cert/tls_key: both must be given for TLS");
   }
-  grpc::SslServerCredentialsOptions ssl;
-  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
-  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile("tls_cert", tls.cert_file));
-  ASSIGN_OR_RETURN(pair.private_key, ReadFile("tls_key", tls.key_file));
-  ssl.pem_key_cert_pairs.push_back(std::move(pair));
-  if (!tls.client_ca_file.empty()) {
-    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile("tls_client_ca", tls.client_ca_file));
-    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  if (tls.reload_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("tls_reload_interval: must be at least 1s");
   }
-  return grpc::SslServerCredentials(ssl);
+  // Read once here so a missing file is a clear start-up error; the watcher
+  // below then loads them itself, and again whenever they change.
+  RETURN_IF_ERROR(ReadFile("tls_cert", tls.cert_file).status());
+  RETURN_IF_ERROR(ReadFile("tls_key", tls.key_file).status());
+  if (!tls.client_ca_file.empty()) {
+    RETURN_IF_ERROR(ReadFile("tls_client_ca", tls.client_ca_file).status());
+  }
+  auto files = std::make_shared<grpc::experimental::FileWatcherCertificateProvider>(
+      tls.key_file, tls.cert_file, tls.client_ca_file,
+      static_cast<unsigned int>(absl::ToInt64Seconds(tls.reload_interval)));
+  grpc::experimental::TlsServerCredentialsOptions options(files);
+  options.watch_identity_key_cert_pairs();
+  if (!tls.client_ca_file.empty()) {
+    options.watch_root_certs();
+    options.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  }
+  return grpc::experimental::TlsServerCredentials(options);
 }
 
 int ToMillis(absl::Duration d) {

@@ -30,10 +30,16 @@
 
 namespace cxp::server {
 
+// TLS files are read at start (unreadable: FAILED_PRECONDITION) and then
+// watched: a renewed certificate, key or CA (e.g. a Kubernetes Secret that
+// cert-manager rewrote) is used for new connections within
+// `reload_interval`, without a restart. A file that cannot be read later
+// keeps the last good one in use.
 struct TlsOptions {
   std::string cert_file;       // PEM server certificate chain; empty = no TLS
   std::string key_file;        // PEM private key for cert_file
   std::string client_ca_file;  // PEM CA bundle; set = mTLS, client cert required
+  absl::Duration reload_interval = absl::Minutes(1);  // >= 1 s
 };
 
 struct ServerOptions {

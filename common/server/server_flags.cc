@@ -26,6 +26,10 @@ ABSL_FLAG(int, block_cache_mb, 64,
           "RocksDB block cache size in MiB (default 64); size it to the hot data. Must be >= 1.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain. With --tls_key, serves TLS.");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert.");
+ABSL_FLAG(absl::Duration, tls_reload_interval, absl::Minutes(1),
+          "How often the TLS files are checked for changes: a renewed "
+          "certificate, key or client CA is used for new connections "
+          "without a restart. At least 1s.");
 ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle. When set, clients must present a certificate "
           "signed by it (mTLS). Requires --tls_cert/--tls_key.");
@@ -78,6 +82,7 @@ ServerOptions ServerOptionsFromFlags(const std::string& service_name,
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  options.tls.reload_interval = absl::GetFlag(FLAGS_tls_reload_interval);
   options.api_keys_file = absl::GetFlag(FLAGS_api_keys_file);
   options.max_concurrent_streams = absl::GetFlag(FLAGS_max_concurrent_streams);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);

@@ -23,6 +23,7 @@ ABSL_DECLARE_FLAG(int, block_cache_mb);
 ABSL_DECLARE_FLAG(std::string, tls_cert);
 ABSL_DECLARE_FLAG(std::string, tls_key);
 ABSL_DECLARE_FLAG(std::string, tls_client_ca);
+ABSL_DECLARE_FLAG(absl::Duration, tls_reload_interval);
 ABSL_DECLARE_FLAG(std::string, api_keys_file);
 ABSL_DECLARE_FLAG(int, max_concurrent_streams);
 ABSL_DECLARE_FLAG(int, max_message_bytes);

@@ -1,6 +1,7 @@
 // TLS and mTLS through the runtime's flags, with certificates made by the
-// openssl command line for this test run; the plaintext health-only
-// listener that probes use beside a TLS port.
+// openssl command line for this test run; a renewed certificate served
+// without a restart; the plaintext health-only listener that probes use
+// beside a TLS port.
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -34,19 +35,32 @@ class TlsTest : public ::testing::Test {
         "printf 'subjectAltName=DNS:localhost,IP:127.0.0.1' > san.ext;",
         "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
         "  -out server.pem -days 2 -extfile san.ext;",
+        // The renewal: another key, signed by another CA.
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca2.key -out ca2.pem -days 2 "
+        "  -subj /CN=cxp-test-ca-2;",
+        "openssl req -newkey rsa:2048 -nodes -keyout server2.key -out server2.csr "
+        "  -subj /CN=localhost;",
+        "openssl x509 -req -in server2.csr -CA ca2.pem -CAkey ca2.key -CAcreateserial "
+        "  -out server2.pem -days 2 -extfile san.ext;",
         "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=client;",
         "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
         "  -out client.pem -days 2;");
     ASSERT_EQ(std::system(("/bin/sh -c '" + script + "'").c_str()), 0);
   }
 
-  void Start(bool require_client_cert, const std::string& health_address = "") {
+  void Start(bool require_client_cert, const std::string& health_address = "",
+             const std::string& cert_dir = "") {
     ServerOptions options;
     options.service_name = "test_service";
     options.listen_address = "127.0.0.1:0";
     options.health_address = health_address;
     options.log_requests = false;
     options.tls = {.cert_file = *dir_ + "/server.pem", .key_file = *dir_ + "/server.key"};
+    if (!cert_dir.empty()) {
+      options.tls = {.cert_file = cert_dir + "/tls.crt",
+                     .key_file = cert_dir + "/tls.key",
+                     .reload_interval = absl::Seconds(1)};
+    }
     if (require_client_cert) options.tls.client_ca_file = *dir_ + "/ca.pem";
     auto server = Server::Start(options, {{TestService::service_full_name(), &service_}});
     ASSERT_TRUE(server.ok()) << server.status();
@@ -117,6 +131,34 @@ TEST_F(TlsTest, APlaintextHealthListenerServesOnlyHealthInStepWithTheTlsPort) {
   EXPECT_EQ(CheckHealth(plaintext).value_or(HealthStatus::kUnknown), HealthStatus::kNotServing);
   slow_call.join();
   drain.join();
+}
+
+TEST_F(TlsTest, ARenewedCertificateIsServedWithoutARestart) {
+  // As Kubernetes updates a mounted Secret: the files are reached through a
+  // symlink that is swapped atomically to a directory with the new ones.
+  const std::string d = *dir_;
+  const std::string script =
+      absl::StrCat("set -e; cd ", d, "; rm -rf v1 v2 live live.new; mkdir v1 v2;",
+                   "cp server.pem v1/tls.crt; cp server.key v1/tls.key;",
+                   "cp server2.pem v2/tls.crt; cp server2.key v2/tls.key; ln -s v1 live");
+  ASSERT_EQ(std::system(("/bin/sh -c '" + script + "'").c_str()), 0);
+  Start(/*require_client_cert=*/false, /*health_address=*/"", d + "/live");
+  EXPECT_TRUE(WhoAmI({.tls_ca_file = d + "/ca.pem"}).ok());
+  EXPECT_FALSE(WhoAmI({.tls_ca_file = d + "/ca2.pem"}).ok());
+
+  const std::string swap =
+      absl::StrCat("set -e; cd ", d, "; ln -s v2 live.new; mv -T live.new live");
+  ASSERT_EQ(std::system(("/bin/sh -c '" + swap + "'").c_str()), 0);
+  // New connections get the renewed certificate within the reload interval
+  // (1 s here).
+  bool renewed = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(15);
+  while (!renewed && absl::Now() < deadline) {
+    renewed = WhoAmI({.tls_ca_file = d + "/ca2.pem"}).ok();
+    if (!renewed) absl::SleepFor(absl::Milliseconds(200));
+  }
+  EXPECT_TRUE(renewed);
+  EXPECT_FALSE(WhoAmI({.tls_ca_file = d + "/ca.pem"}).ok());
 }
 
 TEST_F(TlsTest, MutualTlsRequiresAClientCertificate) {
