@@ -25,8 +25,11 @@ done
 mkdir -p "$DATA_DIR"
 pids=()
 interrupted=0
+stopping=0
 stop() {
   trap - INT TERM
+  [[ $stopping -eq 1 ]] && return 0  # once, from the trap or after `wait -n`
+  stopping=1
   echo "cxp: stopping (draining in-flight calls)..." >&2
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
 }
