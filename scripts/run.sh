@@ -15,11 +15,17 @@ DATA_DIR="${CXP_DATA_DIR:-$REPO_ROOT/data}"
 "$REPO_ROOT/scripts/install_deps.sh"
 "$REPO_ROOT/scripts/build.sh" --target context_service routing_service notify_service cxpctl
 
-# --demo is ours; everything else goes to the services.
+# --demo is ours; everything else goes to the services. With
+# --api_keys_file, the demo loader calls with that file's first key.
 demo=0
 service_args=()
+loader_args=()
+previous=""
 for arg in "$@"; do
   if [[ $arg == --demo ]]; then demo=1; else service_args+=("$arg"); fi
+  if [[ $arg == --api_keys_file=* ]]; then loader_args=(--api_key_file "${arg#--api_keys_file=}"); fi
+  if [[ $previous == --api_keys_file ]]; then loader_args=(--api_key_file "$arg"); fi
+  previous="$arg"
 done
 
 mkdir -p "$DATA_DIR"
@@ -58,7 +64,7 @@ start notify_service  127.0.0.1:50053 127.0.0.1:9103 --smtp_host=127.0.0.1 --smt
     --smtp_starttls=none --smtp_from="CXP <notify@cxp.localhost>" "${service_args[@]}"
 if [[ $demo -eq 1 ]]; then
   # The services keep running whether or not this works.
-  CXP_BUILD_DIR="$BUILD_DIR" "$REPO_ROOT/scripts/load_demo.sh" ||
+  CXP_BUILD_DIR="$BUILD_DIR" "$REPO_ROOT/scripts/load_demo.sh" "${loader_args[@]}" ||
       echo "cxp: loading the demo data failed (see above); the services keep running" >&2
 fi
 echo "cxp: running; Ctrl-C to stop" >&2
