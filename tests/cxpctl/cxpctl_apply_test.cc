@@ -34,6 +34,7 @@ namespace {
 
 using ::cxp::cxpctl::testing::BackgroundCommand;
 using ::cxp::cxpctl::testing::CommandRun;
+using ::cxp::cxpctl::testing::FromJson;
 using ::cxp::cxpctl::testing::kKey;
 using ::cxp::cxpctl::testing::Platform;
 using ::cxp::cxpctl::testing::RunCommand;
@@ -60,13 +61,6 @@ int CountLinesStartingWith(const std::string& text, const std::string& prefix) {
   int count = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) count += absl::StartsWith(line, prefix);
   return count;
-}
-
-google::protobuf::Struct StructFromJson(const std::string& json) {
-  google::protobuf::Struct message;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status << "\n" << json;
-  return message;
 }
 
 class CxpctlApplyTest : public ::testing::Test {
@@ -146,7 +140,7 @@ TEST_F(CxpctlApplyTest, AppliesTheDemoFileOnceAndThenReportsEverythingUnchanged)
 
   CommandRun json = Apply(DemoFile(), /*json=*/true);
   ASSERT_EQ(json.exit_code, 0) << json.err;
-  const google::protobuf::Struct summary = StructFromJson(json.out);
+  const google::protobuf::Struct summary = FromJson<google::protobuf::Struct>(json.out);
   EXPECT_EQ(summary.fields().at("created").number_value(), 0);
   EXPECT_EQ(summary.fields().at("unchanged").number_value(), 14);
   const auto& items = summary.fields().at("items").list_value().values();
@@ -278,7 +272,7 @@ TEST_F(CxpctlApplyTest, AFailedItemStopsTheRunNamingItAndItsCode) {
   run = Apply(path, /*json=*/true);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_THAT(run.err, StartsWith("cxpctl: NOT_FOUND: agents[0] agents/ghost: "));
-  const google::protobuf::Struct summary = StructFromJson(run.out);
+  const google::protobuf::Struct summary = FromJson<google::protobuf::Struct>(run.out);
   const auto& items = summary.fields().at("items").list_value().values();
   ASSERT_EQ(items.size(), 2);
   EXPECT_EQ(items[0].struct_value().fields().at("result").string_value(), "unchanged");

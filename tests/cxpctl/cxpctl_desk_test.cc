@@ -28,6 +28,7 @@ namespace {
 
 using ::cxp::cxpctl::testing::BackgroundCommand;
 using ::cxp::cxpctl::testing::CommandRun;
+using ::cxp::cxpctl::testing::FromJson;
 using ::cxp::cxpctl::testing::kKey;
 using ::cxp::cxpctl::testing::Platform;
 using ::cxp::cxpctl::testing::RunCxpctl;
@@ -39,14 +40,6 @@ using ::testing::StartsWith;
 namespace ctx = ::cxp::context::v1;
 namespace routing_v1 = ::cxp::routing::v1;
 namespace type = ::cxp::type::v1;
-
-template <typename Message>
-Message FromJson(const std::string& json) {
-  Message message;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status << "\n" << json;
-  return message;
-}
 
 class CxpctlDeskTest : public ::testing::Test {
  protected:

@@ -26,6 +26,7 @@ namespace cxp::cxpctl {
 namespace {
 
 using ::cxp::cxpctl::testing::CommandRun;
+using ::cxp::cxpctl::testing::FromJson;
 using ::cxp::cxpctl::testing::kKey;
 using ::cxp::cxpctl::testing::Platform;
 using ::cxp::cxpctl::testing::ReadAll;
@@ -43,14 +44,6 @@ namespace ctx = ::cxp::context::v1;
 namespace routing_v1 = ::cxp::routing::v1;
 namespace notify_v1 = ::cxp::notify::v1;
 namespace type = ::cxp::type::v1;
-
-template <typename Message>
-Message FromJson(const std::string& json) {
-  Message message;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status << "\n" << json;
-  return message;
-}
 
 class CxpctlTest : public ::testing::Test {
  protected:

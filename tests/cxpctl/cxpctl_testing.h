@@ -22,6 +22,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
 
 namespace cxp::cxpctl::testing {
@@ -29,6 +31,16 @@ namespace cxp::cxpctl::testing {
 inline constexpr char kKey[] = "acme-cxpctl-key-0123456789abcdef";
 
 std::string ReadAll(const std::string& path);
+
+// `json` (cxpctl's --json output) parsed into a Message; a parse failure is
+// a test failure.
+template <typename Message>
+Message FromJson(const std::string& json) {
+  Message message;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &message);
+  EXPECT_TRUE(status.ok()) << status << "\n" << json;
+  return message;
+}
 
 // A loopback port nothing listens on (bound, then released).
 int UnusedPort();
