@@ -89,17 +89,12 @@ class CxpctlApplyTest : public ::testing::Test {
     return RunCxpctl(platform_->Args(args));
   }
 
-  static std::unique_ptr<ctx::ContextService::Stub> Context() {
-    return ctx::ContextService::NewStub(
-        grpc::CreateChannel(platform_->context().address(), grpc::InsecureChannelCredentials()));
-  }
+  static std::unique_ptr<ctx::ContextService::Stub> Context() { return platform_->ContextStub(); }
   static std::unique_ptr<routing_v1::RoutingService::Stub> Routing() {
-    return routing_v1::RoutingService::NewStub(
-        grpc::CreateChannel(platform_->routing().address(), grpc::InsecureChannelCredentials()));
+    return platform_->RoutingStub();
   }
   static std::unique_ptr<notify_v1::NotifyService::Stub> Notify() {
-    return notify_v1::NotifyService::NewStub(
-        grpc::CreateChannel(platform_->notify().address(), grpc::InsecureChannelCredentials()));
+    return platform_->NotifyStub();
   }
 
   static absl::StatusCode GetCustomerCode(const std::string& name) {
@@ -380,8 +375,7 @@ TEST(LoadDemoScriptTest, LoadsTheDemoAndPrintsCommandsThatWork) {
       AllOf(StartsWith("journey       customers/lee-seoyeon/journeys/parcel-551233810042\n"),
             HasSubstr("step          rescheduled\n"),
             HasSubstr("attributes    delivery_date=tomorrow\n")));
-  auto notify = notify_v1::NotifyService::NewStub(
-      grpc::CreateChannel((*platform)->notify().address(), grpc::InsecureChannelCredentials()));
+  auto notify = (*platform)->NotifyStub();
   notify_v1::ListNotificationsRequest triggered;
   triggered.set_filter("trigger_rule = \"triggerRules/delivery-rescheduled\"");
   std::vector<notify_v1::Notification> notifications;

@@ -28,6 +28,7 @@ namespace {
 
 using ::cxp::cxpctl::testing::BackgroundCommand;
 using ::cxp::cxpctl::testing::CommandRun;
+using ::cxp::cxpctl::testing::CreateKimAndSupportQueue;
 using ::cxp::cxpctl::testing::FromJson;
 using ::cxp::cxpctl::testing::kKey;
 using ::cxp::cxpctl::testing::Platform;
@@ -58,25 +59,8 @@ class CxpctlDeskTest : public ::testing::Test {
   // Customer kim (phone 010-1234-5678 in KR, email), queue support, agent
   // ana serving it on VOICE (offline, as every new agent).
   static void SeedData() {
-    ctx::CreateCustomerRequest customer;
-    customer.set_customer_id("kim");
-    customer.mutable_customer()->set_display_name("Kim Minji");
-    type::Identity& phone = *customer.mutable_customer()->add_identities()->mutable_identity();
-    phone.set_kind(type::IDENTITY_KIND_PHONE);
-    phone.set_value("+821012345678");
-    type::Identity& email = *customer.mutable_customer()->add_identities()->mutable_identity();
-    email.set_kind(type::IDENTITY_KIND_EMAIL);
-    email.set_value("kim@example.com");
-    auto created =
-        KeyedCall(*Context(), &ctx::ContextService::Stub::CreateCustomer, customer, kKey);
-    ASSERT_TRUE(created.ok()) << created.status();
-
-    routing_v1::CreateQueueRequest queue;
-    queue.set_queue_id("support");
-    queue.mutable_queue()->set_display_name("Support");
-    auto queue_created =
-        KeyedCall(*Routing(), &routing_v1::RoutingService::Stub::CreateQueue, queue, kKey);
-    ASSERT_TRUE(queue_created.ok()) << queue_created.status();
+    const absl::Status seeded = CreateKimAndSupportQueue(*platform_);
+    ASSERT_TRUE(seeded.ok()) << seeded;
 
     routing_v1::CreateAgentRequest agent;
     agent.set_agent_id("ana");
@@ -90,13 +74,9 @@ class CxpctlDeskTest : public ::testing::Test {
     ASSERT_TRUE(agent_created.ok()) << agent_created.status();
   }
 
-  static std::unique_ptr<ctx::ContextService::Stub> Context() {
-    return ctx::ContextService::NewStub(
-        grpc::CreateChannel(platform_->context().address(), grpc::InsecureChannelCredentials()));
-  }
+  static std::unique_ptr<ctx::ContextService::Stub> Context() { return platform_->ContextStub(); }
   static std::unique_ptr<routing_v1::RoutingService::Stub> Routing() {
-    return routing_v1::RoutingService::NewStub(
-        grpc::CreateChannel(platform_->routing().address(), grpc::InsecureChannelCredentials()));
+    return platform_->RoutingStub();
   }
 
   static std::vector<std::string> Args(std::vector<std::string> args) {

@@ -26,6 +26,7 @@ namespace cxp::cxpctl {
 namespace {
 
 using ::cxp::cxpctl::testing::CommandRun;
+using ::cxp::cxpctl::testing::CreateKimAndSupportQueue;
 using ::cxp::cxpctl::testing::FromJson;
 using ::cxp::cxpctl::testing::kKey;
 using ::cxp::cxpctl::testing::Platform;
@@ -61,33 +62,10 @@ class CxpctlTest : public ::testing::Test {
 
   // Customer kim (phone 010-1234-5678 in KR, email), queue support, template otp.
   static void SeedData() {
-    auto context_stub = ctx::ContextService::NewStub(
-        grpc::CreateChannel(platform_->context().address(), grpc::InsecureChannelCredentials()));
-    ctx::CreateCustomerRequest customer;
-    customer.set_customer_id("kim");
-    customer.mutable_customer()->set_display_name("Kim Minji");
-    customer.mutable_customer()->set_tier("VIP");
-    type::Identity& phone = *customer.mutable_customer()->add_identities()->mutable_identity();
-    phone.set_kind(type::IDENTITY_KIND_PHONE);
-    phone.set_value("+821012345678");
-    type::Identity& email = *customer.mutable_customer()->add_identities()->mutable_identity();
-    email.set_kind(type::IDENTITY_KIND_EMAIL);
-    email.set_value("kim@example.com");
-    auto created =
-        KeyedCall(*context_stub, &ctx::ContextService::Stub::CreateCustomer, customer, kKey);
-    ASSERT_TRUE(created.ok()) << created.status();
+    const absl::Status seeded = CreateKimAndSupportQueue(*platform_, "VIP");
+    ASSERT_TRUE(seeded.ok()) << seeded;
 
-    auto routing_stub = routing_v1::RoutingService::NewStub(
-        grpc::CreateChannel(platform_->routing().address(), grpc::InsecureChannelCredentials()));
-    routing_v1::CreateQueueRequest queue;
-    queue.set_queue_id("support");
-    queue.mutable_queue()->set_display_name("Support");
-    auto queue_created =
-        KeyedCall(*routing_stub, &routing_v1::RoutingService::Stub::CreateQueue, queue, kKey);
-    ASSERT_TRUE(queue_created.ok()) << queue_created.status();
-
-    auto notify_stub = notify_v1::NotifyService::NewStub(
-        grpc::CreateChannel(platform_->notify().address(), grpc::InsecureChannelCredentials()));
+    auto notify_stub = platform_->NotifyStub();
     notify_v1::CreateTemplateRequest template_request;
     template_request.set_template_id("otp");
     notify_v1::Template& tmpl = *template_request.mutable_template_();

@@ -14,7 +14,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "grpcpp/create_channel.h"
 #include "gtest/gtest.h"
+#include "tests/testing/keyed_call.h"
 
 namespace cxp::cxpctl::testing {
 
@@ -209,11 +211,54 @@ std::vector<std::string> Platform::Flags(const std::string& key_file) const {
           "20s"};
 }
 
+std::unique_ptr<::cxp::context::v1::ContextService::Stub> Platform::ContextStub() const {
+  return ::cxp::context::v1::ContextService::NewStub(
+      grpc::CreateChannel(context_->address(), grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<::cxp::routing::v1::RoutingService::Stub> Platform::RoutingStub() const {
+  return ::cxp::routing::v1::RoutingService::NewStub(
+      grpc::CreateChannel(routing_->address(), grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<::cxp::notify::v1::NotifyService::Stub> Platform::NotifyStub() const {
+  return ::cxp::notify::v1::NotifyService::NewStub(
+      grpc::CreateChannel(notify_->address(), grpc::InsecureChannelCredentials()));
+}
+
 std::vector<std::string> Platform::Args(std::vector<std::string> args,
                                         const std::string& key_file) const {
   std::vector<std::string> all = Flags(key_file);
   all.insert(all.end(), args.begin(), args.end());
   return all;
+}
+
+absl::Status CreateKimAndSupportQueue(const Platform& platform, const std::string& tier) {
+  namespace ctx = ::cxp::context::v1;
+  namespace routing_v1 = ::cxp::routing::v1;
+  namespace type = ::cxp::type::v1;
+  ctx::CreateCustomerRequest customer;
+  customer.set_customer_id("kim");
+  customer.mutable_customer()->set_display_name("Kim Minji");
+  customer.mutable_customer()->set_tier(tier);
+  type::Identity& phone = *customer.mutable_customer()->add_identities()->mutable_identity();
+  phone.set_kind(type::IDENTITY_KIND_PHONE);
+  phone.set_value("+821012345678");
+  type::Identity& email = *customer.mutable_customer()->add_identities()->mutable_identity();
+  email.set_kind(type::IDENTITY_KIND_EMAIL);
+  email.set_value("kim@example.com");
+  absl::Status created =
+      ::cxp::testing::KeyedCall(*platform.ContextStub(), &ctx::ContextService::Stub::CreateCustomer,
+                                customer, std::string(kKey))
+          .status();
+  if (!created.ok()) return created;
+  routing_v1::CreateQueueRequest queue;
+  queue.set_queue_id("support");
+  queue.mutable_queue()->set_display_name("Support");
+  return ::cxp::testing::KeyedCall(*platform.RoutingStub(),
+                                   &routing_v1::RoutingService::Stub::CreateQueue, queue,
+                                   std::string(kKey))
+      .status();
 }
 
 }  // namespace cxp::cxpctl::testing

@@ -20,8 +20,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "cxp/context/v1/context_service.grpc.pb.h"
+#include "cxp/notify/v1/notify_service.grpc.pb.h"
+#include "cxp/routing/v1/routing_service.grpc.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "tests/testing/server_process.h"
@@ -102,6 +106,11 @@ class Platform {
   const ::cxp::testing::ServerProcess& routing() const { return *routing_; }
   const ::cxp::testing::ServerProcess& notify() const { return *notify_; }
 
+  // Generated clients for the servers (calls need kKey; see KeyedCall).
+  std::unique_ptr<::cxp::context::v1::ContextService::Stub> ContextStub() const;
+  std::unique_ptr<::cxp::routing::v1::RoutingService::Stub> RoutingStub() const;
+  std::unique_ptr<::cxp::notify::v1::NotifyService::Stub> NotifyStub() const;
+
   // cxpctl's global flags for these servers, the key file dir()/`key_file`
   // and a 20 s deadline.
   std::vector<std::string> Flags(const std::string& key_file = "keys") const;
@@ -113,6 +122,10 @@ class Platform {
   std::string dir_;
   std::unique_ptr<::cxp::testing::ServerProcess> context_, routing_, notify_;
 };
+
+// Seeds what the cxpctl tests share: customer kim ("Kim Minji", tier
+// `tier`, phone +821012345678, email kim@example.com) and queue support.
+absl::Status CreateKimAndSupportQueue(const Platform& platform, const std::string& tier = "");
 
 }  // namespace cxp::cxpctl::testing
 
