@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/status/status_macros.h"
 
 namespace cxp::cxpctl {
 namespace {
@@ -255,9 +256,8 @@ absl::StatusOr<CustomerRefArg> ParseCustomerRef(const std::string& text) {
                      text, "\""));
   }
   IdentityArg identity;
-  auto kind = EnumValue("customer", "IDENTITY_KIND", text.substr(0, colon), kIdentityKinds);
-  if (!kind.ok()) return kind.status();
-  identity.kind = *kind;
+  ASSIGN_OR_RETURN(identity.kind,
+                   EnumValue("customer", "IDENTITY_KIND", text.substr(0, colon), kIdentityKinds));
   std::string rest = text.substr(colon + 1);
   if (NeedsNamespace(identity.kind)) {
     const size_t second = rest.find(':');
@@ -292,7 +292,7 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
   auto split = Split(args);
   if (!split.ok()) return split.status();
   Invocation inv;
-  if (absl::Status status = ParseGlobal(*split, inv.global); !status.ok()) return status;
+  RETURN_IF_ERROR(ParseGlobal(*split, inv.global));
   const std::vector<std::string>& pos = split->positionals;
   if (split->Has("help") || pos.empty() || pos[0] == "help") {
     inv.command = Command::kHelp;
@@ -301,7 +301,7 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
   // The one command without a verb.
   if (pos[0] == "apply") {
     inv.command = Command::kApply;
-    if (auto s = CheckFlags(*split, "apply", {"file"}); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckFlags(*split, "apply", {"file"}));
     if (pos.size() != 1 || !split->Has("file") || split->Get("file").empty()) {
       return Usage("usage: cxpctl apply --file FILE");
     }
@@ -313,14 +313,10 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
 
   if (command == "customer resolve") {
     inv.command = Command::kCustomerResolve;
-    if (auto s = CheckFlags(*split, command, {"namespace", "region"}); !s.ok()) return s;
-    if (auto s = CheckPositionals(*split, command, 2, 2,
-                                  "<kind> <value> [--namespace NS] [--region CC]");
-        !s.ok())
-      return s;
-    auto kind = EnumValue("kind", "IDENTITY_KIND", pos[2], kIdentityKinds);
-    if (!kind.ok()) return kind.status();
-    inv.identity.kind = *kind;
+    RETURN_IF_ERROR(CheckFlags(*split, command, {"namespace", "region"}));
+    RETURN_IF_ERROR(
+        CheckPositionals(*split, command, 2, 2, "<kind> <value> [--namespace NS] [--region CC]"));
+    ASSIGN_OR_RETURN(inv.identity.kind, EnumValue("kind", "IDENTITY_KIND", pos[2], kIdentityKinds));
     inv.identity.value = pos[3];
     inv.identity.namespace_ = split->Get("namespace");
     inv.identity.region_code = absl::AsciiStrToUpper(split->Get("region"));
@@ -337,49 +333,33 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
 
   if (command == "customer context") {
     inv.command = Command::kCustomerContext;
-    if (auto s = CheckFlags(*split, command, {"limit"}); !s.ok()) return s;
-    if (auto s = CheckPositionals(*split, command, 1, 1,
-                                  "<customers/ID | phone:VALUE | email:VALUE> [--limit N]");
-        !s.ok())
-      return s;
-    auto ref = ParseCustomerRef(pos[2]);
-    if (!ref.ok()) return ref.status();
-    inv.customer = *std::move(ref);
+    RETURN_IF_ERROR(CheckFlags(*split, command, {"limit"}));
+    RETURN_IF_ERROR(CheckPositionals(*split, command, 1, 1,
+                                     "<customers/ID | phone:VALUE | email:VALUE> [--limit N]"));
+    ASSIGN_OR_RETURN(inv.customer, ParseCustomerRef(pos[2]));
     if (split->Has("limit")) {
-      auto limit = PositiveInt("--limit", split->Get("limit"), 100);
-      if (!limit.ok()) return limit.status();
-      inv.interaction_limit = *limit;
+      ASSIGN_OR_RETURN(inv.interaction_limit, PositiveInt("--limit", split->Get("limit"), 100));
     }
     return inv;
   }
 
   if (command == "interaction append") {
     inv.command = Command::kInteractionAppend;
-    if (auto s = CheckFlags(
-            *split, command,
-            {"channel", "direction", "type", "summary", "agent", "request_id", "create_customer"});
-        !s.ok())
-      return s;
-    if (auto s = CheckPositionals(*split, command, 1, 1,
-                                  "<customer> --channel C --direction D --type T [--summary S]");
-        !s.ok())
-      return s;
-    if (auto s = Require(*split, command, {"channel", "direction", "type"}); !s.ok()) return s;
-    auto ref = ParseCustomerRef(pos[2]);
-    if (!ref.ok()) return ref.status();
-    inv.customer = *std::move(ref);
-    auto channel = EnumValue("--channel", "CHANNEL", split->Get("channel"), kChannels);
-    if (!channel.ok()) return channel.status();
-    inv.channel = *channel;
-    auto direction = EnumValue("--direction", "DIRECTION", split->Get("direction"), kDirections);
-    if (!direction.ok()) return direction.status();
-    inv.direction = *direction;
+    RETURN_IF_ERROR(CheckFlags(
+        *split, command,
+        {"channel", "direction", "type", "summary", "agent", "request_id", "create_customer"}));
+    RETURN_IF_ERROR(CheckPositionals(
+        *split, command, 1, 1, "<customer> --channel C --direction D --type T [--summary S]"));
+    RETURN_IF_ERROR(Require(*split, command, {"channel", "direction", "type"}));
+    ASSIGN_OR_RETURN(inv.customer, ParseCustomerRef(pos[2]));
+    ASSIGN_OR_RETURN(inv.channel,
+                     EnumValue("--channel", "CHANNEL", split->Get("channel"), kChannels));
+    ASSIGN_OR_RETURN(inv.direction,
+                     EnumValue("--direction", "DIRECTION", split->Get("direction"), kDirections));
     inv.type = split->Get("type");
     inv.summary = split->Get("summary");
     if (split->Has("agent")) {
-      auto agent = Resource("--agent", "agents", split->Get("agent"));
-      if (!agent.ok()) return agent.status();
-      inv.agent = *agent;
+      ASSIGN_OR_RETURN(inv.agent, Resource("--agent", "agents", split->Get("agent")));
     }
     inv.request_id = split->Get("request_id");
     inv.create_customer = split->Get("create_customer") == "true";
@@ -388,25 +368,16 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
 
   if (command == "task submit") {
     inv.command = Command::kTaskSubmit;
-    if (auto s = CheckFlags(*split, command,
-                            {"queue", "customer", "channel", "skill", "priority", "request_id"});
-        !s.ok())
-      return s;
-    if (auto s = CheckPositionals(*split, command, 0, 0,
-                                  "--queue queues/X --channel C [--customer REF] [--skill S[:N]]");
-        !s.ok())
-      return s;
-    if (auto s = Require(*split, command, {"queue", "channel"}); !s.ok()) return s;
-    auto queue = Resource("--queue", "queues", split->Get("queue"));
-    if (!queue.ok()) return queue.status();
-    inv.queue = *queue;
-    auto channel = EnumValue("--channel", "CHANNEL", split->Get("channel"), kChannels);
-    if (!channel.ok()) return channel.status();
-    inv.channel = *channel;
+    RETURN_IF_ERROR(CheckFlags(
+        *split, command, {"queue", "customer", "channel", "skill", "priority", "request_id"}));
+    RETURN_IF_ERROR(CheckPositionals(
+        *split, command, 0, 0, "--queue queues/X --channel C [--customer REF] [--skill S[:N]]"));
+    RETURN_IF_ERROR(Require(*split, command, {"queue", "channel"}));
+    ASSIGN_OR_RETURN(inv.queue, Resource("--queue", "queues", split->Get("queue")));
+    ASSIGN_OR_RETURN(inv.channel,
+                     EnumValue("--channel", "CHANNEL", split->Get("channel"), kChannels));
     if (split->Has("customer")) {
-      auto ref = ParseCustomerRef(split->Get("customer"));
-      if (!ref.ok()) return ref.status();
-      inv.customer = *std::move(ref);
+      ASSIGN_OR_RETURN(inv.customer, ParseCustomerRef(split->Get("customer")));
     }
     if (auto it = split->flags.find("skill"); it != split->flags.end()) {
       for (const std::string& text : it->second) {
@@ -415,17 +386,13 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
         SkillArg skill{.skill = parts[0]};
         if (skill.skill.empty()) return Usage("--skill: empty skill name");
         if (parts.size() == 2) {
-          auto level = PositiveInt("--skill", parts[1], 5);
-          if (!level.ok()) return level.status();
-          skill.min_proficiency = *level;
+          ASSIGN_OR_RETURN(skill.min_proficiency, PositiveInt("--skill", parts[1], 5));
         }
         inv.skills.push_back(std::move(skill));
       }
     }
     if (split->Has("priority")) {
-      auto priority = PositiveInt("--priority", split->Get("priority"), 10);
-      if (!priority.ok()) return priority.status();
-      inv.priority = *priority;
+      ASSIGN_OR_RETURN(inv.priority, PositiveInt("--priority", split->Get("priority"), 10));
     }
     inv.request_id = split->Get("request_id");
     return inv;
@@ -433,39 +400,29 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
 
   if (command == "queue stats") {
     inv.command = Command::kQueueStats;
-    if (auto s = CheckFlags(*split, command, {}); !s.ok()) return s;
-    if (auto s = CheckPositionals(*split, command, 0, 1, "[queues/X]"); !s.ok()) return s;
+    RETURN_IF_ERROR(CheckFlags(*split, command, {}));
+    RETURN_IF_ERROR(CheckPositionals(*split, command, 0, 1, "[queues/X]"));
     if (pos.size() == 3) {
-      auto queue = Resource("queue", "queues", pos[2]);
-      if (!queue.ok()) return queue.status();
-      inv.queue = *queue;
+      ASSIGN_OR_RETURN(inv.queue, Resource("queue", "queues", pos[2]));
     }
     return inv;
   }
 
   if (command == "notify send") {
     inv.command = Command::kNotifySend;
-    if (auto s = CheckFlags(*split, command,
-                            {"customer", "template", "var", "purpose", "idempotency_key"});
-        !s.ok())
-      return s;
-    if (auto s = CheckPositionals(*split, command, 0, 0,
-                                  "--customer REF --template templates/X [--var k=v]... "
-                                  "[--purpose P] [--idempotency_key K]");
-        !s.ok())
-      return s;
-    if (auto s = Require(*split, command, {"customer", "template"}); !s.ok()) return s;
-    auto ref = ParseCustomerRef(split->Get("customer"));
-    if (!ref.ok()) return ref.status();
-    inv.customer = *std::move(ref);
-    auto template_name = Resource("--template", "templates", split->Get("template"));
-    if (!template_name.ok()) return template_name.status();
-    inv.template_name = *template_name;
-    if (auto s = KeyValues(*split, "var", inv.variables); !s.ok()) return s;
+    RETURN_IF_ERROR(
+        CheckFlags(*split, command, {"customer", "template", "var", "purpose", "idempotency_key"}));
+    RETURN_IF_ERROR(CheckPositionals(*split, command, 0, 0,
+                                     "--customer REF --template templates/X [--var k=v]... "
+                                     "[--purpose P] [--idempotency_key K]"));
+    RETURN_IF_ERROR(Require(*split, command, {"customer", "template"}));
+    ASSIGN_OR_RETURN(inv.customer, ParseCustomerRef(split->Get("customer")));
+    ASSIGN_OR_RETURN(inv.template_name,
+                     Resource("--template", "templates", split->Get("template")));
+    RETURN_IF_ERROR(KeyValues(*split, "var", inv.variables));
     if (split->Has("purpose")) {
-      auto purpose = EnumValue("--purpose", "PURPOSE", split->Get("purpose"), kPurposes);
-      if (!purpose.ok()) return purpose.status();
-      inv.purpose = *purpose;
+      ASSIGN_OR_RETURN(inv.purpose,
+                       EnumValue("--purpose", "PURPOSE", split->Get("purpose"), kPurposes));
     }
     inv.idempotency_key = split->Get("idempotency_key");
     return inv;
@@ -473,17 +430,11 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
 
   if (command == "agent desk") {
     inv.command = Command::kAgentDesk;
-    if (auto s = CheckFlags(*split, command, {"accept", "wrap_up_notes", "handle_for", "for"});
-        !s.ok())
-      return s;
-    if (auto s = CheckPositionals(*split, command, 1, 1,
-                                  "agents/X [--accept] [--wrap_up_notes TEXT] "
-                                  "[--handle_for DURATION] [--for DURATION]");
-        !s.ok())
-      return s;
-    auto agent = Resource("agent", "agents", pos[2]);
-    if (!agent.ok()) return agent.status();
-    inv.agent = *agent;
+    RETURN_IF_ERROR(CheckFlags(*split, command, {"accept", "wrap_up_notes", "handle_for", "for"}));
+    RETURN_IF_ERROR(CheckPositionals(*split, command, 1, 1,
+                                     "agents/X [--accept] [--wrap_up_notes TEXT] "
+                                     "[--handle_for DURATION] [--for DURATION]"));
+    ASSIGN_OR_RETURN(inv.agent, Resource("agent", "agents", pos[2]));
     inv.accept_offers = split->Get("accept") == "true";
     if (!inv.accept_offers) {
       for (const char* needs_accept : {"wrap_up_notes", "handle_for"}) {
@@ -494,29 +445,22 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
     }
     inv.wrap_up_notes = split->Get("wrap_up_notes");
     if (split->Has("handle_for")) {
-      auto handle_for = DurationFlag("--handle_for", split->Get("handle_for"), true);
-      if (!handle_for.ok()) return handle_for.status();
-      inv.handle_for = *handle_for;
+      ASSIGN_OR_RETURN(inv.handle_for,
+                       DurationFlag("--handle_for", split->Get("handle_for"), true));
     }
     if (split->Has("for")) {
-      auto session_for = DurationFlag("--for", split->Get("for"), false);
-      if (!session_for.ok()) return session_for.status();
-      inv.session_for = *session_for;
+      ASSIGN_OR_RETURN(inv.session_for, DurationFlag("--for", split->Get("for"), false));
     }
     return inv;
   }
 
   if (command == "journey start") {
     inv.command = Command::kJourneyStart;
-    if (auto s = CheckFlags(*split, command, {"type", "step", "journey_id"}); !s.ok()) return s;
-    if (auto s = CheckPositionals(*split, command, 1, 1,
-                                  "<customer> --type T [--step S] [--journey_id ID]");
-        !s.ok())
-      return s;
-    if (auto s = Require(*split, command, {"type"}); !s.ok()) return s;
-    auto ref = ParseCustomerRef(pos[2]);
-    if (!ref.ok()) return ref.status();
-    inv.customer = *std::move(ref);
+    RETURN_IF_ERROR(CheckFlags(*split, command, {"type", "step", "journey_id"}));
+    RETURN_IF_ERROR(CheckPositionals(*split, command, 1, 1,
+                                     "<customer> --type T [--step S] [--journey_id ID]"));
+    RETURN_IF_ERROR(Require(*split, command, {"type"}));
+    ASSIGN_OR_RETURN(inv.customer, ParseCustomerRef(pos[2]));
     inv.journey_type = split->Get("type");
     inv.step = split->Get("step");
     inv.journey_id = split->Get("journey_id");
@@ -525,51 +469,38 @@ absl::StatusOr<Invocation> ParseArgs(const std::vector<std::string>& args) {
 
   if (command == "journey advance") {
     inv.command = Command::kJourneyAdvance;
-    if (auto s = CheckFlags(*split, command, {"step", "state", "attr", "note"}); !s.ok()) return s;
-    if (auto s = CheckPositionals(*split, command, 1, 1,
-                                  "customers/C/journeys/J [--step S] [--state STATE] "
-                                  "[--attr k=v]... [--note TEXT]");
-        !s.ok())
-      return s;
-    auto journey = JourneyName(pos[2]);
-    if (!journey.ok()) return journey.status();
-    inv.journey = *journey;
+    RETURN_IF_ERROR(CheckFlags(*split, command, {"step", "state", "attr", "note"}));
+    RETURN_IF_ERROR(CheckPositionals(*split, command, 1, 1,
+                                     "customers/C/journeys/J [--step S] [--state STATE] "
+                                     "[--attr k=v]... [--note TEXT]"));
+    ASSIGN_OR_RETURN(inv.journey, JourneyName(pos[2]));
     inv.step = split->Get("step");
     if (split->Has("state")) {
-      auto state = EnumValue("--state", "STATE", split->Get("state"), kJourneyStates);
-      if (!state.ok()) return state.status();
-      inv.journey_state = *state;
+      ASSIGN_OR_RETURN(inv.journey_state,
+                       EnumValue("--state", "STATE", split->Get("state"), kJourneyStates));
     }
     if (inv.step.empty() && inv.journey_state.empty()) {
       return Usage("\"journey advance\" needs --step or --state");
     }
-    if (auto s = KeyValues(*split, "attr", inv.attributes); !s.ok()) return s;
+    RETURN_IF_ERROR(KeyValues(*split, "attr", inv.attributes));
     inv.note = split->Get("note");
     return inv;
   }
 
   if (command == "consent set") {
     inv.command = Command::kConsentSet;
-    if (auto s = CheckFlags(*split, command, {"channel", "purpose", "state", "source"}); !s.ok())
-      return s;
-    if (auto s = CheckPositionals(*split, command, 1, 1,
-                                  "<customer> --channel C --purpose P --state GRANTED|DENIED "
-                                  "[--source TEXT]");
-        !s.ok())
-      return s;
-    if (auto s = Require(*split, command, {"channel", "purpose", "state"}); !s.ok()) return s;
-    auto ref = ParseCustomerRef(pos[2]);
-    if (!ref.ok()) return ref.status();
-    inv.customer = *std::move(ref);
-    auto channel = EnumValue("--channel", "CHANNEL", split->Get("channel"), kChannels);
-    if (!channel.ok()) return channel.status();
-    inv.channel = *channel;
-    auto purpose = EnumValue("--purpose", "PURPOSE", split->Get("purpose"), kPurposes);
-    if (!purpose.ok()) return purpose.status();
-    inv.purpose = *purpose;
-    auto state = EnumValue("--state", "CONSENT_STATE", split->Get("state"), kConsentStates);
-    if (!state.ok()) return state.status();
-    inv.consent_state = *state;
+    RETURN_IF_ERROR(CheckFlags(*split, command, {"channel", "purpose", "state", "source"}));
+    RETURN_IF_ERROR(CheckPositionals(*split, command, 1, 1,
+                                     "<customer> --channel C --purpose P --state GRANTED|DENIED "
+                                     "[--source TEXT]"));
+    RETURN_IF_ERROR(Require(*split, command, {"channel", "purpose", "state"}));
+    ASSIGN_OR_RETURN(inv.customer, ParseCustomerRef(pos[2]));
+    ASSIGN_OR_RETURN(inv.channel,
+                     EnumValue("--channel", "CHANNEL", split->Get("channel"), kChannels));
+    ASSIGN_OR_RETURN(inv.purpose,
+                     EnumValue("--purpose", "PURPOSE", split->Get("purpose"), kPurposes));
+    ASSIGN_OR_RETURN(inv.consent_state,
+                     EnumValue("--state", "CONSENT_STATE", split->Get("state"), kConsentStates));
     if (split->Has("source")) {
       if (split->Get("source").empty()) return Usage("--source: empty");
       inv.consent_source = split->Get("source");
